@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "log/logger.h"
+
+namespace afp::collectors {
+
+struct NamedCollector {
+  std::string name;
+  std::unique_ptr<Collector> collector;
+};
+
+// Per-collector state that must outlive a config reload: the parse-error totals (a
+// counter must not reset) and whether the collector was failing, so that a failure is
+// logged once when it starts and once when it ends, not on every scrape.
+class CollectorHealth {
+ public:
+  explicit CollectorHealth(log::Logger& log) : log_(log) {}
+
+  void record(const std::string& name, bool ok, std::uint64_t malformed_lines,
+              const std::string& error);
+  std::uint64_t parse_errors(const std::string& name) const;
+
+ private:
+  struct State {
+    bool failing = false;
+    std::uint64_t parse_errors = 0;
+  };
+  log::Logger& log_;
+  mutable std::mutex mutex_;
+  std::map<std::string, State, std::less<>> states_;
+};
+
+// Runs a fixed set of collectors into one exposition and appends the scrape self-metrics.
+// Holds no per-scrape state, so concurrent scrapes never wait on each other here.
+class Scraper {
+ public:
+  Scraper(std::vector<NamedCollector> collectors, CollectorHealth& health);
+
+  void scrape(metrics::TextWriter& out, std::chrono::steady_clock::time_point deadline =
+                                            std::chrono::steady_clock::time_point::max()) const;
+
+  std::vector<std::string> names() const;
+
+ private:
+  std::vector<NamedCollector> collectors_;
+  CollectorHealth& health_;
+};
+
+}  // namespace afp::collectors

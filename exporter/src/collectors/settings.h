@@ -1,0 +1,32 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace afp::collectors {
+
+// Defaults follow node_exporter 1.5.0, so the same mounts and devices are reported.
+inline constexpr const char* kDefaultMountPointsExclude =
+    "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
+inline constexpr const char* kDefaultFsTypesExclude =
+    "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|"
+    "mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|"
+    "tracefs)$";
+// Whole disks only: partitions, RAM disks, loop and floppy devices are skipped.
+inline constexpr const char* kDefaultDiskDeviceExclude =
+    "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$";
+
+// What the system collectors are configured with; filled from flags and the config file.
+struct CollectorSettings {
+  std::string procfs = "/proc";
+  std::string sysfs = "/sys";
+  std::string rootfs = "/";
+  std::string mount_points_exclude = kDefaultMountPointsExclude;
+  std::string fs_types_exclude = kDefaultFsTypesExclude;
+  std::chrono::milliseconds mount_timeout{5000};
+  std::string disk_device_exclude = kDefaultDiskDeviceExclude;
+  std::string netdev_device_include;  // empty: every device
+  std::string netdev_device_exclude;  // empty: none
+};
+
+}  // namespace afp::collectors

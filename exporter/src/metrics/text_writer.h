@@ -1,0 +1,59 @@
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace afp::metrics {
+
+using prometheus::MetricType;
+
+struct LabelRef {
+  std::string_view name;
+  std::string_view value;
+};
+using Labels = std::initializer_list<LabelRef>;
+
+// Appends the Prometheus text format (0.0.4) to a string.
+//
+// Output is byte-for-byte what prometheus::TextSerializer 1.0.1 writes for the same
+// families, with one deliberate difference: HELP text is escaped as the format requires
+// (TextSerializer writes a newline in HELP raw, which breaks the exposition).
+// Collectors use the streaming calls (family, then samples) so that large families are
+// never materialised as MetricFamily objects.
+class TextWriter {
+ public:
+  explicit TextWriter(std::string& out) : out_(out) {}
+
+  void family(std::string_view name, std::string_view help, MetricType type);
+  // A sample of the current family, named after it.
+  void sample(Labels labels, double value) { sample("", labels, value); }
+  void sample(std::string_view suffix, Labels labels, double value);
+  // Same, with labels already held in a vector (label sets built at run time).
+  void sample(std::string_view suffix, const std::vector<LabelRef>& labels, double value);
+
+  void write(const prometheus::MetricFamily& family);
+  void write(const std::vector<prometheus::MetricFamily>& families);
+
+  std::string& buffer() { return out_; }
+
+ private:
+  template <typename LabelRange>
+  void head(std::string_view suffix, const LabelRange& labels, std::string_view extra_name = {},
+            std::string_view extra_value = {});
+
+  std::string& out_;
+  std::string current_;
+};
+
+// The value as TextSerializer prints it: %.16g, "Nan", "+Inf", "-Inf".
+void append_value(std::string& out, double value);
+void append_uint(std::string& out, std::uint64_t value);
+// Label-value escaping: backslash, double quote and newline.
+void append_escaped(std::string& out, std::string_view value);
+
+}  // namespace afp::metrics
