@@ -1,0 +1,480 @@
+#include "cli/status.h"
+
+#include <curl/curl.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include "collectors/catalog.h"
+#include "collectors/settings.h"
+#include "config/options.h"
+#include "metrics/text_writer.h"
+
+namespace afp::cli {
+
+using metrics::Sample;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Checks: pure functions from two scrapes to rows.
+
+struct Scrapes {
+  const std::vector<Sample>& before;
+  const std::vector<Sample>& after;
+};
+
+CheckRow judged(const core::Threshold& t, std::string target, double value) {
+  return CheckRow{t, std::move(target), value, judge(t, value), {}};
+}
+
+CheckRow unknown(const core::Threshold& t, std::string target, std::string note,
+                 std::optional<double> value = std::nullopt) {
+  return CheckRow{t, std::move(target), value, CheckState::Unknown, std::move(note)};
+}
+
+// CPU busy as node-mixin defines it (instance:node_cpu_utilisation:rate5m): time in idle,
+// iowait and steal is not busy, every other mode is. node-mixin divides by wall-clock
+// time; we divide by the time of all modes, summed over CPUs:
+//   busy = 1 - Δ(idle + iowait + steal) / Δ(all modes).
+void check_cpu(const Scrapes& s, std::vector<CheckRow>& rows) {
+  const auto& t = core::kCpuBusy;
+  constexpr std::string_view kName = "node_cpu_seconds_total";
+  std::map<std::pair<std::string_view, std::string_view>, double> before;
+  for (const auto* p : metrics::find_samples(s.before, kName)) {
+    auto cpu = metrics::label_value(*p, "cpu");
+    auto mode = metrics::label_value(*p, "mode");
+    if (cpu && mode) before[{*cpu, *mode}] = p->value;
+  }
+  double all = 0, idle = 0;
+  bool matched = false;
+  for (const auto* p : metrics::find_samples(s.after, kName)) {
+    auto cpu = metrics::label_value(*p, "cpu");
+    auto mode = metrics::label_value(*p, "mode");
+    if (!cpu || !mode) continue;
+    auto it = before.find({*cpu, *mode});
+    if (it == before.end()) continue;
+    double delta = p->value - it->second;
+    if (delta < 0) {
+      rows.push_back(unknown(t, "", "CPU counters went back between the scrapes"));
+      return;
+    }
+    matched = true;
+    all += delta;
+    if (*mode == "idle" || *mode == "iowait" || *mode == "steal") idle += delta;
+  }
+  if (!matched) {
+    rows.push_back(unknown(t, "", "no node_cpu_seconds_total in both scrapes"));
+  } else if (!(all > 0)) {
+    rows.push_back(unknown(t, "", "no CPU time passed between the scrapes"));
+  } else {
+    rows.push_back(judged(t, "", (all - idle) / all));
+  }
+}
+
+// Memory used = 1 - MemAvailable / MemTotal, computed as (total - available) / total so
+// that integral byte counts land on a threshold exactly.
+void check_memory(const Scrapes& s, std::vector<CheckRow>& rows) {
+  const auto& t = core::kMemoryUsed;
+  const auto* total = metrics::find_sample(s.after, "node_memory_MemTotal_bytes");
+  const auto* avail = metrics::find_sample(s.after, "node_memory_MemAvailable_bytes");
+  if (total == nullptr || !(total->value > 0)) {
+    rows.push_back(unknown(t, "", "no node_memory_MemTotal_bytes"));
+  } else if (avail == nullptr) {
+    rows.push_back(unknown(t, "", "no node_memory_MemAvailable_bytes"));
+  } else {
+    rows.push_back(judged(t, "", (total->value - avail->value) / total->value));
+  }
+}
+
+// Disk used per filesystem = 1 - avail / size (the space an unprivileged user can still
+// write), as node-mixin's filesystem alerts. Filesystems with a device error or no size
+// are left out; read-only ones are shown but not judged.
+void check_filesystems(const Scrapes& s, std::vector<CheckRow>& rows) {
+  const auto& t = core::kDiskUsed;
+  for (const auto* size : metrics::find_samples(s.after, "node_filesystem_size_bytes")) {
+    auto device = metrics::label_value(*size, "device").value_or("");
+    auto mountpoint = metrics::label_value(*size, "mountpoint").value_or("");
+    auto fstype = metrics::label_value(*size, "fstype").value_or("");
+    metrics::LabelMatch same{{"device", device}, {"mountpoint", mountpoint}, {"fstype", fstype}};
+    const auto* error = metrics::find_sample(s.after, "node_filesystem_device_error", same);
+    if ((error != nullptr && error->value != 0) || !(size->value > 0)) continue;
+    const auto* avail = metrics::find_sample(s.after, "node_filesystem_avail_bytes", same);
+    const auto* readonly = metrics::find_sample(s.after, "node_filesystem_readonly", same);
+    std::string target(mountpoint);
+    if (avail == nullptr) {
+      rows.push_back(unknown(t, target, "no node_filesystem_avail_bytes"));
+      continue;
+    }
+    double used = (size->value - avail->value) / size->value;
+    if (readonly != nullptr && readonly->value != 0) {
+      rows.push_back(unknown(t, target, "read-only, not judged", used));
+    } else {
+      rows.push_back(judged(t, target, used));
+    }
+  }
+}
+
+using Check = void (*)(const Scrapes&, std::vector<CheckRow>&);
+// Report order. Later checks (PostgreSQL, pipeline p95s) go here.
+constexpr std::array<Check, 3> kChecks{check_cpu, check_memory, check_filesystems};
+
+// ---------------------------------------------------------------------------------------
+// Output.
+
+std::string format_number(core::Unit unit, double value, bool is_threshold) {
+  std::array<char, 64> buf{};
+  if (unit == core::Unit::Ratio) {
+    std::snprintf(buf.data(), buf.size(), is_threshold ? "%g%%" : "%.1f%%", value * 100);
+  } else {
+    std::snprintf(buf.data(), buf.size(), is_threshold ? "%g s" : "%.3f s", value);
+  }
+  return buf.data();
+}
+
+std::string_view unit_name(core::Unit unit) {
+  return unit == core::Unit::Ratio ? "ratio" : "seconds";
+}
+
+std::string row_label(const CheckRow& row) {
+  std::string label(row.threshold.what);
+  if (!row.target.empty()) label += " " + row.target;
+  return label;
+}
+
+// ---------------------------------------------------------------------------------------
+// Flags.
+
+struct Options {
+  std::string url = "http://127.0.0.1:9793/metrics";
+  bool json = false;
+  bool help = false;
+  std::chrono::milliseconds interval{1000};
+  std::chrono::milliseconds timeout{5000};
+  collectors::CollectorSettings settings;
+};
+
+constexpr std::string_view kUsage =
+    "usage: afp_exporter status [--url URL] [--json] [--interval DURATION] [--timeout DURATION]\n"
+    "                           [--path.procfs DIR] [--path.sysfs DIR] [--path.rootfs DIR]\n"
+    "Reads CPU busy, memory used and disk used from the exporter at --url (default\n"
+    "http://127.0.0.1:9793/metrics) twice, --interval apart (default 1s), or from the\n"
+    "built-in collectors when no exporter answers, and judges them against the thresholds.\n"
+    "Exit status: 0 all OK, 1 a warning or critical reading, 2 error or nothing to judge.\n";
+
+// Throws std::invalid_argument with the message for err.
+Options parse_flags(const std::vector<std::string>& args) {
+  Options o;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      o.help = true;
+      continue;
+    }
+    if (arg.substr(0, 2) != "--") {
+      throw std::invalid_argument("unexpected argument \"" + std::string(arg) + "\"");
+    }
+    // --name VALUE or --name=VALUE
+    auto eq = arg.find('=');
+    std::string name(arg.substr(2, eq == std::string_view::npos ? eq : eq - 2));
+    std::optional<std::string> inline_value;
+    if (eq != std::string_view::npos) inline_value = arg.substr(eq + 1);
+    if (name == "json") {
+      if (inline_value) throw std::invalid_argument("flag --json takes no value");
+      o.json = true;
+      continue;
+    }
+    std::string* target = nullptr;
+    std::chrono::milliseconds* duration = nullptr;
+    if (name == "url") {
+      target = &o.url;
+    } else if (name == "path.procfs") {
+      target = &o.settings.procfs;
+    } else if (name == "path.sysfs") {
+      target = &o.settings.sysfs;
+    } else if (name == "path.rootfs") {
+      target = &o.settings.rootfs;
+    } else if (name == "interval") {
+      duration = &o.interval;
+    } else if (name == "timeout") {
+      duration = &o.timeout;
+    } else {
+      throw std::invalid_argument("unknown flag --" + name + " (see afp_exporter status --help)");
+    }
+    std::string value;
+    if (inline_value) {
+      value = *inline_value;
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      throw std::invalid_argument("flag --" + name + " needs a value");
+    }
+    if (value.empty()) throw std::invalid_argument("flag --" + name + " needs a value");
+    if (target != nullptr) {
+      *target = value;
+    } else {
+      auto d = config::parse_duration(value);
+      if (!d || d->count() <= 0) {
+        throw std::invalid_argument("invalid duration \"" + value + "\" for --" + name +
+                                    " (e.g. 500ms, 2s, 1m)");
+      }
+      *duration = *d;
+    }
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sources: the exporter over HTTP, or the built-in collectors. Both give text that the one
+// parser reads.
+
+constexpr std::size_t kMaxBody = 256u << 20;
+
+std::size_t append_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* body = static_cast<std::string*>(user);
+  std::size_t n = size * count;
+  if (body->size() + n > kMaxBody) return 0;  // aborts the transfer
+  body->append(data, n);
+  return n;
+}
+
+// The body of a 200 answer; nullopt with `error` set otherwise.
+std::optional<std::string> http_get(const std::string& url, std::chrono::milliseconds timeout,
+                                    std::string& error) {
+  static std::once_flag init;
+  std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) {
+    error = "cannot initialise libcurl";
+    return std::nullopt;
+  }
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
+  for (const char* h : {"Accept: text/plain;version=0.0.4", "Accept-Encoding: identity"}) {
+    headers.reset(curl_slist_append(headers.release(), h));
+  }
+  std::string body;
+  std::array<char, CURL_ERROR_SIZE> message{};
+  CURL* c = curl.get();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, message.data());
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROXY, "");  // the exporter is local; ignore *_proxy variables
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "afp_exporter-status");
+  CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) {
+    error = message[0] != '\0' ? message.data() : curl_easy_strerror(rc);
+    return std::nullopt;
+  }
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  if (status != 200) {
+    error = "HTTP status " + std::to_string(status);
+    return std::nullopt;
+  }
+  return body;
+}
+
+// Two parsed scrapes from the exporter; nullopt with `error` set when it does not answer
+// both times with a parseable exposition.
+std::optional<std::pair<std::vector<Sample>, std::vector<Sample>>> scrape_exporter(
+    const Options& o, std::string& error) {
+  std::vector<Sample> scrapes[2];
+  for (int i = 0; i < 2; ++i) {
+    if (i == 1) std::this_thread::sleep_for(o.interval);
+    auto body = http_get(o.url, o.timeout, error);
+    if (!body) return std::nullopt;
+    try {
+      scrapes[i] = metrics::parse_text(*body);
+    } catch (const std::exception& e) {
+      error = std::string("not a Prometheus exposition: ") + e.what();
+      return std::nullopt;
+    }
+  }
+  return std::pair{std::move(scrapes[0]), std::move(scrapes[1])};
+}
+
+constexpr std::array<std::string_view, 3> kLocalCollectors{"cpu", "meminfo", "filesystem"};
+
+std::pair<std::vector<Sample>, std::vector<Sample>> scrape_locally(const Options& o,
+                                                                   std::ostream& err) {
+  std::vector<std::pair<std::string_view, std::unique_ptr<collectors::Collector>>> local;
+  for (auto name : kLocalCollectors) {
+    const auto* spec = collectors::find_collector(name);
+    if (spec == nullptr) throw std::logic_error("no built-in collector " + std::string(name));
+    try {
+      local.emplace_back(name, spec->make(o.settings));
+    } catch (const std::exception& e) {
+      err << "status: local " << name << " collector unavailable: " << e.what() << "\n";
+    }
+  }
+  std::set<std::string_view> reported;
+  std::vector<Sample> scrapes[2];
+  for (int i = 0; i < 2; ++i) {
+    if (i == 1) std::this_thread::sleep_for(o.interval);
+    std::string text;
+    metrics::TextWriter writer(text);
+    for (auto& [name, collector] : local) {
+      collectors::ScrapeContext ctx{writer};
+      auto mark = text.size();
+      try {
+        collector->collect(ctx);
+      } catch (const std::exception& e) {
+        text.resize(mark);  // as the scraper: never half a family
+        if (reported.insert(name).second) {
+          err << "status: local " << name << " collector failed: " << e.what() << "\n";
+        }
+      }
+    }
+    scrapes[i] = metrics::parse_text(text);
+  }
+  return {std::move(scrapes[0]), std::move(scrapes[1])};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+
+std::vector<CheckRow> evaluate(const std::vector<Sample>& before,
+                               const std::vector<Sample>& after) {
+  std::vector<CheckRow> rows;
+  Scrapes s{before, after};
+  for (Check check : kChecks)
+    check(s, rows);
+  return rows;
+}
+
+CheckState judge(const core::Threshold& threshold, double value) {
+  switch (core::level_of(threshold, value)) {
+    case core::Level::Critical:
+      return CheckState::Crit;
+    case core::Level::Warning:
+      return CheckState::Warn;
+    case core::Level::Ok:
+      break;
+  }
+  return CheckState::Ok;
+}
+
+std::string_view state_name(CheckState state) {
+  switch (state) {
+    case CheckState::Ok:
+      return "OK";
+    case CheckState::Warn:
+      return "WARN";
+    case CheckState::Crit:
+      return "CRIT";
+    case CheckState::Unknown:
+      break;
+  }
+  return "n/a";
+}
+
+int exit_code(const std::vector<CheckRow>& rows) {
+  bool any_ok = false;
+  for (const auto& row : rows) {
+    if (row.state == CheckState::Warn || row.state == CheckState::Crit) return 1;
+    any_ok = any_ok || row.state == CheckState::Ok;
+  }
+  return any_ok ? 0 : 2;
+}
+
+void print_table(std::ostream& out, std::string_view source, const std::vector<CheckRow>& rows) {
+  struct Cells {
+    std::string label, value, warning, critical, state;
+  };
+  std::vector<Cells> cells{{"CHECK", "VALUE", "WARNING", "CRITICAL", "STATE"}};
+  for (const auto& row : rows) {
+    auto unit = row.threshold.unit;
+    std::string state(state_name(row.state));
+    if (!row.note.empty()) state += " (" + row.note + ")";
+    cells.push_back({row_label(row), row.value ? format_number(unit, *row.value, false) : "-",
+                     format_number(unit, row.threshold.warning, true),
+                     format_number(unit, row.threshold.critical, true), state});
+  }
+  std::array<std::size_t, 4> width{};
+  for (const auto& c : cells) {
+    width[0] = std::max(width[0], c.label.size());
+    width[1] = std::max(width[1], c.value.size());
+    width[2] = std::max(width[2], c.warning.size());
+    width[3] = std::max(width[3], c.critical.size());
+  }
+  auto pad_left = [](const std::string& s, std::size_t w) {
+    return std::string(w > s.size() ? w - s.size() : 0, ' ') + s;
+  };
+  out << "source: " << source << "\n";
+  for (const auto& c : cells) {
+    out << c.label << std::string(width[0] - c.label.size(), ' ') << "  "
+        << pad_left(c.value, width[1]) << "  " << pad_left(c.warning, width[2]) << "  "
+        << pad_left(c.critical, width[3]) << "  " << c.state << "\n";
+  }
+}
+
+void print_json(std::ostream& out, std::string_view source, const std::vector<CheckRow>& rows) {
+  // ordered_json keeps the keys in the order written: name first, as people read it.
+  auto checks = nlohmann::ordered_json::array();
+  for (const auto& row : rows) {
+    nlohmann::ordered_json j;
+    j["name"] = row.threshold.name;
+    if (!row.target.empty()) j["target"] = row.target;
+    j["value"] = row.value ? nlohmann::ordered_json(*row.value) : nlohmann::ordered_json(nullptr);
+    j["unit"] = unit_name(row.threshold.unit);
+    j["warning"] = row.threshold.warning;
+    j["critical"] = row.threshold.critical;
+    j["state"] = state_name(row.state);
+    if (!row.note.empty()) j["note"] = row.note;
+    checks.push_back(std::move(j));
+  }
+  nlohmann::ordered_json doc{{"source", source}, {"checks", std::move(checks)}};
+  out << doc.dump(2) << "\n";
+}
+
+int run_status(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Options o;
+  try {
+    o = parse_flags(args);
+  } catch (const std::invalid_argument& e) {
+    err << "status: " << e.what() << "\n";
+    return 2;
+  }
+  if (o.help) {
+    out << kUsage;
+    return 0;
+  }
+  try {
+    std::string source = o.url;
+    std::string error;
+    auto scrapes = scrape_exporter(o, error);
+    if (!scrapes) {
+      err << "status: no exporter at " << o.url << " (" << error << "); collecting locally\n";
+      source = "local";
+      scrapes = scrape_locally(o, err);
+    }
+    auto rows = evaluate(scrapes->first, scrapes->second);
+    if (o.json) {
+      print_json(out, source, rows);
+    } else {
+      print_table(out, source, rows);
+    }
+    int code = exit_code(rows);
+    if (code == 2) err << "status: nothing could be judged\n";
+    return code;
+  } catch (const std::exception& e) {
+    err << "status: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace afp::cli

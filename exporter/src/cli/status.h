@@ -1,0 +1,48 @@
+#pragma once
+
+// `afp_exporter status`: asks a running exporter (or, when none answers, the built-in
+// collectors) for the system readings and judges them against core/thresholds.h.
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/thresholds.h"
+#include "metrics/text_parser.h"
+
+namespace afp::cli {
+
+enum class CheckState { Ok, Warn, Crit, Unknown };
+
+// One row of the report.
+struct CheckRow {
+  core::Threshold threshold;
+  std::string target;  // what the row is about beyond its check, e.g. a mountpoint
+  std::optional<double> value;
+  CheckState state = CheckState::Unknown;
+  std::string note;  // why a row is not judged, e.g. "read-only" or "no CPU time passed"
+};
+
+// The rows that two scrapes taken some interval apart give, in report order; rates
+// (CPU busy) come from their difference, levels from the later one. Pure, so each check
+// is testable from synthetic samples; checks are added to the list in status.cpp.
+std::vector<CheckRow> evaluate(const std::vector<metrics::Sample>& before,
+                               const std::vector<metrics::Sample>& after);
+
+CheckState judge(const core::Threshold& threshold, double value);
+std::string_view state_name(CheckState state);  // OK, WARN, CRIT, n/a
+
+// 1 when any row is WARN or CRIT; otherwise 0 when at least one row was judged OK and 2
+// when nothing could be judged (a check that checked nothing is not a pass).
+int exit_code(const std::vector<CheckRow>& rows);
+
+void print_table(std::ostream& out, std::string_view source, const std::vector<CheckRow>& rows);
+void print_json(std::ostream& out, std::string_view source, const std::vector<CheckRow>& rows);
+
+// args are what follows "status". Returns the exit code; 2 on bad flags or errors, with
+// one line on err.
+int run_status(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace afp::cli

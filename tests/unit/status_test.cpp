@@ -1,0 +1,474 @@
+#include "cli/status.h"
+
+#include <civetweb.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/thresholds.h"
+#include "golden.h"
+
+using afp::cli::CheckRow;
+using afp::cli::CheckState;
+using afp::cli::evaluate;
+using afp::cli::exit_code;
+using afp::cli::run_status;
+using afp::metrics::Sample;
+
+namespace {
+
+Sample cpu(const std::string& n, const std::string& mode, double seconds) {
+  return {"node_cpu_seconds_total", {{"cpu", n}, {"mode", mode}}, seconds};
+}
+
+std::vector<Sample> memory(double total, double available) {
+  return {{"node_memory_MemTotal_bytes", {}, total},
+          {"node_memory_MemAvailable_bytes", {}, available}};
+}
+
+std::vector<Sample> filesystem(const std::string& mountpoint, double size, double avail,
+                               double readonly = 0, double device_error = 0) {
+  std::vector<std::pair<std::string, std::string>> labels{
+      {"device", "/dev/x" + mountpoint}, {"fstype", "ext4"}, {"mountpoint", mountpoint}};
+  return {{"node_filesystem_size_bytes", labels, size},
+          {"node_filesystem_avail_bytes", labels, avail},
+          {"node_filesystem_readonly", labels, readonly},
+          {"node_filesystem_device_error", labels, device_error}};
+}
+
+std::vector<Sample> join(std::initializer_list<std::vector<Sample>> parts) {
+  std::vector<Sample> out;
+  for (const auto& p : parts)
+    out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+// Two CPUs whose busy share over the interval is busy_percent / 100, to the bit: the
+// deltas are integral seconds adding up to 100.
+std::pair<std::vector<Sample>, std::vector<Sample>> cpu_scrapes(int busy_percent) {
+  int idle = 100 - busy_percent;
+  std::vector<Sample> before{cpu("0", "idle", 1000), cpu("0", "iowait", 10),
+                             cpu("0", "user", 500),  cpu("1", "idle", 1000),
+                             cpu("1", "steal", 3),   cpu("1", "system", 200)};
+  std::vector<Sample> after{cpu("0", "idle", 1000 + idle / 2),
+                            cpu("0", "iowait", 10),
+                            cpu("0", "user", 500 + busy_percent / 2),
+                            cpu("1", "idle", 1000 + (idle - idle / 2 - idle % 2)),
+                            cpu("1", "steal", 3 + idle % 2),
+                            cpu("1", "system", 200 + (busy_percent - busy_percent / 2))};
+  return {before, after};
+}
+
+const CheckRow* row(const std::vector<CheckRow>& rows, std::string_view name,
+                    std::string_view target = "") {
+  for (const auto& r : rows) {
+    if (r.threshold.name == name && r.target == target) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("thresholds are DESIGN.md's table", "[status][thresholds]") {
+  using namespace afp::core;
+  CHECK(kThresholds.size() == 6);
+  CHECK(find_threshold("fingerprint_generation_p95")->warning == 3);
+  CHECK(find_threshold("fingerprint_generation_p95")->critical == 5);
+  CHECK(find_threshold("api_processing_p95")->warning == 5);
+  CHECK(find_threshold("api_processing_p95")->critical == 10);
+  CHECK(find_threshold("db_query_p95")->warning == 1);
+  CHECK(find_threshold("db_query_p95")->critical == 3);
+  CHECK(find_threshold("cpu_busy")->warning == 0.70);
+  CHECK(find_threshold("cpu_busy")->critical == 0.90);
+  CHECK(find_threshold("memory_used")->warning == 0.80);
+  CHECK(find_threshold("memory_used")->critical == 0.95);
+  CHECK(find_threshold("disk_used")->warning == 0.85);
+  CHECK(find_threshold("disk_used")->critical == 0.95);
+  CHECK(find_threshold("nope") == nullptr);
+  for (const auto& t : kThresholds) {
+    INFO(t.name);
+    CHECK(afp::cli::judge(t, t.warning) == CheckState::Warn);
+    CHECK(afp::cli::judge(t, std::nextafter(t.warning, 0.0)) == CheckState::Ok);
+    CHECK(afp::cli::judge(t, std::nextafter(t.critical, 0.0)) == CheckState::Warn);
+    CHECK(afp::cli::judge(t, t.critical) == CheckState::Crit);
+  }
+}
+
+TEST_CASE("status: CPU busy from two scrapes, at and around the thresholds", "[status]") {
+  auto [percent, state] = GENERATE(table<int, CheckState>({{0, CheckState::Ok},
+                                                           {69, CheckState::Ok},
+                                                           {70, CheckState::Warn},
+                                                           {89, CheckState::Warn},
+                                                           {90, CheckState::Crit},
+                                                           {100, CheckState::Crit}}));
+  auto [before, after] = cpu_scrapes(percent);
+  auto rows = evaluate(before, after);
+  const auto* r = row(rows, "cpu_busy");
+  REQUIRE(r != nullptr);
+  CHECK(rows.front().threshold.name == "cpu_busy");
+  REQUIRE(r->value.has_value());
+  CHECK(*r->value == percent / 100.0);
+  CHECK(r->state == state);
+}
+
+TEST_CASE("status: CPU busy is n/a without CPU time between the scrapes", "[status]") {
+  auto [before, after] = cpu_scrapes(50);
+  SECTION("the same scrape twice") {
+    auto rows = evaluate(before, before);
+    CHECK(row(rows, "cpu_busy")->state == CheckState::Unknown);
+    CHECK_FALSE(row(rows, "cpu_busy")->value.has_value());
+    CHECK(row(rows, "cpu_busy")->note == "no CPU time passed between the scrapes");
+  }
+  SECTION("counters went back (exporter restarted)") {
+    auto rows = evaluate(after, before);
+    CHECK(row(rows, "cpu_busy")->state == CheckState::Unknown);
+  }
+  SECTION("no CPU metrics at all") {
+    auto rows = evaluate({}, {});
+    CHECK(row(rows, "cpu_busy")->state == CheckState::Unknown);
+  }
+}
+
+TEST_CASE("status: memory used at and around the thresholds", "[status]") {
+  auto [available, state] = GENERATE(table<double, CheckState>({{21, CheckState::Ok},
+                                                                {20, CheckState::Warn},
+                                                                {6, CheckState::Warn},
+                                                                {5, CheckState::Crit},
+                                                                {0, CheckState::Crit}}));
+  auto samples = memory(100, available);
+  auto rows = evaluate(samples, samples);
+  const auto* r = row(rows, "memory_used");
+  REQUIRE(r != nullptr);
+  CHECK(*r->value == (100 - available) / 100);
+  CHECK(r->state == state);
+
+  SECTION("missing MemAvailable is n/a") {
+    std::vector<Sample> only_total{{"node_memory_MemTotal_bytes", {}, 100}};
+    auto none = evaluate(only_total, only_total);
+    CHECK(row(none, "memory_used")->state == CheckState::Unknown);
+  }
+}
+
+TEST_CASE("status: disk used per filesystem with read-only ones shown but not judged", "[status]") {
+  auto after = join({filesystem("/", 1000, 151), filesystem("/var", 1000, 150),
+                     filesystem("/data", 1000, 50), filesystem("/boot/efi", 1000, 1, 1),
+                     filesystem("/broken", 1000, 0, 0, 1), filesystem("/empty", 0, 0)});
+  auto rows = evaluate({}, after);
+  CHECK(row(rows, "disk_used", "/")->state == CheckState::Ok);        // 84.9 %
+  CHECK(row(rows, "disk_used", "/var")->state == CheckState::Warn);   // 85 % exactly
+  CHECK(row(rows, "disk_used", "/data")->state == CheckState::Crit);  // 95 % exactly
+  const auto* ro = row(rows, "disk_used", "/boot/efi");
+  REQUIRE(ro != nullptr);
+  CHECK(ro->state == CheckState::Unknown);
+  CHECK(*ro->value == 0.999);
+  CHECK(ro->note == "read-only, not judged");
+  CHECK(row(rows, "disk_used", "/broken") == nullptr);  // device error: left out
+  CHECK(row(rows, "disk_used", "/empty") == nullptr);   // no size: left out
+  // Report order: cpu, memory, then filesystems as the exporter lists them.
+  REQUIRE(rows.size() == 6);
+  CHECK(rows[0].threshold.name == "cpu_busy");
+  CHECK(rows[1].threshold.name == "memory_used");
+  CHECK(rows[2].target == "/");
+  CHECK(rows[5].target == "/boot/efi");
+}
+
+TEST_CASE("status: exit code", "[status]") {
+  auto make = [](std::initializer_list<CheckState> states) {
+    std::vector<CheckRow> rows;
+    for (auto s : states)
+      rows.push_back(CheckRow{afp::core::kCpuBusy, "", 0.5, s, ""});
+    return rows;
+  };
+  using S = CheckState;
+  CHECK(exit_code(make({S::Ok, S::Ok})) == 0);
+  CHECK(exit_code(make({S::Ok, S::Unknown})) == 0);
+  CHECK(exit_code(make({S::Ok, S::Warn})) == 1);
+  CHECK(exit_code(make({S::Crit, S::Unknown})) == 1);
+  CHECK(exit_code(make({S::Unknown, S::Warn})) == 1);
+  CHECK(exit_code(make({S::Unknown, S::Unknown})) == 2);  // nothing judged
+  CHECK(exit_code({}) == 2);
+}
+
+TEST_CASE("status: table and JSON output", "[status]") {
+  auto [before, after] = cpu_scrapes(12);
+  auto b = join({before, memory(1000, 500)});
+  auto a =
+      join({after, memory(1000, 500), filesystem("/", 1000, 100), filesystem("/ro", 1000, 900, 1)});
+  auto rows = evaluate(b, a);
+
+  std::ostringstream table;
+  afp::cli::print_table(table, "local", rows);
+  CHECK(table.str() ==
+        "source: local\n"
+        "CHECK          VALUE  WARNING  CRITICAL  STATE\n"
+        "CPU busy       12.0%      70%       90%  OK\n"
+        "memory used    50.0%      80%       95%  OK\n"
+        "disk used /    90.0%      85%       95%  WARN\n"
+        "disk used /ro  10.0%      85%       95%  n/a (read-only, not judged)\n");
+
+  std::ostringstream json;
+  afp::cli::print_json(json, "http://x/metrics", rows);
+  auto doc = nlohmann::json::parse(json.str());
+  CHECK(doc["source"] == "http://x/metrics");
+  REQUIRE(doc["checks"].size() == 4);
+  CHECK(doc["checks"][0] == nlohmann::json{{"name", "cpu_busy"},
+                                           {"value", 0.12},
+                                           {"unit", "ratio"},
+                                           {"warning", 0.7},
+                                           {"critical", 0.9},
+                                           {"state", "OK"}});
+  CHECK(doc["checks"][2]["target"] == "/");
+  CHECK(doc["checks"][2]["state"] == "WARN");
+  CHECK(doc["checks"][3]["note"] == "read-only, not judged");
+
+  auto unknown = evaluate({}, {});
+  std::ostringstream empty;
+  afp::cli::print_json(empty, "local", unknown);
+  CHECK(nlohmann::json::parse(empty.str())["checks"][0]["value"].is_null());
+}
+
+TEST_CASE("status: bad flags exit 2 with one line", "[status][cli]") {
+  auto args = GENERATE(as<std::vector<std::string>>{}, std::vector<std::string>{"--bogus"},
+                       std::vector<std::string>{"--interval", "soon"},
+                       std::vector<std::string>{"--interval=1.5s"},
+                       std::vector<std::string>{"--timeout", "0s"},
+                       std::vector<std::string>{"--url"}, std::vector<std::string>{"--url="},
+                       std::vector<std::string>{"--json=yes"}, std::vector<std::string>{"extra"});
+  std::ostringstream out, err;
+  CHECK(run_status(args, out, err) == 2);
+  CHECK(out.str().empty());
+  INFO(err.str());
+  std::string message = err.str();
+  CHECK(message.rfind("status: ", 0) == 0);
+  CHECK(std::count(message.begin(), message.end(), '\n') == 1);
+}
+
+TEST_CASE("status: --help", "[status][cli]") {
+  std::ostringstream out, err;
+  CHECK(run_status({"--help"}, out, err) == 0);
+  CHECK(out.str().find("usage: afp_exporter status") != std::string::npos);
+  CHECK(err.str().empty());
+}
+
+TEST_CASE("status: collects locally when no exporter answers", "[status][cli]") {
+  auto settings = afp::test::fixture_settings();
+  std::ostringstream out, err;
+  // Port 1 (tcpmux) has no listener here; anything that is not an HTTP 200 counts anyway.
+  int rc = run_status({"--url", "http://127.0.0.1:1/metrics", "--interval", "10ms", "--timeout",
+                       "2s", "--path.procfs", settings.procfs, "--path.sysfs", settings.sysfs,
+                       "--path.rootfs=" + settings.rootfs, "--json"},
+                      out, err);
+  INFO("err: " << err.str());
+  INFO("out: " << out.str());
+  CHECK(err.str().rfind("status: no exporter at http://127.0.0.1:1/metrics (", 0) == 0);
+  CHECK(err.str().find("); collecting locally\n") != std::string::npos);
+
+  auto doc = nlohmann::json::parse(out.str());
+  CHECK(doc["source"] == "local");
+  const auto& checks = doc["checks"];
+  REQUIRE(checks.size() >= 2);
+  // The fixture does not change between the two reads: no CPU time passes.
+  CHECK(checks[0]["name"] == "cpu_busy");
+  CHECK(checks[0]["state"] == "n/a");
+  CHECK(checks[1]["name"] == "memory_used");
+  // Whatever the other collectors found, the exit code follows the rows.
+  bool any_bad = false, any_ok = false;
+  for (const auto& c : checks) {
+    any_bad = any_bad || c["state"] == "WARN" || c["state"] == "CRIT";
+    any_ok = any_ok || c["state"] == "OK";
+  }
+  CHECK(rc == (any_bad ? 1 : any_ok ? 0 : 2));
+}
+
+namespace {
+
+// A stand-in exporter: answers /metrics with the bodies given to serve() in turn (the
+// last one repeated) and the given status. One per process, never stopped: mg_stop waits
+// out civetweb's 2 s poll quantum, which would add 2 s to every test that uses it.
+class FakeExporter {
+ public:
+  static FakeExporter& instance() {
+    static auto* exporter = new FakeExporter;  // deliberately leaked, see above
+    return *exporter;
+  }
+
+  // Starts a new script; resets the request log.
+  void serve(std::vector<std::string> bodies, int status = 200) {
+    std::lock_guard lock(mutex_);
+    bodies_ = std::move(bodies);
+    status_ = status;
+    accept_encodings_.clear();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/metrics"; }
+  int hits() const {
+    std::lock_guard lock(mutex_);
+    return static_cast<int>(accept_encodings_.size());
+  }
+  std::vector<std::string> accept_encodings() const {
+    std::lock_guard lock(mutex_);
+    return accept_encodings_;
+  }
+
+ private:
+  FakeExporter() {
+    const char* options[] = {"listening_ports", "127.0.0.1:0", "num_threads", "2", nullptr};
+    ctx_ = mg_start(nullptr, nullptr, options);
+    REQUIRE(ctx_ != nullptr);
+    mg_set_request_handler(ctx_, "/metrics", &FakeExporter::handle, this);
+    mg_server_port ports[2]{};
+    REQUIRE(mg_get_server_ports(ctx_, 2, ports) >= 1);
+    port_ = ports[0].port;
+    REQUIRE(port_ > 0);
+  }
+
+  static int handle(mg_connection* conn, void* self_ptr) {
+    auto* self = static_cast<FakeExporter*>(self_ptr);
+    std::string body;
+    int status = 0;
+    {
+      const char* ae = mg_get_header(conn, "Accept-Encoding");
+      std::lock_guard lock(self->mutex_);
+      auto i = self->accept_encodings_.size();
+      self->accept_encodings_.push_back(ae != nullptr ? ae : "");
+      body = self->bodies_.empty() ? "" : self->bodies_[std::min(i, self->bodies_.size() - 1)];
+      status = self->status_;
+    }
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+              "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+              status, status == 200 ? "OK" : "Error", body.size());
+    mg_write(conn, body.data(), body.size());
+    return status;
+  }
+
+  mg_context* ctx_ = nullptr;
+  int port_ = 0;
+  mutable std::mutex mutex_;
+  std::vector<std::string> bodies_;
+  int status_ = 200;
+  std::vector<std::string> accept_encodings_;
+};
+
+constexpr const char* kScrape1 =
+    R"(# HELP node_cpu_seconds_total Seconds the CPUs spent in each mode.
+# TYPE node_cpu_seconds_total counter
+node_cpu_seconds_total{cpu="0",mode="idle"} 100
+node_cpu_seconds_total{cpu="0",mode="iowait"} 10
+node_cpu_seconds_total{cpu="0",mode="user"} 50
+node_cpu_seconds_total{cpu="0",mode="system"} 20
+node_cpu_seconds_total{cpu="1",mode="idle"} 100
+node_cpu_seconds_total{cpu="1",mode="steal"} 0
+node_cpu_seconds_total{cpu="1",mode="user"} 50
+# HELP node_memory_MemTotal_bytes Memory information field MemTotal_bytes.
+# TYPE node_memory_MemTotal_bytes gauge
+node_memory_MemTotal_bytes 1000
+node_memory_MemAvailable_bytes 600
+)";
+
+// +30 s idle/iowait/steal out of +100 s: 70 % busy, exactly the warning threshold.
+constexpr const char* kScrape2 = R"(# TYPE node_cpu_seconds_total counter
+node_cpu_seconds_total{cpu="0",mode="idle"} 110
+node_cpu_seconds_total{cpu="0",mode="iowait"} 15
+node_cpu_seconds_total{cpu="0",mode="user"} 80
+node_cpu_seconds_total{cpu="0",mode="system"} 30
+node_cpu_seconds_total{cpu="1",mode="idle"} 110
+node_cpu_seconds_total{cpu="1",mode="steal"} 5
+node_cpu_seconds_total{cpu="1",mode="user"} 80
+node_memory_MemTotal_bytes 1000
+node_memory_MemAvailable_bytes 500
+node_filesystem_size_bytes{device="/dev/sda1",fstype="ext4",mountpoint="/"} 1000
+node_filesystem_avail_bytes{device="/dev/sda1",fstype="ext4",mountpoint="/"} 400
+node_filesystem_readonly{device="/dev/sda1",fstype="ext4",mountpoint="/"} 0
+node_filesystem_device_error{device="/dev/sda1",fstype="ext4",mountpoint="/"} 0
+node_filesystem_size_bytes{device="/dev/sdb1",fstype="xfs",mountpoint="/data"} 1000
+node_filesystem_avail_bytes{device="/dev/sdb1",fstype="xfs",mountpoint="/data"} 20
+node_filesystem_readonly{device="/dev/sdb1",fstype="xfs",mountpoint="/data"} 0
+node_filesystem_device_error{device="/dev/sdb1",fstype="xfs",mountpoint="/data"} 0
+node_filesystem_device_error{device="server:/x",fstype="nfs",mountpoint="/mnt/gone"} 1
+node_filesystem_size_bytes{device="/dev/sr0",fstype="udf",mountpoint="/media/cd"} 1000
+node_filesystem_avail_bytes{device="/dev/sr0",fstype="udf",mountpoint="/media/cd"} 0
+node_filesystem_readonly{device="/dev/sr0",fstype="udf",mountpoint="/media/cd"} 1
+node_filesystem_device_error{device="/dev/sr0",fstype="udf",mountpoint="/media/cd"} 0
+)";
+
+}  // namespace
+
+TEST_CASE("status: reads a running exporter twice", "[status][cli]") {
+  auto& exporter = FakeExporter::instance();
+  exporter.serve({kScrape1, kScrape2});
+  std::ostringstream out, err;
+  int rc = run_status({"--url", exporter.url(), "--interval", "20ms"}, out, err);
+  INFO("out: " << out.str());
+  INFO("err: " << err.str());
+  CHECK(err.str().empty());
+  CHECK(exporter.hits() == 2);
+  CHECK(exporter.accept_encodings() == std::vector<std::string>{"identity", "identity"});
+  CHECK(rc == 1);
+  CHECK(out.str() ==
+        "source: " + exporter.url() +
+            "\n"
+            "CHECK                 VALUE  WARNING  CRITICAL  STATE\n"
+            "CPU busy              70.0%      70%       90%  WARN\n"
+            "memory used           50.0%      80%       95%  OK\n"
+            "disk used /           60.0%      85%       95%  OK\n"
+            "disk used /data       98.0%      85%       95%  CRIT\n"
+            "disk used /media/cd  100.0%      85%       95%  n/a (read-only, not judged)\n");
+}
+
+TEST_CASE("status: all OK exits 0 (JSON output)", "[status][cli]") {
+  auto [before, after] = cpu_scrapes(25);
+  auto text = [](const std::vector<Sample>& samples) {
+    std::string t;
+    for (const auto& s : samples) {
+      t += s.name + "{cpu=\"" + s.labels[0].second + "\",mode=\"" + s.labels[1].second + "\"} " +
+           std::to_string(s.value) + "\n";
+    }
+    return t + "node_memory_MemTotal_bytes 4096\nnode_memory_MemAvailable_bytes 2048\n";
+  };
+  auto& exporter = FakeExporter::instance();
+  exporter.serve({text(before), text(after)});
+  std::ostringstream out, err;
+  int rc = run_status({"--url=" + exporter.url(), "--interval=10ms", "--json"}, out, err);
+  INFO("out: " << out.str());
+  CHECK(err.str().empty());
+  CHECK(rc == 0);
+  auto doc = nlohmann::json::parse(out.str());
+  CHECK(doc["source"] == exporter.url());
+  REQUIRE(doc["checks"].size() == 2);
+  CHECK(doc["checks"][0]["name"] == "cpu_busy");
+  CHECK(doc["checks"][0]["value"] == 0.25);
+  CHECK(doc["checks"][1]["value"] == 0.5);
+}
+
+TEST_CASE("status: an error answer counts as no exporter", "[status][cli]") {
+  auto& exporter = FakeExporter::instance();
+  exporter.serve({"oops"}, 500);
+  auto settings = afp::test::fixture_settings();
+  std::ostringstream out, err;
+  int rc =
+      run_status({"--url", exporter.url(), "--interval", "10ms", "--path.procfs", settings.procfs,
+                  "--path.sysfs", settings.sysfs, "--path.rootfs", settings.rootfs},
+                 out, err);
+  INFO("err: " << err.str());
+  CHECK(err.str().rfind(
+            "status: no exporter at " + exporter.url() + " (HTTP status 500); collecting locally\n",
+            0) == 0);
+  CHECK(out.str().rfind("source: local\n", 0) == 0);
+  CHECK((rc == 0 || rc == 1 || rc == 2));
+}
+
+TEST_CASE("status: a 200 answer that is not an exposition counts as no exporter", "[status][cli]") {
+  auto& exporter = FakeExporter::instance();
+  exporter.serve({"<html>hello</html>\n"});
+  auto settings = afp::test::fixture_settings();
+  std::ostringstream out, err;
+  run_status({"--url", exporter.url(), "--interval", "10ms", "--path.procfs", settings.procfs}, out,
+             err);
+  CHECK(err.str().find("(not a Prometheus exposition: line 1: ") != std::string::npos);
+  CHECK(err.str().find("collecting locally") != std::string::npos);
+}
