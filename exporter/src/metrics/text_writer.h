@@ -50,7 +50,8 @@ class TextWriter {
   std::string current_;
 };
 
-// The value as TextSerializer prints it: %.16g, "Nan", "+Inf", "-Inf".
+// The value as prometheus-cpp 1.0.1 TextSerializer prints it: %.16g, "Nan", "+Inf", "-Inf"
+// (other prometheus-cpp versions differ; the property test in text_writer_test.cpp tells).
 void append_value(std::string& out, double value);
 void append_uint(std::string& out, std::uint64_t value);
 // Label-value escaping: backslash, double quote and newline.
