@@ -1,3 +1,34 @@
-int main() {
-  return 0;
+// afp_exporter entry point: picks the subcommand and wires options into the app.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "app/exporter_app.h"
+#include "build_info.h"
+#include "cli/status.h"
+#include "config/options.h"
+#include "log/logger.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "status") {
+    return afp::cli::run_status({args.begin() + 1, args.end()}, std::cout, std::cerr);
+  }
+  try {
+    auto cl = afp::config::parse_command_line(args);
+    if (cl.help) {
+      std::cout << afp::config::usage();
+      return 0;
+    }
+    if (cl.version) {
+      std::cout << "afp_exporter, version " << afp::kVersion << " (revision "
+                << (*afp::kRevision ? afp::kRevision : "unknown") << ")\n";
+      return 0;
+    }
+    afp::log::Logger log(cl.options.log_level, cl.options.log_format);
+    return afp::app::run_server(cl.options, args, log);
+  } catch (const std::exception& e) {  // config, listen and startup errors: one line, exit 2
+    std::cerr << "afp_exporter: " << e.what() << "\n";
+  }
+  return 2;
 }

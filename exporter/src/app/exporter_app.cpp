@@ -1,0 +1,191 @@
+#include "app/exporter_app.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <thread>
+
+#include "build_info.h"
+#include "collectors/catalog.h"
+#include "collectors/proc_file.h"
+
+namespace afp::app {
+
+namespace {
+
+constexpr auto kShutdownGrace = std::chrono::milliseconds(4500);  // SIGTERM → exit within 5 s
+constexpr double kScrapeTimeoutMargin = 0.5;  // seconds left for the response to travel
+
+// civetweb needs workers for idle keep-alive connections and the health routes on top of
+// the scrapes the limit admits, so a full house of scrapes never blocks /-/healthy.
+int worker_threads(int max_requests) {
+  return (max_requests > 0 ? max_requests : 40) + 8;
+}
+
+void check_paths(const config::Options& options) {
+  auto enabled = options.enabled_collectors();
+  if (enabled.empty()) return;
+  std::string stat = collectors::join_path(options.collectors.procfs, "stat");
+  if (access(stat.c_str(), R_OK) != 0) {
+    throw config::ConfigError("--path.procfs \"" + options.collectors.procfs + "\": cannot read " +
+                              stat + ": " + std::strerror(errno));
+  }
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items)
+    out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+std::chrono::steady_clock::time_point scrape_deadline(const http::Request& request) {
+  auto header = request.header("X-Prometheus-Scrape-Timeout-Seconds");
+  double seconds = 0;
+  auto res = std::from_chars(header.data(), header.data() + header.size(), seconds);
+  if (header.empty() || res.ec != std::errc() || seconds <= kScrapeTimeoutMargin) {
+    return std::chrono::steady_clock::time_point::max();
+  }
+  return std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+             std::chrono::duration<double>(seconds - kScrapeTimeoutMargin));
+}
+
+}  // namespace
+
+std::shared_ptr<const collectors::Scraper> build_scraper(const config::Options& options,
+                                                         collectors::CollectorHealth& health) {
+  check_paths(options);
+  std::vector<collectors::NamedCollector> list;
+  for (const auto& name : options.enabled_collectors()) {
+    list.push_back({name, collectors::find_collector(name)->make(options.collectors)});
+  }
+  return std::make_shared<const collectors::Scraper>(std::move(list), health);
+}
+
+ExporterApp::ExporterApp(config::Options options, std::vector<std::string> args, log::Logger& log)
+    : options_(std::move(options)),
+      args_(std::move(args)),
+      log_(log),
+      health_(log),
+      scraper_(build_scraper(options_, health_)),
+      server_({options_.listen_addresses, worker_threads(options_.max_requests)}, log) {
+  server_.route("/", {"GET"},
+                [this](const http::Request&, http::Response& r) { serve_landing(r); });
+  server_.route(options_.telemetry_path, {"GET"},
+                [this](const http::Request& req, http::Response& r) { serve_metrics(req, r); });
+  for (const char* path : {"/-/healthy", "/-/ready"}) {
+    server_.route(path, {"GET"}, [](const http::Request&, http::Response& r) { r.body = "OK\n"; });
+  }
+}
+
+void ExporterApp::start() {
+  server_.start();
+  log_.info("starting afp_exporter", {{"version", kVersion}, {"revision", kRevision}});
+  log_.info("enabled collectors", {{"collectors", join(scraper_->names())}});
+  auto ports = server_.ports();
+  for (std::size_t i = 0; i < options_.listen_addresses.size() && i < ports.size(); ++i) {
+    log_.info("listening", {{"address", options_.listen_addresses[i]},
+                            {"port", std::to_string(ports[i])},
+                            {"path", options_.telemetry_path}});
+  }
+}
+
+void ExporterApp::stop() {
+  server_.stop();
+}
+
+void ExporterApp::reload() {
+  config::Options next;
+  std::shared_ptr<const collectors::Scraper> scraper;
+  try {
+    next = config::reload(args_);
+    scraper = build_scraper(next, health_);
+  } catch (const std::exception& e) {
+    log_.error("reload failed, keeping the running configuration", {{"err", e.what()}});
+    return;
+  }
+  if (next.listen_addresses != options_.listen_addresses ||
+      next.telemetry_path != options_.telemetry_path ||
+      next.max_requests != options_.max_requests) {
+    log_.warn("web.* settings change only on restart; the rest of the new configuration is live");
+  }
+  log_.set_level(next.log_level);
+  log_.set_format(next.log_format);
+  {
+    std::lock_guard lock(scraper_mutex_);
+    scraper_ = scraper;
+  }
+  log_.info("configuration reloaded", {{"collectors", join(scraper->names())}});
+}
+
+void ExporterApp::serve_metrics(const http::Request& request, http::Response& response) {
+  struct InFlight {
+    std::atomic<int>& n;
+    explicit InFlight(std::atomic<int>& counter) : n(counter) { ++n; }
+    ~InFlight() { --n; }
+  } guard(in_flight_);
+  if (options_.max_requests > 0 && in_flight_.load() > options_.max_requests) {
+    response.status = 503;
+    response.body = "too many concurrent scrapes (--web.max-requests)\n";
+    return;
+  }
+  std::shared_ptr<const collectors::Scraper> scraper;
+  {
+    std::lock_guard lock(scraper_mutex_);
+    scraper = scraper_;
+  }
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.body.reserve(size_hint_.load(std::memory_order_relaxed));
+  metrics::TextWriter writer(response.body);
+  scraper->scrape(writer, scrape_deadline(request));
+  size_hint_.store(response.body.size() + response.body.size() / 8, std::memory_order_relaxed);
+}
+
+void ExporterApp::serve_landing(http::Response& response) const {
+  response.content_type = "text/html; charset=utf-8";
+  response.body = std::string("<!DOCTYPE html>\n<html><head><title>afp_exporter</title>") +
+                  "<meta name=\"viewport\" content=\"width=device-width\"></head><body>\n"
+                  "<h1>afp_exporter</h1>\n<p>Prometheus exporter for audio-fingerprinting "
+                  "services. Version " +
+                  kVersion + " (revision " + (*kRevision ? kRevision : "unknown") +
+                  ").</p>\n<ul>\n<li><a href=\"" + options_.telemetry_path +
+                  "\">Metrics</a></li>\n<li><a href=\"/-/healthy\">Health</a></li>\n"
+                  "<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n</body></html>\n";
+}
+
+int run_server(const config::Options& options, const std::vector<std::string>& args,
+               log::Logger& log) {
+  // Block the signals before any thread starts so only the sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP})
+    sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  ExporterApp app(options, args, log);
+  app.start();
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      log.info("SIGHUP received, reloading configuration");
+      app.reload();
+      continue;
+    }
+    log.info("shutting down", {{"signal", strsignal(sig)}});
+    auto stopped = std::async(std::launch::async, [&app] { app.stop(); });
+    if (stopped.wait_for(kShutdownGrace) != std::future_status::ready) {
+      log.warn("in-flight requests did not finish in time; exiting anyway");
+      _exit(0);
+    }
+    return 0;
+  }
+}
+
+}  // namespace afp::app

@@ -1,0 +1,420 @@
+#include "config/options.h"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "collectors/catalog.h"
+#include "collectors/name_filter.h"
+#include "http/server.h"
+
+namespace afp::config {
+
+namespace {
+
+using json = nlohmann::json;
+
+enum class Kind { boolean, string, string_list, integer, duration, regex, choice };
+
+struct OptionDef {
+  std::string name;
+  Kind kind;
+  std::string help;
+  std::function<json(const Options&)> get;
+  std::function<void(Options&, const json&)> set;
+  std::vector<std::string> choices = {};
+  // Extra validation of an already well-typed value; returns the problem or "".
+  std::function<std::string(const json&)> check = {};
+};
+
+std::string kind_text(const OptionDef& def) {
+  switch (def.kind) {
+    case Kind::boolean:
+      return "true or false";
+    case Kind::string:
+      return "a string";
+    case Kind::string_list:
+      return "a list of strings";
+    case Kind::integer:
+      return "an integer";
+    case Kind::duration:
+      return "a duration such as \"5s\" or \"200ms\"";
+    case Kind::regex:
+      return "a regular expression";
+    case Kind::choice: {
+      std::string out = "one of";
+      for (const auto& c : def.choices)
+        out += " \"" + c + "\"";
+      return out;
+    }
+  }
+  return "a value";
+}
+
+std::string check_listen_addresses(const json& value) {
+  if (value.empty()) return "at least one listen address is needed";
+  for (const auto& address : value) {
+    std::string error;
+    if (http::to_civetweb_port(address.get<std::string>(), &error).empty()) return error;
+  }
+  return {};
+}
+
+std::string check_telemetry_path(const json& value) {
+  auto path = value.get<std::string>();
+  if (path.empty() || path[0] != '/') return "must start with \"/\"";
+  for (const char* reserved : {"/", "/-/healthy", "/-/ready", "/api/v1/observations"}) {
+    if (path == reserved) return "\"" + path + "\" is already a route of its own";
+  }
+  return {};
+}
+
+template <typename T>
+std::function<json(const Options&)> getter(T Options::*member) {
+  return [member](const Options& o) { return json(o.*member); };
+}
+template <typename T>
+std::function<void(Options&, const json&)> setter(T Options::*member) {
+  return [member](Options& o, const json& v) { o.*member = v.get<T>(); };
+}
+template <typename T>
+std::function<json(const Options&)> getter(T collectors::CollectorSettings::*member) {
+  return [member](const Options& o) { return json(o.collectors.*member); };
+}
+template <typename T>
+std::function<void(Options&, const json&)> setter(T collectors::CollectorSettings::*member) {
+  return [member](Options& o, const json& v) { o.collectors.*member = v.get<T>(); };
+}
+
+std::vector<OptionDef> build_option_table() {
+  using S = collectors::CollectorSettings;
+  std::vector<OptionDef> t;
+  t.push_back({"web.listen-address",
+               Kind::string_list,
+               "Address to listen on (repeatable), e.g. :9793 or 127.0.0.1:9793.",
+               getter(&Options::listen_addresses),
+               setter(&Options::listen_addresses),
+               {},
+               check_listen_addresses});
+  t.push_back({"web.telemetry-path",
+               Kind::string,
+               "Path under which to expose metrics.",
+               getter(&Options::telemetry_path),
+               setter(&Options::telemetry_path),
+               {},
+               check_telemetry_path});
+  t.push_back({"web.max-requests",
+               Kind::integer,
+               "Maximum number of parallel scrape requests; 0 disables the limit.",
+               getter(&Options::max_requests),
+               setter(&Options::max_requests),
+               {},
+               [](const json& v) {
+                 auto n = v.get<long long>();
+                 return n < 0 || n > 10000 ? std::string("must be between 0 and 10000") : "";
+               }});
+  t.push_back({"collector.disable-defaults", Kind::boolean,
+               "Start with every collector off; enable them one by one with --collector.NAME.",
+               getter(&Options::disable_defaults), setter(&Options::disable_defaults)});
+  for (const auto& spec : collectors::builtin_collectors()) {
+    std::string name(spec.name);
+    t.push_back({"collector." + name, Kind::boolean,
+                 std::string(spec.help) + (spec.enabled_by_default ? " (default: on)" : ""),
+                 [name](const Options& o) { return json(o.collector_enabled(name)); },
+                 [name](Options& o, const json& v) { o.collector_flags[name] = v.get<bool>(); }});
+  }
+  t.push_back({"collector.filesystem.mount-points-exclude", Kind::regex,
+               "Regexp of mount points to ignore.", getter(&S::mount_points_exclude),
+               setter(&S::mount_points_exclude)});
+  t.push_back({"collector.filesystem.fs-types-exclude", Kind::regex,
+               "Regexp of filesystem types to ignore.", getter(&S::fs_types_exclude),
+               setter(&S::fs_types_exclude)});
+  t.push_back({"collector.filesystem.mount-timeout", Kind::duration,
+               "How long to wait for a mount to answer statfs before reporting device_error "
+               "and skipping it until it answers.",
+               [](const Options& o) { return json(format_duration(o.collectors.mount_timeout)); },
+               [](Options& o, const json& v) {
+                 o.collectors.mount_timeout = *parse_duration(v.get<std::string>());
+               }});
+  t.push_back({"collector.diskstats.device-exclude", Kind::regex,
+               "Regexp of disk devices to ignore (default: partitions, loop and ram devices).",
+               getter(&S::disk_device_exclude), setter(&S::disk_device_exclude)});
+  t.push_back({"collector.netdev.device-include", Kind::regex,
+               "Regexp of network devices to report (empty: all).",
+               getter(&S::netdev_device_include), setter(&S::netdev_device_include)});
+  t.push_back({"collector.netdev.device-exclude", Kind::regex,
+               "Regexp of network devices to ignore.", getter(&S::netdev_device_exclude),
+               setter(&S::netdev_device_exclude)});
+  t.push_back(
+      {"path.procfs", Kind::string, "procfs mount point.", getter(&S::procfs), setter(&S::procfs)});
+  t.push_back(
+      {"path.sysfs", Kind::string, "sysfs mount point.", getter(&S::sysfs), setter(&S::sysfs)});
+  t.push_back({"path.rootfs", Kind::string, "rootfs mount point (for filesystem stats).",
+               getter(&S::rootfs), setter(&S::rootfs)});
+  t.push_back(
+      {"log.level",
+       Kind::choice,
+       "Only log messages with the given severity or above.",
+       [](const Options& o) {
+         static const char* names[] = {"debug", "info", "warn", "error"};
+         return json(names[static_cast<int>(o.log_level)]);
+       },
+       [](Options& o, const json& v) { o.log_level = *log::parse_level(v.get<std::string>()); },
+       {"debug", "info", "warn", "error"}});
+  t.push_back(
+      {"log.format",
+       Kind::choice,
+       "Output format of log messages.",
+       [](const Options& o) { return json(o.log_format == log::Format::json ? "json" : "logfmt"); },
+       [](Options& o, const json& v) { o.log_format = *log::parse_format(v.get<std::string>()); },
+       {"logfmt", "json"}});
+  return t;
+}
+
+const std::vector<OptionDef>& option_table() {
+  static const std::vector<OptionDef> table = build_option_table();
+  return table;
+}
+
+const OptionDef* find_option(std::string_view name) {
+  for (const auto& def : option_table()) {
+    if (def.name == name) return &def;
+  }
+  return nullptr;
+}
+
+// Checks a value against its option's kind; "" when it fits.
+std::string type_problem(const OptionDef& def, const json& v) {
+  bool ok = false;
+  switch (def.kind) {
+    case Kind::boolean:
+      ok = v.is_boolean();
+      break;
+    case Kind::string:
+      ok = v.is_string();
+      break;
+    case Kind::string_list:
+      ok = v.is_array() &&
+           std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
+      break;
+    case Kind::integer:
+      ok = v.is_number_integer();
+      break;
+    case Kind::duration:
+      ok = v.is_string() && parse_duration(v.get<std::string>()).has_value();
+      break;
+    case Kind::regex:
+      if (!v.is_string()) break;
+      if (auto err = collectors::validate_regex(v.get<std::string>()); !err.empty()) {
+        return "invalid regular expression: " + err;
+      }
+      ok = true;
+      break;
+    case Kind::choice:
+      ok = v.is_string() && std::find(def.choices.begin(), def.choices.end(),
+                                      v.get<std::string>()) != def.choices.end();
+      break;
+  }
+  if (!ok) return "expected " + kind_text(def) + ", got " + v.dump();
+  return def.check ? def.check(v) : "";
+}
+
+void apply(Options& options, const OptionDef& def, const json& value, const std::string& where) {
+  if (auto problem = type_problem(def, value); !problem.empty()) {
+    throw ConfigError(where + ": " + problem);
+  }
+  def.set(options, value);
+}
+
+// A flag's text value into the JSON value its option takes.
+json flag_value(const OptionDef& def, const std::string& text) {
+  switch (def.kind) {
+    case Kind::boolean:
+      if (text == "true") return true;
+      if (text == "false") return false;
+      return text;  // rejected by type_problem with the usual message
+    case Kind::integer: {
+      long long n = 0;
+      auto res = std::from_chars(text.data(), text.data() + text.size(), n);
+      if (res.ec == std::errc() && res.ptr == text.data() + text.size() && !text.empty()) return n;
+      return text;
+    }
+    default:
+      return text;
+  }
+}
+
+Options load_config_file(const std::string& path) {
+  Options options;
+  options.config_file = path;
+  std::ifstream in(path);
+  if (!in) throw ConfigError("config file " + path + ": cannot be read");
+  json doc;
+  try {
+    doc = json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw ConfigError("config file " + path + ": not valid JSON: " + e.what());
+  }
+  if (!doc.is_object()) throw ConfigError("config file " + path + ": must be a JSON object");
+  for (const auto& [key, value] : doc.items()) {
+    const OptionDef* def = find_option(key);
+    if (!def) throw ConfigError("config file " + path + ": unknown key \"" + key + "\"");
+    apply(options, *def, value, "config file " + path + ": key \"" + key + "\"");
+  }
+  return options;
+}
+
+std::string find_config_file(const std::vector<std::string>& args) {
+  std::string path;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config.file") {
+      if (i + 1 >= args.size()) throw ConfigError("flag --config.file needs a value");
+      path = args[i + 1];
+    } else if (args[i].starts_with("--config.file=")) {
+      path = args[i].substr(std::string("--config.file=").size());
+    }
+  }
+  return path;
+}
+
+}  // namespace
+
+bool Options::collector_enabled(std::string_view name) const {
+  if (auto it = collector_flags.find(name); it != collector_flags.end()) return it->second;
+  const auto* spec = collectors::find_collector(name);
+  return spec && spec->enabled_by_default && !disable_defaults;
+}
+
+std::vector<std::string> Options::enabled_collectors() const {
+  std::vector<std::string> out;
+  for (const auto& spec : collectors::builtin_collectors()) {
+    if (collector_enabled(spec.name)) out.emplace_back(spec.name);
+  }
+  return out;
+}
+
+CommandLine parse_command_line(const std::vector<std::string>& args) {
+  CommandLine cl;
+  std::string config_path = find_config_file(args);
+  if (!config_path.empty()) cl.options = load_config_file(config_path);
+  bool listen_from_flags = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      cl.help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      cl.version = true;
+      continue;
+    }
+    if (!arg.starts_with("--")) throw ConfigError("unexpected argument \"" + arg + "\"");
+    auto eq = arg.find('=');
+    std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    if (name == "config.file") {
+      if (eq == std::string::npos) ++i;
+      continue;
+    }
+    const OptionDef* def = find_option(name);
+    bool negated = false;
+    if (!def && name.starts_with("no-")) {
+      def = find_option(name.substr(3));
+      negated = def && def->kind == Kind::boolean;
+      if (!negated) def = nullptr;
+    }
+    if (!def) throw ConfigError("unknown flag --" + name + " (see --help)");
+    json value;
+    if (def->kind == Kind::boolean && eq == std::string::npos) {
+      value = !negated;
+    } else if (negated) {
+      throw ConfigError("flag --" + name + " takes no value");
+    } else if (eq != std::string::npos) {
+      value = flag_value(*def, arg.substr(eq + 1));
+    } else if (i + 1 < args.size()) {
+      value = flag_value(*def, args[++i]);
+    } else {
+      throw ConfigError("flag --" + name + " needs a value");
+    }
+    if (def->kind == Kind::string_list) {
+      // The first --web.listen-address replaces the default and the file's list.
+      json list = listen_from_flags ? def->get(cl.options) : json::array();
+      list.push_back(value);
+      listen_from_flags = true;
+      value = list;
+    }
+    apply(cl.options, *def, value, "flag --" + def->name);
+  }
+  cl.options.config_file = config_path;
+  return cl;
+}
+
+Options reload(const std::vector<std::string>& args) {
+  return parse_command_line(args).options;
+}
+
+std::string usage() {
+  std::ostringstream out;
+  out << "usage: afp_exporter [<flags>]\n"
+         "       afp_exporter status [--url URL] [--json]\n\n"
+         "Prometheus exporter for audio-fingerprinting services: system, pipeline and\n"
+         "PostgreSQL metrics at /metrics.\n\nFlags:\n"
+         "  --help                 Show this help.\n"
+         "  --version              Show the version.\n"
+         "  --config.file=FILE     JSON file with any of the keys below (flags override it).\n";
+  Options defaults;
+  for (const auto& def : option_table()) {
+    std::string flag = "--" + def.name;
+    if (def.kind == Kind::boolean) flag = "--[no-]" + def.name;
+    out << "  " << flag << "\n      " << def.help;
+    if (def.kind != Kind::boolean) {
+      json d = def.get(defaults);
+      out << " (default: " << (d.is_string() ? d.get<std::string>() : d.dump()) << ")";
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+nlohmann::ordered_json default_config() {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  Options defaults;
+  for (const auto& def : option_table())
+    out[def.name] = def.get(defaults);
+  return out;
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  constexpr long long kMaxDurationMs = 365LL * 24 * 3'600'000;  // a year: surely a typo beyond
+  if (text.empty()) return std::nullopt;
+  std::chrono::milliseconds total{0};
+  while (!text.empty()) {
+    long long n = 0;
+    auto res = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (res.ec != std::errc() || n < 0) return std::nullopt;
+    text.remove_prefix(static_cast<std::size_t>(res.ptr - text.data()));
+    long long unit_ms = 0;
+    if (text.starts_with("ms")) {
+      unit_ms = 1;
+      text.remove_prefix(2);
+    } else if (!text.empty() && (text[0] == 's' || text[0] == 'm' || text[0] == 'h')) {
+      unit_ms = text[0] == 's' ? 1000 : text[0] == 'm' ? 60'000 : 3'600'000;
+      text.remove_prefix(1);
+    } else {
+      return std::nullopt;
+    }
+    if (n > kMaxDurationMs / unit_ms) return std::nullopt;
+    total += std::chrono::milliseconds(n * unit_ms);
+    if (total.count() > kMaxDurationMs) return std::nullopt;
+  }
+  return total;
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  if (ms % 1000 != 0) return std::to_string(ms) + "ms";
+  return std::to_string(ms / 1000) + "s";
+}
+
+}  // namespace afp::config

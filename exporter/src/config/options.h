@@ -1,0 +1,61 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "collectors/settings.h"
+#include "log/logger.h"
+
+namespace afp::config {
+
+// Everything `afp_exporter` (the server) is configured with.
+struct Options {
+  std::vector<std::string> listen_addresses{":9793"};
+  std::string telemetry_path = "/metrics";
+  int max_requests = 40;
+  std::string config_file;
+  bool disable_defaults = false;
+  std::map<std::string, bool, std::less<>> collector_flags;  // explicit choices only
+  collectors::CollectorSettings collectors;
+  log::Level log_level = log::Level::info;
+  log::Format log_format = log::Format::logfmt;
+
+  bool collector_enabled(std::string_view name) const;
+  std::vector<std::string> enabled_collectors() const;
+};
+
+// A bad flag, config key or value. The message names the flag or key.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct CommandLine {
+  Options options;
+  bool help = false;
+  bool version = false;
+};
+
+// Reads the config file named by --config.file (if any), then applies the flags on top.
+// Throws ConfigError for an unknown flag or key, a wrong type or a bad value.
+CommandLine parse_command_line(const std::vector<std::string>& args);
+
+// Re-reads options.config_file and re-applies the original flags (SIGHUP).
+Options reload(const std::vector<std::string>& args);
+
+// The --help text.
+std::string usage();
+
+// Every config key with its default value, as deploy/afp_exporter.json ships it.
+nlohmann::ordered_json default_config();
+
+// "5s", "200ms", "1m", "1h", "1m30s".
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+std::string format_duration(std::chrono::milliseconds d);
+
+}  // namespace afp::config

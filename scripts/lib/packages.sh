@@ -1,0 +1,22 @@
+# Sourced by scripts/test and scripts/demo: installs the Debian packages they need.
+
+# Build dependencies (DESIGN.md) and the tools the tests run.
+AFP_BUILD_PACKAGES=(cmake g++ make pkg-config git prometheus-cpp-dev libcivetweb-dev libpq-dev
+  nlohmann-json3-dev catch2 zlib1g-dev libcurl4-openssl-dev)
+AFP_TEST_PACKAGES=(prometheus curl)
+
+ensure_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$pkg")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+    return 2
+  fi
+  echo "installing: ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs the real exporter with its default collectors on this machine and lints a full
+# scrape with `promtool check metrics`. The only findings allowed are promtool's
+# camelCase complaints about node_memory_<Field> names, which keep /proc/meminfo's field
+# names exactly as node_exporter does (node_memory_MemTotal_bytes), so that node_exporter's
+# dashboards and rules work unchanged. Anything else fails the test.
+set -euo pipefail
+exporter=$1
+workdir=$(mktemp -d)
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+"$exporter" --web.listen-address=127.0.0.1:0 2>"$workdir/log" &
+pid=$!
+port=
+for _ in $(seq 1 200); do
+  port=$(sed -n 's/.*msg=listening .*port=\([0-9]*\).*/\1/p' "$workdir/log" | head -n1)
+  [ -n "$port" ] && break
+  kill -0 "$pid" 2>/dev/null || { cat "$workdir/log" >&2; exit 1; }
+  sleep 0.05
+done
+[ -n "$port" ] || { echo "exporter did not start" >&2; cat "$workdir/log" >&2; exit 1; }
+
+curl -fsS "http://127.0.0.1:$port/metrics" >"$workdir/scrape"
+grep -q '^node_cpu_seconds_total{' "$workdir/scrape"
+grep -q '^afp_exporter_scrape_collector_success{collector="process"} 1$' "$workdir/scrape"
+set +e
+promtool check metrics <"$workdir/scrape" >"$workdir/lint" 2>&1
+set -e
+unexpected=$(grep -vE "^node_memory_[A-Za-z0-9_]+ metric names should be written in 'snake_case' not 'camelCase'$" "$workdir/lint" || true)
+if [ -n "$unexpected" ]; then
+  echo "promtool check metrics found problems:" >&2
+  echo "$unexpected" >&2
+  exit 1
+fi
+failed=$(grep -c '_success{collector="[a-z]*"} 0$' "$workdir/scrape" || true)
+if [ "$failed" != 0 ]; then
+  echo "collectors failed on this machine:" >&2
+  grep '_success{collector="[a-z]*"} 0$' "$workdir/scrape" >&2
+  cat "$workdir/log" >&2
+  exit 1
+fi
+echo "promtool check metrics: $(wc -l <"$workdir/scrape") lines, only the documented camelCase node_memory_ names flagged ($(wc -l <"$workdir/lint"))"

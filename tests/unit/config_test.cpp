@@ -1,0 +1,129 @@
+#include <fstream>
+
+#include "config/options.h"
+#include "golden.h"
+
+using namespace afp;
+using config::parse_command_line;
+
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& content) {
+  std::string path = "/tmp/afp_config_test_" + std::to_string(getpid()) + "_" + name;
+  std::ofstream(path) << content;
+  return path;
+}
+
+std::string error_of(const std::vector<std::string>& args) {
+  try {
+    parse_command_line(args);
+  } catch (const config::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("defaults follow node_exporter conventions", "[config]") {
+  auto cl = parse_command_line({});
+  CHECK(cl.options.listen_addresses == std::vector<std::string>{":9793"});
+  CHECK(cl.options.telemetry_path == "/metrics");
+  CHECK(cl.options.enabled_collectors() == std::vector<std::string>{"cpu", "loadavg", "meminfo",
+                                                                    "filesystem", "diskstats",
+                                                                    "netdev", "process"});
+  CHECK(cl.options.collectors.mount_timeout == std::chrono::seconds(5));
+}
+
+TEST_CASE("flags select collectors", "[config]") {
+  CHECK(parse_command_line({"--no-collector.cpu"}).options.collector_enabled("cpu") == false);
+  CHECK(parse_command_line({"--collector.cpu=false"}).options.collector_enabled("cpu") == false);
+  auto only = parse_command_line({"--collector.disable-defaults", "--collector.meminfo"});
+  CHECK(only.options.enabled_collectors() == std::vector<std::string>{"meminfo"});
+}
+
+TEST_CASE("flag values in both forms, repeatable listen address", "[config]") {
+  auto cl = parse_command_line({"--web.listen-address", "127.0.0.1:1", "--web.listen-address=:2",
+                                "--collector.filesystem.mount-timeout=250ms", "--log.level=debug",
+                                "--path.procfs", "/p"});
+  CHECK(cl.options.listen_addresses == std::vector<std::string>{"127.0.0.1:1", ":2"});
+  CHECK(cl.options.collectors.mount_timeout == std::chrono::milliseconds(250));
+  CHECK(cl.options.log_level == log::Level::debug);
+  CHECK(cl.options.collectors.procfs == "/p");
+  CHECK(parse_command_line({"--help"}).help);
+  CHECK(parse_command_line({"--version"}).version);
+}
+
+TEST_CASE("bad flags name the problem", "[config]") {
+  CHECK_THAT(error_of({"--bogus"}), Catch::Contains("unknown flag --bogus"));
+  CHECK_THAT(error_of({"--no-web.telemetry-path"}), Catch::Contains("unknown flag"));
+  CHECK_THAT(error_of({"--web.telemetry-path"}), Catch::Contains("needs a value"));
+  CHECK_THAT(error_of({"--web.telemetry-path=metrics"}), Catch::Contains("must start with"));
+  CHECK_THAT(error_of({"--web.telemetry-path=/-/healthy"}), Catch::Contains("route of its own"));
+  CHECK_THAT(error_of({"--web.listen-address=:70000"}),
+             Catch::Contains("--web.listen-address") && Catch::Contains("bad port"));
+  CHECK_THAT(error_of({"--web.max-requests=-1"}), Catch::Contains("between 0 and"));
+  CHECK_THAT(error_of({"--web.max-requests=ten"}), Catch::Contains("expected an integer"));
+  CHECK_THAT(error_of({"--collector.filesystem.mount-timeout=5"}), Catch::Contains("duration"));
+  CHECK_THAT(error_of({"--collector.diskstats.device-exclude=(("}),
+             Catch::Contains("invalid regular expression"));
+  CHECK_THAT(error_of({"--log.format=xml"}), Catch::Contains("\"logfmt\" \"json\""));
+  CHECK_THAT(error_of({"--collector.cpu=maybe"}), Catch::Contains("true or false"));
+  CHECK_THAT(error_of({"--no-collector.cpu=1"}), Catch::Contains("takes no value"));
+  CHECK_THAT(error_of({"serve"}), Catch::Contains("unexpected argument \"serve\""));
+}
+
+TEST_CASE("config file keys equal flag names, flags override the file", "[config]") {
+  auto path = write_temp("ok.json", R"({"web.listen-address": ["127.0.0.1:9000"],
+      "collector.cpu": false, "log.format": "json", "collector.filesystem.mount-timeout": "2s"})");
+  auto cl = parse_command_line({"--config.file", path, "--log.format=logfmt"});
+  CHECK(cl.options.listen_addresses == std::vector<std::string>{"127.0.0.1:9000"});
+  CHECK_FALSE(cl.options.collector_enabled("cpu"));
+  CHECK(cl.options.log_format == log::Format::logfmt);
+  CHECK(cl.options.collectors.mount_timeout == std::chrono::seconds(2));
+  CHECK(cl.options.config_file == path);
+  auto relisten = parse_command_line({"--config.file=" + path, "--web.listen-address=:1"});
+  CHECK(relisten.options.listen_addresses == std::vector<std::string>{":1"});
+}
+
+TEST_CASE("config file errors name the key", "[config]") {
+  CHECK_THAT(
+      error_of({"--config.file=" + write_temp("u.json", R"({"web.listen-adress": [":1"]})")}),
+      Catch::Contains("unknown key \"web.listen-adress\""));
+  CHECK_THAT(error_of({"--config.file=" + write_temp("t.json", R"({"collector.cpu": "yes"})")}),
+             Catch::Contains("key \"collector.cpu\"") && Catch::Contains("true or false"));
+  CHECK_THAT(error_of({"--config.file=" + write_temp("v.json", R"({"web.max-requests": 1.5})")}),
+             Catch::Contains("key \"web.max-requests\""));
+  CHECK_THAT(error_of({"--config.file=" + write_temp("l.json", R"({"web.listen-address": ":1"})")}),
+             Catch::Contains("list of strings"));
+  CHECK_THAT(error_of({"--config.file=" + write_temp("j.json", "{not json")}),
+             Catch::Contains("not valid JSON"));
+  CHECK_THAT(error_of({"--config.file=" + write_temp("a.json", "[]")}),
+             Catch::Contains("must be a JSON object"));
+  CHECK_THAT(error_of({"--config.file=/nonexistent/afp.json"}), Catch::Contains("cannot be read"));
+}
+
+TEST_CASE("deploy/afp_exporter.json lists every key with its default", "[config]") {
+  auto shipped = nlohmann::ordered_json::parse(
+      test::slurp(std::string(AFP_SOURCE_DIR) + "/deploy/afp_exporter.json"));
+  CHECK(shipped.dump(2) == config::default_config().dump(2));
+  auto text = config::usage();
+  const auto defaults = config::default_config();
+  for (auto it = defaults.begin(); it != defaults.end(); ++it) {
+    INFO(it.key());
+    CHECK(text.find(it.key()) != std::string::npos);
+  }
+}
+
+TEST_CASE("durations", "[config]") {
+  using std::chrono::milliseconds;
+  CHECK(config::parse_duration("5s") == milliseconds(5000));
+  CHECK(config::parse_duration("200ms") == milliseconds(200));
+  CHECK(config::parse_duration("1m30s") == milliseconds(90000));
+  CHECK(config::parse_duration("1h") == milliseconds(3600000));
+  CHECK_FALSE(config::parse_duration("5"));
+  CHECK_FALSE(config::parse_duration("-1s"));
+  CHECK_FALSE(config::parse_duration("s"));
+  CHECK(config::format_duration(milliseconds(5000)) == "5s");
+  CHECK(config::format_duration(milliseconds(250)) == "250ms");
+}

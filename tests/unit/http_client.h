@@ -1,0 +1,68 @@
+#pragma once
+
+#include <curl/curl.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace afp::test {
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-cased names
+  std::string error;                           // curl's message when no answer came
+};
+
+// A blocking HTTP request with libcurl; no automatic decompression, so gzip bodies
+// arrive as sent.
+inline HttpResult http_request(const std::string& url, const std::string& method = "GET",
+                               const std::vector<std::string>& headers = {}) {
+  HttpResult result;
+  CURL* curl = curl_easy_init();
+  curl_slist* list = nullptr;
+  for (const auto& h : headers)
+    list = curl_slist_append(list, h.c_str());
+  auto on_body = +[](char* data, size_t size, size_t n, void* user) {
+    static_cast<std::string*>(user)->append(data, size * n);
+    return size * n;
+  };
+  auto on_header = +[](char* data, size_t size, size_t n, void* user) {
+    std::string line(data, size * n);
+    auto colon = line.find(':');
+    if (colon != std::string::npos) {
+      std::string name = line.substr(0, colon);
+      for (auto& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' '))
+        value.erase(0, 1);
+      while (!value.empty() && (value.back() == '\r' || value.back() == '\n'))
+        value.pop_back();
+      (*static_cast<std::map<std::string, std::string>*>(user))[name] = value;
+    }
+    return size * n;
+  };
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  CURLcode rc = curl_easy_perform(curl);
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
+  } else {
+    result.error = curl_easy_strerror(rc);
+  }
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return result;
+}
+
+}  // namespace afp::test
