@@ -24,11 +24,13 @@ struct CpuTimes {
 class CpuCollector final : public Collector {
  public:
   explicit CpuCollector(const CollectorSettings& settings)
-      : stat_path_(join_path(settings.procfs, "stat")) {}
+      : stat_(join_path(settings.procfs, "stat"), ProcFile::Kind::single_shot) {}
 
   void collect(ScrapeContext& ctx) override {
-    auto cpus = parse(read_file(stat_path_), ctx.malformed_lines);
-    if (cpus.empty()) throw CollectError("no per-CPU lines in " + stat_path_);
+    std::string text;
+    stat_.read(text);
+    auto cpus = parse(text, ctx.malformed_lines);
+    if (cpus.empty()) throw CollectError("no per-CPU lines in " + stat_.path());
     auto& out = ctx.out;
     out.family("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.",
                metrics::MetricType::Counter);
@@ -73,7 +75,7 @@ class CpuCollector final : public Collector {
     return cpus;
   }
 
-  std::string stat_path_;
+  ProcFile stat_;
 };
 
 }  // namespace

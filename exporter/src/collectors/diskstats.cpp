@@ -69,10 +69,12 @@ struct Disk {
 class DiskstatsCollector final : public Collector {
  public:
   explicit DiskstatsCollector(const CollectorSettings& settings)
-      : path_(join_path(settings.procfs, "diskstats")), filter_("", settings.disk_device_exclude) {}
+      : file_(join_path(settings.procfs, "diskstats"), ProcFile::Kind::iterated),
+        filter_("", settings.disk_device_exclude) {}
 
   void collect(ScrapeContext& ctx) override {
-    std::string text = read_file(path_);
+    std::string text;
+    file_.read(text);
     auto disks = parse(text, ctx.malformed_lines);
     auto& out = ctx.out;
     for (std::size_t s = 0; s < kStats.size(); ++s) {
@@ -118,7 +120,7 @@ class DiskstatsCollector final : public Collector {
     return disks;
   }
 
-  std::string path_;
+  ProcFile file_;
   NameFilter filter_;
 };
 

@@ -13,10 +13,11 @@ namespace {
 class LoadavgCollector final : public Collector {
  public:
   explicit LoadavgCollector(const CollectorSettings& settings)
-      : path_(join_path(settings.procfs, "loadavg")) {}
+      : file_(join_path(settings.procfs, "loadavg"), ProcFile::Kind::single_shot) {}
 
   void collect(ScrapeContext& ctx) override {
-    std::string text = read_file(path_);
+    std::string text;
+    file_.read(text);
     std::vector<std::string_view> fields;
     split_fields(std::string_view(text).substr(0, text.find('\n')), fields);
     std::array<double, 3> loads{};
@@ -24,7 +25,7 @@ class LoadavgCollector final : public Collector {
       auto v = i < fields.size() ? parse_double(fields[i]) : std::nullopt;
       if (!v) {
         ++ctx.malformed_lines;
-        throw CollectError("malformed " + path_ + ": " + text.substr(0, 80));
+        throw CollectError("malformed " + file_.path() + ": " + text.substr(0, 80));
       }
       loads[i] = *v;
     }
@@ -39,7 +40,7 @@ class LoadavgCollector final : public Collector {
   }
 
  private:
-  std::string path_;
+  ProcFile file_;
 };
 
 }  // namespace

@@ -49,10 +49,11 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 class MeminfoCollector final : public Collector {
  public:
   explicit MeminfoCollector(const CollectorSettings& settings)
-      : path_(join_path(settings.procfs, "meminfo")) {}
+      : file_(join_path(settings.procfs, "meminfo"), ProcFile::Kind::single_shot) {}
 
   void collect(ScrapeContext& ctx) override {
-    std::string text = read_file(path_);
+    std::string text;
+    file_.read(text);
     std::vector<std::string_view> fields;
     std::vector<std::string_view> seen;  // raw keys, to never emit a family twice
     seen.reserve(64);
@@ -98,11 +99,11 @@ class MeminfoCollector final : public Collector {
           ends_with(field, "_total") ? metrics::MetricType::Counter : metrics::MetricType::Gauge);
       ctx.out.sample({}, v);
     });
-    if (!has_total) throw CollectError("no MemTotal line in " + path_);
+    if (!has_total) throw CollectError("no MemTotal line in " + file_.path());
   }
 
  private:
-  std::string path_;
+  ProcFile file_;
 };
 
 }  // namespace

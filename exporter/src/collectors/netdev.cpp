@@ -54,12 +54,13 @@ std::string_view trim(std::string_view s) {
 class NetdevCollector final : public Collector {
  public:
   explicit NetdevCollector(const CollectorSettings& settings)
-      : path_(join_path(settings.procfs, "net/dev")),
+      : file_(join_path(settings.procfs, "net/dev"), ProcFile::Kind::iterated),
         sysfs_net_(join_path(settings.sysfs, "class/net")),
         filter_(settings.netdev_device_include, settings.netdev_device_exclude) {}
 
   void collect(ScrapeContext& ctx) override {
-    std::string text = read_file(path_);
+    std::string text;
+    file_.read(text);
     auto devices = parse(text, ctx.malformed_lines);
     auto& out = ctx.out;
     for (std::size_t s = 0; s < kStats.size() && !devices.empty(); ++s) {
@@ -104,27 +105,28 @@ class NetdevCollector final : public Collector {
 
   // node_network_up as node_exporter's netclass collector reports it, for the devices above
   // that have an operstate file; without one (no sysfs, virtual devices) there is no sample.
-  void write_up(metrics::TextWriter& out, const std::vector<Device>& devices) const {
+  void write_up(metrics::TextWriter& out, const std::vector<Device>& devices) {
     bool any = false;
     std::string path;
+    std::string state;
     for (const auto& d : devices) {
       if (d.name == "." || d.name == ".." || d.name.find('/') != std::string_view::npos) continue;
       path.assign(sysfs_net_);
       path += '/';
       path.append(d.name);
       path += "/operstate";
-      auto state = try_read_file(path);
-      if (!state) continue;
+      if (!operstates_.try_read(path, state)) continue;
       if (!any) {
         out.family("node_network_up", "Value is 1 if operstate is 'up', 0 otherwise.",
                    metrics::MetricType::Gauge);
       }
       any = true;
-      out.sample({{"device", d.name}}, trim(*state) == "up" ? 1 : 0);
+      out.sample({{"device", d.name}}, trim(state) == "up" ? 1 : 0);
     }
   }
 
-  std::string path_;
+  ProcFile file_;
+  ProcFileSet operstates_{ProcFile::Kind::single_shot};
   std::string sysfs_net_;
   NameFilter filter_;
 };

@@ -17,27 +17,80 @@ namespace {
 int read_all(const std::string& path, std::string& out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno;
-  out.clear();
+  int err = pread_all(fd, out, false);
+  ::close(fd);
+  return err;
+}
+
+}  // namespace
+
+int pread_all(int fd, std::string& out, bool single_shot) {
   std::size_t used = 0;
-  out.resize(4096);
+  if (out.size() < 8192) out.resize(8192);
   for (;;) {
     if (used == out.size()) out.resize(out.size() * 2);
-    ssize_t n = ::read(fd, out.data() + used, out.size() - used);
+    std::size_t want = out.size() - used;
+    ssize_t n = ::pread(fd, out.data() + used, want, static_cast<off_t>(used));
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return err;
+      return errno;
     }
-    if (n == 0) break;
     used += static_cast<std::size_t>(n);
+    if (n == 0 || (single_shot && static_cast<std::size_t>(n) < want)) break;
   }
-  ::close(fd);
   out.resize(used);
   return 0;
 }
 
-}  // namespace
+ProcFile::Fd::~Fd() {
+  ::close(fd);
+}
+
+int ProcFile::read_once(std::string& out) {
+  std::shared_ptr<const Fd> fd;
+  {
+    std::lock_guard lock(mutex_);
+    if (!fd_) {
+      int raw = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (raw < 0) return errno;
+      fd_ = std::make_shared<const Fd>(raw);
+    }
+    fd = fd_;
+  }
+  int err = pread_all(fd->fd, out, kind_ == Kind::single_shot);
+  if (err != 0) {
+    // A stale handle (device gone, file replaced): reopen on the next read. The fd itself
+    // closes when the last reader lets go, so no thread ever reads a recycled fd number.
+    std::lock_guard lock(mutex_);
+    if (fd_ == fd) fd_.reset();
+  }
+  return err;
+}
+
+void ProcFile::read(std::string& out) {
+  if (int err = read_once(out); err != 0) {
+    throw CollectError("cannot read " + path_ + ": " + std::strerror(err));
+  }
+}
+
+bool ProcFile::try_read(std::string& out) {
+  return read_once(out) == 0;
+}
+
+bool ProcFileSet::try_read(const std::string& path, std::string& out) {
+  std::shared_ptr<ProcFile> file;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = files_.find(path);
+    if (it == files_.end())
+      it = files_.emplace(path, std::make_shared<ProcFile>(path, kind_)).first;
+    file = it->second;
+  }
+  if (file->try_read(out)) return true;
+  std::lock_guard lock(mutex_);
+  files_.erase(path);
+  return false;
+}
 
 std::string read_file(const std::string& path) {
   std::string out;

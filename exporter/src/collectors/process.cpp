@@ -122,21 +122,22 @@ std::optional<std::uint64_t> parse_btime(std::string_view text, std::uint64_t& m
 class ProcessCollector final : public Collector {
  public:
   ProcessCollector(const CollectorSettings& settings, std::uint64_t page_size)
-      : stat_path_(join_path(settings.procfs, "self/stat")),
-        limits_path_(join_path(settings.procfs, "self/limits")),
+      : stat_(join_path(settings.procfs, "self/stat"), ProcFile::Kind::single_shot),
+        limits_(join_path(settings.procfs, "self/limits"), ProcFile::Kind::single_shot),
         fd_path_(join_path(settings.procfs, "self/fd")),
         proc_stat_path_(join_path(settings.procfs, "stat")),
         page_size_(page_size) {}
 
   void collect(ScrapeContext& ctx) override {
-    std::string text = read_file(stat_path_);
+    std::string text;
+    stat_.read(text);
     auto stat = parse_self_stat(text);
     if (!stat) {
       ++ctx.malformed_lines;
-      throw CollectError("malformed " + stat_path_ + ": " + text.substr(0, 80));
+      throw CollectError("malformed " + stat_.path() + ": " + text.substr(0, 80));
     }
     Limits limits;
-    if (auto t = try_read_file(limits_path_)) limits = parse_limits(*t, ctx.malformed_lines);
+    if (limits_.try_read(text)) limits = parse_limits(text, ctx.malformed_lines);
     auto open_fds = count_entries(fd_path_);
     auto start_time = start_time_seconds(stat->starttime, ctx.malformed_lines);
 
@@ -185,8 +186,8 @@ class ProcessCollector final : public Collector {
     return value;
   }
 
-  std::string stat_path_;
-  std::string limits_path_;
+  ProcFile stat_;
+  ProcFile limits_;
   std::string fd_path_;
   std::string proc_stat_path_;
   std::uint64_t page_size_;
