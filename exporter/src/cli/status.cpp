@@ -1,13 +1,11 @@
 #include "cli/status.h"
 
-#include <curl/curl.h>
 
 #include <array>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
@@ -17,6 +15,7 @@
 #include "collectors/catalog.h"
 #include "collectors/settings.h"
 #include "config/options.h"
+#include "http/client.h"
 #include "metrics/text_writer.h"
 
 namespace afp::cli {
@@ -237,54 +236,16 @@ Options parse_flags(const std::vector<std::string>& args) {
 // Sources: the exporter over HTTP, or the built-in collectors. Both give text that the one
 // parser reads.
 
-constexpr std::size_t kMaxBody = 256u << 20;
-
-std::size_t append_body(char* data, std::size_t size, std::size_t count, void* user) {
-  auto* body = static_cast<std::string*>(user);
-  std::size_t n = size * count;
-  if (body->size() + n > kMaxBody) return 0;  // aborts the transfer
-  body->append(data, n);
-  return n;
-}
-
 // The body of a 200 answer; nullopt with `error` set otherwise.
 std::optional<std::string> http_get(const std::string& url, std::chrono::milliseconds timeout,
                                     std::string& error) {
-  static std::once_flag init;
-  std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) {
-    error = "cannot initialise libcurl";
+  auto response = http::get(url, timeout, &error);
+  if (!response) return std::nullopt;
+  if (response->status != 200) {
+    error = "HTTP status " + std::to_string(response->status);
     return std::nullopt;
   }
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
-  for (const char* h : {"Accept: text/plain;version=0.0.4", "Accept-Encoding: identity"}) {
-    headers.reset(curl_slist_append(headers.release(), h));
-  }
-  std::string body;
-  std::array<char, CURL_ERROR_SIZE> message{};
-  CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, message.data());
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_PROXY, "");  // the exporter is local; ignore *_proxy variables
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "afp_exporter-status");
-  CURLcode rc = curl_easy_perform(c);
-  if (rc != CURLE_OK) {
-    error = message[0] != '\0' ? message.data() : curl_easy_strerror(rc);
-    return std::nullopt;
-  }
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  if (status != 200) {
-    error = "HTTP status " + std::to_string(status);
-    return std::nullopt;
-  }
-  return body;
+  return std::move(response->body);
 }
 
 // Two parsed scrapes from the exporter; nullopt with `error` set when it does not answer
