@@ -3,11 +3,48 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace afp::metrics {
 
 namespace {
+
+// Builds text in a stack buffer and hands it to the string in few appends: libstdc++
+// instantiates std::string's members in the shared library, so they are never inlined and
+// each `out += c` costs a call through the PLT; a scrape writes tens of thousands of pieces.
+class Buf {
+ public:
+  explicit Buf(std::string& out) : out_(out) {}
+  ~Buf() { flush(); }
+  Buf(const Buf&) = delete;
+  Buf& operator=(const Buf&) = delete;
+
+  void put(char c) {
+    if (n_ == buf_.size()) flush();
+    buf_[n_++] = c;
+  }
+  void put(std::string_view s) {
+    if (s.size() > buf_.size() - n_) {
+      flush();
+      if (s.size() > buf_.size()) {
+        out_.append(s);
+        return;
+      }
+    }
+    std::memcpy(buf_.data() + n_, s.data(), s.size());
+    n_ += s.size();
+  }
+  void flush() {
+    out_.append(buf_.data(), n_);
+    n_ = 0;
+  }
+
+ private:
+  std::string& out_;
+  std::array<char, 1024> buf_;
+  std::size_t n_ = 0;
+};
 
 std::string_view type_name(MetricType type) {
   switch (type) {
@@ -25,26 +62,26 @@ std::string_view type_name(MetricType type) {
   return "untyped";
 }
 
-void append_help(std::string& out, std::string_view help) {
-  for (char c : help) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
+// Escapes `specials` (and newline as \n) in runs, so plain text is copied in one piece.
+void put_escaped(Buf& out, std::string_view text, bool escape_quote) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\\' || c == '\n' || (escape_quote && c == '"')) {
+      out.put(text.substr(start, i - start));
+      out.put('\\');
+      out.put(c == '\n' ? 'n' : c);
+      start = i + 1;
     }
   }
+  out.put(text.substr(start));
 }
 
-void append_tail(std::string& out, std::int64_t timestamp_ms) {
-  if (timestamp_ms != 0) {
-    out += ' ';
-    std::array<char, 24> buf{};
-    auto res = std::to_chars(buf.data(), buf.data() + buf.size(), timestamp_ms);
-    out.append(buf.data(), res.ptr);
-  }
-  out += '\n';
+template <typename Int>
+void put_int(Buf& out, Int value) {
+  std::array<char, 24> buf{};
+  auto res = std::to_chars(buf.data(), buf.data() + buf.size(), value);
+  out.put(std::string_view(buf.data(), static_cast<std::size_t>(res.ptr - buf.data())));
 }
 
 // Integral values below 2^53 print identically under %.16g and as integers, and the
@@ -55,150 +92,159 @@ bool is_exact_integer(double value) {
          !(value == 0 && std::signbit(value));
 }
 
-}  // namespace
-
-void append_uint(std::string& out, std::uint64_t value) {
-  std::array<char, 24> buf{};
-  auto res = std::to_chars(buf.data(), buf.data() + buf.size(), value);
-  out.append(buf.data(), res.ptr);
-}
-
-void append_value(std::string& out, double value) {
+void put_value(Buf& out, double value) {
   if (std::isnan(value)) {
-    out += "Nan";
+    out.put("Nan");
   } else if (std::isinf(value)) {
-    out += value < 0 ? "-Inf" : "+Inf";
+    out.put(value < 0 ? "-Inf" : "+Inf");
   } else if (is_exact_integer(value)) {
-    std::array<char, 24> buf{};
-    auto res = std::to_chars(buf.data(), buf.data() + buf.size(), static_cast<std::int64_t>(value));
-    out.append(buf.data(), res.ptr);
+    put_int(out, static_cast<std::int64_t>(value));
   } else {
     std::array<char, 40> buf{};
     auto res = std::to_chars(buf.data(), buf.data() + buf.size(), value, std::chars_format::general,
                              std::numeric_limits<double>::digits10 + 1);
-    out.append(buf.data(), res.ptr);
+    out.put(std::string_view(buf.data(), static_cast<std::size_t>(res.ptr - buf.data())));
   }
 }
 
-void append_escaped(std::string& out, std::string_view value) {
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    char c = value[i];
-    if (c == '\\' || c == '"' || c == '\n') {
-      out.append(value.data() + start, i - start);
-      out += '\\';
-      out += c == '\n' ? 'n' : c;
-      start = i + 1;
-    }
+void put_tail(Buf& out, std::int64_t timestamp_ms) {
+  if (timestamp_ms != 0) {
+    out.put(' ');
+    put_int(out, timestamp_ms);
   }
-  out.append(value.data() + start, value.size() - start);
+  out.put('\n');
+}
+
+template <typename LabelRange>
+void put_head(Buf& out, std::string_view name, std::string_view suffix, const LabelRange& labels,
+              std::string_view extra_name = {}, std::string_view extra_value = {}) {
+  out.put(name);
+  out.put(suffix);
+  if (std::begin(labels) != std::end(labels) || !extra_name.empty()) {
+    char sep = '{';
+    for (const auto& label : labels) {
+      out.put(sep);
+      out.put(label.name);
+      out.put("=\"");
+      put_escaped(out, label.value, true);
+      out.put('"');
+      sep = ',';
+    }
+    if (!extra_name.empty()) {
+      out.put(sep);
+      out.put(extra_name);
+      out.put("=\"");
+      out.put(extra_value);
+      out.put('"');
+    }
+    out.put('}');
+  }
+  out.put(' ');
+}
+
+}  // namespace
+
+void append_uint(std::string& out, std::uint64_t value) {
+  Buf buf(out);
+  put_int(buf, value);
+}
+
+void append_value(std::string& out, double value) {
+  Buf buf(out);
+  put_value(buf, value);
+}
+
+void append_escaped(std::string& out, std::string_view value) {
+  Buf buf(out);
+  put_escaped(buf, value, true);
 }
 
 void TextWriter::family(std::string_view name, std::string_view help, MetricType type) {
   current_.assign(name);
+  Buf out(out_);
   if (!help.empty()) {
-    out_ += "# HELP ";
-    out_ += name;
-    out_ += ' ';
-    append_help(out_, help);
-    out_ += '\n';
+    out.put("# HELP ");
+    out.put(name);
+    out.put(' ');
+    put_escaped(out, help, false);
+    out.put('\n');
   }
-  out_ += "# TYPE ";
-  out_ += name;
-  out_ += ' ';
-  out_ += type_name(type);
-  out_ += '\n';
-}
-
-template <typename LabelRange>
-void TextWriter::head(std::string_view suffix, const LabelRange& labels,
-                      std::string_view extra_name, std::string_view extra_value) {
-  out_ += current_;
-  out_ += suffix;
-  if (std::begin(labels) != std::end(labels) || !extra_name.empty()) {
-    char sep = '{';
-    for (const auto& label : labels) {
-      out_ += sep;
-      out_ += label.name;
-      out_ += "=\"";
-      append_escaped(out_, label.value);
-      out_ += '"';
-      sep = ',';
-    }
-    if (!extra_name.empty()) {
-      out_ += sep;
-      out_ += extra_name;
-      out_ += "=\"";
-      out_ += extra_value;
-      out_ += '"';
-    }
-    out_ += '}';
-  }
-  out_ += ' ';
+  out.put("# TYPE ");
+  out.put(name);
+  out.put(' ');
+  out.put(type_name(type));
+  out.put('\n');
 }
 
 void TextWriter::sample(std::string_view suffix, Labels labels, double value) {
-  head(suffix, labels);
-  append_value(out_, value);
-  out_ += '\n';
+  Buf out(out_);
+  put_head(out, current_, suffix, labels);
+  put_value(out, value);
+  out.put('\n');
 }
 
 void TextWriter::sample(std::string_view suffix, const std::vector<LabelRef>& labels,
                         double value) {
-  head(suffix, labels);
-  append_value(out_, value);
-  out_ += '\n';
+  Buf out(out_);
+  put_head(out, current_, suffix, labels);
+  put_value(out, value);
+  out.put('\n');
 }
 
 void TextWriter::write(const prometheus::MetricFamily& family) {
   this->family(family.name, family.help, family.type);
+  Buf out(out_);
   std::vector<LabelRef> labels;
   std::string extra;
   for (const auto& metric : family.metric) {
     labels.clear();
     for (const auto& label : metric.label)
       labels.push_back({label.name, label.value});
-    auto line = [&](std::string_view suffix, auto&& write_value, std::string_view extra_name = {},
-                    std::string_view extra_value = {}) {
-      head(suffix, labels, extra_name, extra_value);
-      write_value();
-      append_tail(out_, metric.timestamp_ms);
+    auto line = [&](std::string_view suffix, auto&& put_sample_value,
+                    std::string_view extra_name = {}, std::string_view extra_value = {}) {
+      put_head(out, family.name, suffix, labels, extra_name, extra_value);
+      put_sample_value();
+      put_tail(out, metric.timestamp_ms);
+    };
+    auto bound = [&](double value) -> std::string_view {
+      extra.clear();
+      Buf b(extra);
+      put_value(b, value);
+      b.flush();
+      return extra;
     };
     switch (family.type) {
       case MetricType::Counter:
-        line("", [&] { append_value(out_, metric.counter.value); });
+        line("", [&] { put_value(out, metric.counter.value); });
         break;
       case MetricType::Gauge:
-        line("", [&] { append_value(out_, metric.gauge.value); });
+        line("", [&] { put_value(out, metric.gauge.value); });
         break;
       case MetricType::Untyped:
-        line("", [&] { append_value(out_, metric.untyped.value); });
+        line("", [&] { put_value(out, metric.untyped.value); });
         break;
       case MetricType::Summary:
-        line("_count", [&] { append_uint(out_, metric.summary.sample_count); });
-        line("_sum", [&] { append_value(out_, metric.summary.sample_sum); });
+        line("_count", [&] { put_int(out, metric.summary.sample_count); });
+        line("_sum", [&] { put_value(out, metric.summary.sample_sum); });
         for (const auto& q : metric.summary.quantile) {
-          extra.clear();
-          append_value(extra, q.quantile);
           line(
-              "", [&] { append_value(out_, q.value); }, "quantile", extra);
+              "", [&] { put_value(out, q.value); }, "quantile", bound(q.quantile));
         }
         break;
       case MetricType::Histogram: {
         const auto& hist = metric.histogram;
-        line("_count", [&] { append_uint(out_, hist.sample_count); });
-        line("_sum", [&] { append_value(out_, hist.sample_sum); });
+        line("_count", [&] { put_int(out, hist.sample_count); });
+        line("_sum", [&] { put_value(out, hist.sample_sum); });
         double last = -std::numeric_limits<double>::infinity();
         for (const auto& bucket : hist.bucket) {
-          extra.clear();
-          append_value(extra, bucket.upper_bound);
           last = bucket.upper_bound;
           line(
-              "_bucket", [&] { append_uint(out_, bucket.cumulative_count); }, "le", extra);
+              "_bucket", [&] { put_int(out, bucket.cumulative_count); }, "le",
+              bound(bucket.upper_bound));
         }
         if (last != std::numeric_limits<double>::infinity()) {
           line(
-              "_bucket", [&] { append_uint(out_, hist.sample_count); }, "le", "+Inf");
+              "_bucket", [&] { put_int(out, hist.sample_count); }, "le", "+Inf");
         }
         break;
       }

@@ -42,10 +42,6 @@ class TextWriter {
   std::string& buffer() { return out_; }
 
  private:
-  template <typename LabelRange>
-  void head(std::string_view suffix, const LabelRange& labels, std::string_view extra_name = {},
-            std::string_view extra_value = {});
-
   std::string& out_;
   std::string current_;
 };
