@@ -1,6 +1,5 @@
 #include "cli/status.h"
 
-
 #include <array>
 #include <chrono>
 #include <cstdio>

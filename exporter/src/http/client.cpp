@@ -60,7 +60,8 @@ std::optional<ClientResponse> get(const std::string& url_text, std::chrono::mill
             "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/plain;version=0.0.4\r\n"
             "Accept-Encoding: identity\r\nUser-Agent: afp_exporter\r\nConnection: close\r\n\r\n",
             url->target.c_str(), url->host.c_str(), url->port);
-  if (mg_get_response(conn.get(), ebuf.data(), ebuf.size(), static_cast<int>(timeout.count())) < 0) {
+  if (mg_get_response(conn.get(), ebuf.data(), ebuf.size(), static_cast<int>(timeout.count())) <
+      0) {
     *error = ebuf[0] ? ebuf.data() : "no response";
     return std::nullopt;
   }
