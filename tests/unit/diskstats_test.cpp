@@ -4,26 +4,10 @@
 #include "golden.h"
 
 using namespace afp;
+using test::count;
+using test::devices_of;
 
 namespace {
-
-std::size_t count(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
-    ++n;
-  return n;
-}
-
-// The devices of one family's samples, in output order.
-std::vector<std::string> devices_of(const std::string& text, const std::string& family) {
-  std::vector<std::string> out;
-  std::string prefix = "\n" + family + "{device=\"";
-  for (auto pos = text.find(prefix); pos != std::string::npos; pos = text.find(prefix, pos + 1)) {
-    auto start = pos + prefix.size();
-    out.push_back(text.substr(start, text.find('"', start) - start));
-  }
-  return out;
-}
 
 using Devices = std::vector<std::string>;
 
@@ -105,14 +89,6 @@ TEST_CASE("diskstats skips and counts malformed lines and keeps the good ones",
     INFO(dev);
     CHECK(r.text.find(std::string("device=\"") + dev + "\"") == std::string::npos);
   }
-}
-
-TEST_CASE("diskstats fails cleanly without /proc/diskstats", "[collector][diskstats]") {
-  auto settings = test::fixture_settings();
-  settings.procfs = test::fixture("does-not-exist");
-  auto c = collectors::make_diskstats_collector(settings);
-  CHECK_THROWS_WITH(test::run_collector(*c),
-                    Catch::Contains("cannot read") && Catch::Contains("does-not-exist/diskstats"));
 }
 
 TEST_CASE("diskstats with no devices writes nothing", "[collector][diskstats]") {

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "collectors/collector.h"
 #include "collectors/settings.h"
@@ -54,6 +55,25 @@ inline void check_golden(const std::string& text, const std::string& name) {
   }
   INFO("golden file " << path << " (AFP_UPDATE_GOLDEN=1 rewrites it)");
   CHECK(text == slurp(path));
+}
+
+// How often needle occurs in text.
+inline std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
+    ++n;
+  return n;
+}
+
+// The device label of one family's samples, in output order.
+inline std::vector<std::string> devices_of(const std::string& text, const std::string& family) {
+  std::vector<std::string> out;
+  std::string prefix = "\n" + family + "{device=\"";
+  for (auto pos = text.find(prefix); pos != std::string::npos; pos = text.find(prefix, pos + 1)) {
+    auto start = pos + prefix.size();
+    out.push_back(text.substr(start, text.find('"', start) - start));
+  }
+  return out;
 }
 
 }  // namespace afp::test
