@@ -15,10 +15,20 @@ struct HttpResult {
   std::string error;                           // curl's message when no answer came
 };
 
+// Optional settings of a request; the defaults make a plain one.
+struct RequestOptions {
+  std::string user_password = {};  // "user:password": send basic auth credentials
+  std::string ca_file = {};        // https: trust this PEM certificate (name checks stay on)
+  std::string client_cert = {};    // https: present this certificate and key (PEM files)
+  std::string client_key = {};
+  long tls_version = 0;  // CURLOPT_SSLVERSION, e.g. CURL_SSLVERSION_TLSv1_2 | MAX_TLSv1_2
+};
+
 // A blocking HTTP request with libcurl; no automatic decompression, so gzip bodies
 // arrive as sent.
 inline HttpResult http_request(const std::string& url, const std::string& method = "GET",
-                               const std::vector<std::string>& headers = {}) {
+                               const std::vector<std::string>& headers = {},
+                               const RequestOptions& options = {}) {
   HttpResult result;
   CURL* curl = curl_easy_init();
   curl_slist* list = nullptr;
@@ -54,6 +64,15 @@ inline HttpResult http_request(const std::string& url, const std::string& method
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  if (!options.user_password.empty()) {
+    curl_easy_setopt(curl, CURLOPT_USERPWD, options.user_password.c_str());
+  }
+  if (!options.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_file.c_str());
+  if (!options.client_cert.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, options.client_cert.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, options.client_key.c_str());
+  }
+  if (options.tls_version) curl_easy_setopt(curl, CURLOPT_SSLVERSION, options.tls_version);
   CURLcode rc = curl_easy_perform(curl);
   if (rc == CURLE_OK) {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);

@@ -12,6 +12,7 @@
 #include "build_info.h"
 #include "collectors/catalog.h"
 #include "collectors/proc_file.h"
+#include "http/web_config.h"
 
 namespace afp::app {
 
@@ -55,6 +56,11 @@ std::chrono::steady_clock::time_point scrape_deadline(const http::Request& reque
              std::chrono::duration<double>(seconds - kScrapeTimeoutMargin));
 }
 
+// The --web.config.file, checked; null when there is none. Throws http::ServerError.
+std::shared_ptr<const http::WebConfig> load_web_config(const std::string& path) {
+  return path.empty() ? nullptr : http::WebConfig::load(path);
+}
+
 }  // namespace
 
 std::shared_ptr<const collectors::Scraper> build_scraper(const config::Options& options,
@@ -73,7 +79,9 @@ ExporterApp::ExporterApp(config::Options options, std::vector<std::string> args,
       log_(log),
       health_(log),
       scraper_(build_scraper(options_, health_)),
-      server_({options_.listen_addresses, worker_threads(options_.max_requests)}, log) {
+      server_({options_.listen_addresses, worker_threads(options_.max_requests),
+               load_web_config(options_.web_config_file)},
+              log) {
   server_.route("/", {"GET"},
                 [this](const http::Request&, http::Response& r) { serve_landing(r); });
   server_.route(options_.telemetry_path, {"GET"},
@@ -87,11 +95,19 @@ void ExporterApp::start() {
   server_.start();
   log_.info("starting afp_exporter", {{"version", kVersion}, {"revision", kRevision}});
   log_.info("enabled collectors", {{"collectors", join(scraper_->names())}});
+  auto web = server_.web_config();
+  bool tls = web && web->tls_enabled();
+  if (web) {
+    log_.info("web config loaded", {{"file", web->path()},
+                                    {"tls", tls ? "true" : "false"},
+                                    {"basic_auth_users", std::to_string(web->user_count())}});
+  }
   auto ports = server_.ports();
   for (std::size_t i = 0; i < options_.listen_addresses.size() && i < ports.size(); ++i) {
     log_.info("listening", {{"address", options_.listen_addresses[i]},
                             {"port", std::to_string(ports[i])},
-                            {"path", options_.telemetry_path}});
+                            {"path", options_.telemetry_path},
+                            {"tls", tls ? "true" : "false"}});
   }
 }
 
@@ -102,9 +118,11 @@ void ExporterApp::stop() {
 void ExporterApp::reload() {
   config::Options next;
   std::shared_ptr<const collectors::Scraper> scraper;
+  std::shared_ptr<const http::WebConfig> web;
   try {
     next = config::reload(args_);
     scraper = build_scraper(next, health_);
+    web = load_web_config(next.web_config_file);  // re-read even if unchanged: new certificates
   } catch (const std::exception& e) {
     log_.error("reload failed, keeping the running configuration", {{"err", e.what()}});
     return;
@@ -112,7 +130,15 @@ void ExporterApp::reload() {
   if (next.listen_addresses != options_.listen_addresses ||
       next.telemetry_path != options_.telemetry_path ||
       next.max_requests != options_.max_requests) {
-    log_.warn("web.* settings change only on restart; the rest of the new configuration is live");
+    log_.warn(
+        "web.listen-address, web.telemetry-path and web.max-requests change only on restart; "
+        "the rest of the new configuration is live");
+  }
+  if (!server_.set_web_config(web)) {
+    log_.warn(
+        "turning TLS on or off (tls_server_config in --web.config.file) takes a restart; the "
+        "listeners keep their protocol, the new users and headers are live",
+        {{"web_config_file", next.web_config_file}});
   }
   log_.set_level(next.log_level);
   log_.set_format(next.log_format);

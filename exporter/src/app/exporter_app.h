@@ -21,11 +21,14 @@ std::shared_ptr<const collectors::Scraper> build_scraper(const config::Options& 
 // The serving process: HTTP routes over the current scraper, swapped on reload.
 class ExporterApp {
  public:
+  // Builds the collectors and loads --web.config.file; throws config::ConfigError or
+  // http::ServerError (naming the flag, file or key) when either is unusable.
   ExporterApp(config::Options options, std::vector<std::string> args, log::Logger& log);
 
   // Binds the listen addresses; throws http::ServerError / config::ConfigError.
   void start();
-  // Re-reads the config file and flags; keeps the old config when the new one is bad.
+  // Re-reads the config file, the flags and the web config file; keeps the old
+  // configuration when any of them is bad.
   void reload();
   void stop();
   std::vector<int> ports() const { return server_.ports(); }

@@ -115,6 +115,11 @@ std::vector<OptionDef> build_option_table() {
                  auto n = v.get<long long>();
                  return n < 0 || n > 10000 ? std::string("must be between 0 and 10000") : "";
                }});
+  t.push_back({"web.config.file", Kind::string,
+               "File that enables TLS and/or basic authentication, in the exporter-toolkit "
+               "format node_exporter uses (paths in it are relative to its directory); "
+               "re-read on SIGHUP. Empty: plain HTTP, no authentication.",
+               getter(&Options::web_config_file), setter(&Options::web_config_file)});
   t.push_back({"collector.disable-defaults", Kind::boolean,
                "Start with every collector off; enable them one by one with --collector.NAME.",
                getter(&Options::disable_defaults), setter(&Options::disable_defaults)});

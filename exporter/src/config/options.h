@@ -18,6 +18,7 @@ struct Options {
   std::vector<std::string> listen_addresses{":9793"};
   std::string telemetry_path = "/metrics";
   int max_requests = 40;
+  std::string web_config_file;  // exporter-toolkit format: TLS, basic auth; "" for neither
   std::string config_file;
   bool disable_defaults = false;
   std::map<std::string, bool, std::less<>> collector_flags;  // explicit choices only

@@ -10,6 +10,8 @@
 #include <cstring>
 
 #include "http/gzip.h"
+#include "http/tls_context.h"
+#include "http/web_config.h"
 
 namespace afp::http {
 
@@ -132,7 +134,8 @@ std::string to_civetweb_port(std::string_view address, std::string* error) {
   return ip + ":" + std::to_string(port);
 }
 
-Server::Server(ServerOptions options, log::Logger& log) : options_(std::move(options)), log_(log) {}
+Server::Server(ServerOptions options, log::Logger& log)
+    : options_(std::move(options)), log_(log), web_(options_.web_config) {}
 
 Server::~Server() {
   stop();
@@ -143,15 +146,27 @@ void Server::route(std::string path, std::vector<std::string> methods, Handler h
 }
 
 void Server::start() {
+  auto web = web_config();
+  bool tls = web && web->tls_enabled();
   std::string ports;
   for (const auto& address : options_.listen_addresses) {
     std::string error;
     auto port = to_civetweb_port(address, &error);
     if (port.empty()) throw ServerError(error);
     if (!ports.empty()) ports += ',';
-    ports += port;
+    ports += port + (tls ? "s" : "");  // civetweb: an "s" suffix makes the port HTTPS
   }
   if (ports.empty()) throw ServerError("no listen address configured");
+  if (tls) {
+    if (!mg_check_feature(MG_FEATURES_TLS)) {
+      throw ServerError("tls_server_config in " + web->path() +
+                        ": this civetweb was built without TLS support");
+    }
+    // The result is no guide: civetweb 1.15 reports TLS missing on the first call even when
+    // OpenSSL loaded. A failure shows in mg_start2 below.
+    mg_init_library(MG_FEATURES_TLS);
+    tls_ = std::make_unique<TlsContext>(web->tls());
+  }
   std::string threads = std::to_string(std::max(2, options_.worker_threads));
   const char* config[] = {"listening_ports",
                           ports.c_str(),
@@ -169,6 +184,7 @@ void Server::start() {
   mg_callbacks callbacks{};
   callbacks.begin_request = &Server::on_request;
   callbacks.log_message = &Server::on_log;
+  if (tls_) callbacks.init_ssl = &Server::on_init_ssl;
   mg_init_data init{&callbacks, this, config};
   std::array<char, 256> text{};
   unsigned code = 0;
@@ -176,8 +192,15 @@ void Server::start() {
   mg_init_library(0);
   ctx_ = mg_start2(&init, &error);
   if (!ctx_) {
+    std::string hint;
+    if (tls_ && std::string_view(text.data()).find("SSL") != std::string_view::npos) {
+      // civetweb loads OpenSSL with dlopen("libssl.so") and dlopen("libcrypto.so"); Debian
+      // ships those names in libssl-dev.
+      hint = " (civetweb needs libssl.so and libcrypto.so: Debian package libssl-dev)";
+    }
+    tls_.reset();
     throw ServerError("cannot listen on " + ports + ": " +
-                      (text[0] ? text.data() : "unknown civetweb error"));
+                      (text[0] ? text.data() : "unknown civetweb error") + hint);
   }
 }
 
@@ -196,6 +219,25 @@ std::vector<int> Server::ports() const {
   for (int i = 0; i < n; ++i)
     out.push_back(ports[static_cast<std::size_t>(i)].port);
   return out;
+}
+
+bool Server::set_web_config(std::shared_ptr<const WebConfig> config) {
+  bool tls = config && config->tls_enabled();
+  bool applies = !ctx_ || tls == (tls_ != nullptr);
+  if (tls_ && tls) tls_->update(config->tls());
+  std::lock_guard lock(web_mutex_);
+  web_ = std::move(config);
+  return applies;
+}
+
+std::shared_ptr<const WebConfig> Server::web_config() const {
+  std::lock_guard lock(web_mutex_);
+  return web_;
+}
+
+int Server::on_init_ssl(void* ssl_ctx, void* user_data) {
+  auto* self = static_cast<Server*>(user_data);
+  return self && self->tls_ ? self->tls_->init(ssl_ctx) : -1;
 }
 
 int Server::on_log(const mg_connection* conn, const char* message) {
@@ -229,7 +271,10 @@ void Server::dispatch(mg_connection* conn) {
   Response response;
   const Route* route = find(request.path);
   bool head = method == "HEAD";
-  if (!route) {
+  auto web = web_config();
+  if (web && !web->admit(request, response)) {
+    // 401 or 429, before any routing: unknown paths do not reveal themselves either.
+  } else if (!route) {
     response.status = 404;
     response.body = "404 page not found\n";
   } else {
@@ -256,6 +301,8 @@ void Server::dispatch(mg_connection* conn) {
       response.body = "405 method not allowed\n";
     }
   }
+
+  if (web) web->add_headers(response);
 
   bool gzip =
       response.body.size() >= kGzipMinBytes && accepts_gzip(request.header("Accept-Encoding"));

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -14,6 +15,9 @@ struct mg_context;
 struct mg_connection;
 
 namespace afp::http {
+
+class WebConfig;
+class TlsContext;
 
 struct Request {
   std::string_view method;
@@ -36,6 +40,8 @@ using Handler = std::function<void(const Request&, Response&)>;
 struct ServerOptions {
   std::vector<std::string> listen_addresses;  // node_exporter style: ":9793", "127.0.0.1:9793"
   int worker_threads = 48;
+  // --web.config.file: TLS, basic auth, extra headers, rate limit. null: plain HTTP, open.
+  std::shared_ptr<const WebConfig> web_config = nullptr;
 };
 
 class ServerError : public std::runtime_error {
@@ -51,6 +57,8 @@ std::string to_civetweb_port(std::string_view address, std::string* error);
 // 405 with Allow for a known path and a wrong method, HEAD served from GET, gzip when the
 // client accepts it. It knows nothing of metrics: handlers are registered by the caller.
 // Each request runs on its own civetweb worker, so handlers never queue behind each other.
+// With a web config, every route answers only authenticated requests, and with TLS in it
+// every listen address speaks HTTPS.
 class Server {
  public:
   Server(ServerOptions options, log::Logger& log);
@@ -66,6 +74,12 @@ class Server {
   void stop();
   // The bound ports, in listen-address order (useful with port 0).
   std::vector<int> ports() const;
+  // Replaces the web config for the requests and TLS handshakes that follow. Turning TLS on
+  // or off needs new listeners, so a running server keeps speaking what it speaks and
+  // returns false; users, headers and the TLS settings themselves apply at once.
+  bool set_web_config(std::shared_ptr<const WebConfig> config);
+  // The web config requests are checked against now (null: none).
+  std::shared_ptr<const WebConfig> web_config() const;
 
  private:
   struct Route {
@@ -75,12 +89,16 @@ class Server {
   };
   static int on_request(mg_connection* conn);
   static int on_log(const mg_connection* conn, const char* message);
+  static int on_init_ssl(void* ssl_ctx, void* user_data);
   void dispatch(mg_connection* conn);
   const Route* find(std::string_view path) const;
 
   ServerOptions options_;
   log::Logger& log_;
   std::vector<Route> routes_;
+  mutable std::mutex web_mutex_;
+  std::shared_ptr<const WebConfig> web_;
+  std::unique_ptr<TlsContext> tls_;  // when the listeners speak TLS
   mg_context* ctx_ = nullptr;
 };
 

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <array>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+
+namespace afp::http {
+
+// "" when `hash` is a bcrypt hash ($2a$, $2b$ or $2y$, cost 4-31) that crypt(3) can check,
+// else what is wrong with it. The message never quotes the hash.
+std::string bcrypt_problem(std::string_view hash);
+
+// Whether `password` matches the bcrypt `hash`; the results are compared in constant time.
+bool bcrypt_matches(std::string_view password, const std::string& hash);
+
+// The user and password of an "Authorization: Basic ..." value; nullopt for anything else.
+std::optional<std::pair<std::string, std::string>> parse_basic_credentials(
+    std::string_view authorization);
+
+// The basic_auth_users of a web config file: user name → bcrypt hash.
+//
+// bcrypt is slow on purpose (~70 ms at cost 10), so a successful check is remembered,
+// keyed by an HMAC of user and password under a random per-instance key (the password
+// itself is never stored), and a scrape every 15 s costs one bcrypt per user, not one per
+// scrape. Failures are not remembered: wrong guesses cannot evict the good entries. As in
+// exporter-toolkit, one bcrypt runs at a time, so a flood of bad passwords occupies one core
+// and not all of them, and an unknown user costs the same bcrypt as a known one.
+class BasicAuth {
+ public:
+  // The hashes must have passed bcrypt_problem().
+  explicit BasicAuth(std::map<std::string, std::string, std::less<>> users);
+  BasicAuth(const BasicAuth&) = delete;
+  BasicAuth& operator=(const BasicAuth&) = delete;
+
+  bool enabled() const { return !users_.empty(); }
+  std::size_t size() const { return users_.size(); }
+  // Whether an Authorization header value carries the credentials of a configured user.
+  bool check(std::string_view authorization) const;
+
+ private:
+  std::string cache_key(std::string_view user, std::string_view password) const;
+
+  std::map<std::string, std::string, std::less<>> users_;
+  std::array<unsigned char, 32> key_{};
+  mutable std::mutex cache_mutex_;
+  mutable std::unordered_set<std::string> cache_;
+  mutable std::mutex bcrypt_mutex_;
+};
+
+}  // namespace afp::http
