@@ -4,8 +4,11 @@
 # camelCase complaints about node_memory_<Field> names, which keep /proc/meminfo's field
 # names exactly as node_exporter does (node_memory_MemTotal_bytes), so that node_exporter's
 # dashboards and rules work unchanged. Anything else fails the test.
+#
+#   check_metrics.sh EXPORTER [DSN_FILE]   with a DSN file, the PostgreSQL collectors run too
 set -euo pipefail
 exporter=$1
+dsn_file=${2:-}
 workdir=$(mktemp -d)
 pid=
 cleanup() {
@@ -14,6 +17,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ -n "$dsn_file" ]; then
+  export AFP_PG_DSN_FILE=$dsn_file
+else
+  unset AFP_PG_DSN AFP_PG_DSN_FILE
+fi
 "$exporter" --web.listen-address=127.0.0.1:0 2>"$workdir/log" &
 pid=$!
 port=
@@ -28,6 +36,11 @@ done
 curl -fsS "http://127.0.0.1:$port/metrics" >"$workdir/scrape"
 grep -q '^node_cpu_seconds_total{' "$workdir/scrape"
 grep -q '^afp_exporter_scrape_collector_success{collector="process"} 1$' "$workdir/scrape"
+if [ -n "$dsn_file" ]; then
+  grep -q '^pg_up 1$' "$workdir/scrape"
+  grep -q '^pg_stat_user_indexes_idx_scan_total{' "$workdir/scrape" ||
+    grep -q '^afp_exporter_scrape_collector_success{collector="pg_stat_user_indexes"} 1$' "$workdir/scrape"
+fi
 set +e
 promtool check metrics <"$workdir/scrape" >"$workdir/lint" 2>&1
 set -e
@@ -37,10 +50,10 @@ if [ -n "$unexpected" ]; then
   echo "$unexpected" >&2
   exit 1
 fi
-failed=$(grep -c '_success{collector="[a-z]*"} 0$' "$workdir/scrape" || true)
+failed=$(grep -c '_success{collector="[a-z_]*"} 0$' "$workdir/scrape" || true)
 if [ "$failed" != 0 ]; then
   echo "collectors failed on this machine:" >&2
-  grep '_success{collector="[a-z]*"} 0$' "$workdir/scrape" >&2
+  grep '_success{collector="[a-z_]*"} 0$' "$workdir/scrape" >&2
   cat "$workdir/log" >&2
   exit 1
 fi

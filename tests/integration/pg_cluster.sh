@@ -35,6 +35,7 @@ pg_start() {
 
 case "$cmd" in
   start)
+    "$0" stop "$dir"  # a cluster left over from an interrupted run
     mkdir -p "$dir"
     [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
     password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')

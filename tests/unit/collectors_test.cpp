@@ -16,7 +16,7 @@ TEST_CASE("every collector fails with an error naming the file it could not read
         Case{"diskstats", "does-not-exist/diskstats"}, Case{"netdev", "does-not-exist/net/dev"},
         Case{"process", "does-not-exist/self/stat"}}) {
     INFO(name);
-    auto c = collectors::find_collector(name)->make(settings);
+    auto c = collectors::find_collector(name)->make({settings, nullptr});
     CHECK_THROWS_AS(test::run_collector(*c), collectors::CollectError);
     CHECK_THROWS_WITH(test::run_collector(*c),
                       Catch::Contains("cannot read") && Catch::Contains(file));
@@ -31,6 +31,7 @@ TEST_CASE("the catalog lists each collector once, all on by default", "[collecto
     CHECK(collectors::find_collector(spec.name) == &spec);
   }
   CHECK(names == std::vector<std::string>{"cpu", "loadavg", "meminfo", "filesystem", "diskstats",
-                                          "netdev", "process"});
+                                          "netdev", "process", "postgres", "pg_stat_database",
+                                          "pg_stat_user_tables", "pg_stat_user_indexes"});
   CHECK(collectors::find_collector("nope") == nullptr);
 }

@@ -13,6 +13,8 @@
 #include "collectors/catalog.h"
 #include "collectors/proc_file.h"
 #include "http/web_config.h"
+#include "pg/dsn.h"
+#include "pg/source.h"
 
 namespace afp::app {
 
@@ -63,12 +65,35 @@ std::shared_ptr<const http::WebConfig> load_web_config(const std::string& path) 
 
 }  // namespace
 
+std::shared_ptr<pg::Source> postgres_source(const config::Options& options, log::Logger& log) {
+  std::optional<pg::Dsn> dsn;
+  try {
+    dsn = pg::load_dsn(std::getenv("AFP_PG_DSN"), std::getenv("AFP_PG_DSN_FILE"),
+                       options.postgres.dsn_file);
+  } catch (const pg::DsnError& e) {
+    throw config::ConfigError(e.what());
+  }
+  if (!dsn) return nullptr;
+  pg::SourceOptions source_options;
+  source_options.connection.connect_timeout = options.postgres.connect_timeout;
+  source_options.connection.statement_timeout = options.postgres.statement_timeout;
+  source_options.cache_ttl = options.postgres.cache_ttl;
+  log.info("PostgreSQL collectors on",
+           {{"dsn_from", dsn->source}, {"target", pg::describe(dsn->conninfo)}});
+  return std::make_shared<pg::Source>(std::move(*dsn), source_options, log);
+}
+
 std::shared_ptr<const collectors::Scraper> build_scraper(const config::Options& options,
-                                                         collectors::CollectorHealth& health) {
+                                                         collectors::CollectorHealth& health,
+                                                         log::Logger& log) {
   check_paths(options);
+  auto postgres = postgres_source(options, log);
+  collectors::CollectorDeps deps{options.collectors, postgres};
   std::vector<collectors::NamedCollector> list;
   for (const auto& name : options.enabled_collectors()) {
-    list.push_back({name, collectors::find_collector(name)->make(options.collectors)});
+    const auto* spec = collectors::find_collector(name);
+    if (spec->needs_postgres && !postgres) continue;
+    list.push_back({name, spec->make(deps)});
   }
   return std::make_shared<const collectors::Scraper>(std::move(list), health);
 }
@@ -78,7 +103,7 @@ ExporterApp::ExporterApp(config::Options options, std::vector<std::string> args,
       args_(std::move(args)),
       log_(log),
       health_(log),
-      scraper_(build_scraper(options_, health_)),
+      scraper_(build_scraper(options_, health_, log)),
       server_({options_.listen_addresses, worker_threads(options_.max_requests),
                load_web_config(options_.web_config_file)},
               log) {
@@ -121,7 +146,7 @@ void ExporterApp::reload() {
   std::shared_ptr<const http::WebConfig> web;
   try {
     next = config::reload(args_);
-    scraper = build_scraper(next, health_);
+    scraper = build_scraper(next, health_, log_);
     web = load_web_config(next.web_config_file);  // re-read even if unchanged: new certificates
   } catch (const std::exception& e) {
     log_.error("reload failed, keeping the running configuration", {{"err", e.what()}});

@@ -15,8 +15,11 @@ namespace afp::app {
 
 // Builds the scraper for a set of options; throws config::ConfigError when an input
 // the enabled collectors need (e.g. --path.procfs) is unusable.
+// PostgreSQL collectors are built only when a DSN is configured (AFP_PG_DSN,
+// AFP_PG_DSN_FILE or pg.dsn-file).
 std::shared_ptr<const collectors::Scraper> build_scraper(const config::Options& options,
-                                                         collectors::CollectorHealth& health);
+                                                         collectors::CollectorHealth& health,
+                                                         log::Logger& log);
 
 // The serving process: HTTP routes over the current scraper, swapped on reload.
 class ExporterApp {

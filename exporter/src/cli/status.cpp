@@ -275,7 +275,7 @@ std::pair<std::vector<Sample>, std::vector<Sample>> scrape_locally(const Options
     const auto* spec = collectors::find_collector(name);
     if (spec == nullptr) throw std::logic_error("no built-in collector " + std::string(name));
     try {
-      local.emplace_back(name, spec->make(o.settings));
+      local.emplace_back(name, spec->make({o.settings, nullptr}));
     } catch (const std::exception& e) {
       err << "status: local " << name << " collector unavailable: " << e.what() << "\n";
     }

@@ -2,21 +2,60 @@
 
 #include <array>
 
+#include "pg/collectors.h"
+#include "pg/query.h"
+
 namespace afp::collectors {
 
 namespace {
+template <std::unique_ptr<Collector> (*Make)(const CollectorSettings&)>
+std::unique_ptr<Collector> system(const CollectorDeps& deps) {
+  return Make(deps.settings);
+}
+
+// Registers the collector's query with the shared source, which runs every PostgreSQL
+// query of a scrape in one go, and returns the collector that hands out its result.
+template <std::unique_ptr<pg::PgQuery> (*Query)()>
+std::unique_ptr<Collector> postgres(const CollectorDeps& deps, std::string name) {
+  deps.postgres->add(name, Query());
+  return pg::make_collector(deps.postgres, std::move(name));
+}
+
 constexpr std::array kBuiltin{
-    CollectorSpec{"cpu", "Seconds the CPUs spent in each mode (/proc/stat).", true,
-                  make_cpu_collector},
-    CollectorSpec{"loadavg", "Load averages (/proc/loadavg).", true, make_loadavg_collector},
-    CollectorSpec{"meminfo", "Memory statistics (/proc/meminfo).", true, make_meminfo_collector},
-    CollectorSpec{"filesystem", "Filesystem space and inodes (statfs of each mount).", true,
-                  make_filesystem_collector},
-    CollectorSpec{"diskstats", "Disk I/O statistics (/proc/diskstats).", true,
-                  make_diskstats_collector},
-    CollectorSpec{"netdev", "Network device statistics (/proc/net/dev).", true,
-                  make_netdev_collector},
-    CollectorSpec{"process", "The exporter's own process_* metrics.", true, make_process_collector},
+    CollectorSpec{"cpu", "Seconds the CPUs spent in each mode (/proc/stat).", true, false,
+                  system<make_cpu_collector>},
+    CollectorSpec{"loadavg", "Load averages (/proc/loadavg).", true, false,
+                  system<make_loadavg_collector>},
+    CollectorSpec{"meminfo", "Memory statistics (/proc/meminfo).", true, false,
+                  system<make_meminfo_collector>},
+    CollectorSpec{"filesystem", "Filesystem space and inodes (statfs of each mount).", true, false,
+                  system<make_filesystem_collector>},
+    CollectorSpec{"diskstats", "Disk I/O statistics (/proc/diskstats).", true, false,
+                  system<make_diskstats_collector>},
+    CollectorSpec{"netdev", "Network device statistics (/proc/net/dev).", true, false,
+                  system<make_netdev_collector>},
+    CollectorSpec{"process", "The exporter's own process_* metrics.", true, false,
+                  system<make_process_collector>},
+    CollectorSpec{"postgres", "pg_up: whether PostgreSQL answers (needs a DSN).", true, true,
+                  [](const CollectorDeps& d) { return pg::make_up_collector(d.postgres); }},
+    CollectorSpec{"pg_stat_database",
+                  "Per-database cache hits, commits, rollbacks, deadlocks (needs a DSN).", true,
+                  true,
+                  [](const CollectorDeps& d) {
+                    return postgres<pg::make_stat_database_query>(d, "pg_stat_database");
+                  }},
+    CollectorSpec{"pg_stat_user_tables",
+                  "Per-table scans, live and dead rows, analyze and vacuum times, sizes (needs "
+                  "a DSN).",
+                  true, true,
+                  [](const CollectorDeps& d) {
+                    return postgres<pg::make_stat_user_tables_query>(d, "pg_stat_user_tables");
+                  }},
+    CollectorSpec{"pg_stat_user_indexes",
+                  "Per-index scans, tuples read and fetched, sizes (needs a DSN).", true, true,
+                  [](const CollectorDeps& d) {
+                    return postgres<pg::make_stat_user_indexes_query>(d, "pg_stat_user_indexes");
+                  }},
 };
 }  // namespace
 

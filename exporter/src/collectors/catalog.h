@@ -7,13 +7,26 @@
 #include "collectors/collector.h"
 #include "collectors/settings.h"
 
+namespace afp::pg {
+class Source;
+}
+
 namespace afp::collectors {
+
+// What a collector may be built from.
+struct CollectorDeps {
+  const CollectorSettings& settings;
+  // The shared PostgreSQL connection; null when no DSN is configured.
+  std::shared_ptr<pg::Source> postgres;
+};
 
 struct CollectorSpec {
   std::string_view name;
   std::string_view help;
   bool enabled_by_default;
-  std::unique_ptr<Collector> (*make)(const CollectorSettings&);
+  // PostgreSQL collectors run only when a DSN is configured, whatever their flag says.
+  bool needs_postgres;
+  std::unique_ptr<Collector> (*make)(const CollectorDeps&);
 };
 
 // The built-in collectors in scrape order; each gets --collector.NAME / --no-collector.NAME.

@@ -15,6 +15,9 @@ struct ScrapeContext {
   // into afp_exporter_parse_errors_total{collector}.
   std::uint64_t malformed_lines = 0;
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // When the scrape began: collectors that share one expensive collection (PostgreSQL)
+  // reuse a result taken after this instant.
+  std::chrono::steady_clock::time_point scrape_start = std::chrono::steady_clock::now();
 };
 
 // A collector writes whole metric families into ctx.out. It throws CollectError when it

@@ -47,8 +47,9 @@ void Scraper::scrape(metrics::TextWriter& out,
   std::vector<Result> results;
   results.reserve(collectors_.size());
   std::string& buffer = out.buffer();
+  auto scrape_start = std::chrono::steady_clock::now();
   for (const auto& entry : collectors_) {
-    ScrapeContext ctx{out, 0, deadline};
+    ScrapeContext ctx{out, 0, deadline, scrape_start};
     auto mark = buffer.size();
     auto start = std::chrono::steady_clock::now();
     std::string error;

@@ -88,6 +88,15 @@ std::function<void(Options&, const json&)> setter(T collectors::CollectorSetting
   return [member](Options& o, const json& v) { o.collectors.*member = v.get<T>(); };
 }
 
+OptionDef duration_option(std::string name, std::string help,
+                          std::chrono::milliseconds PostgresOptions::*member) {
+  return {std::move(name), Kind::duration, std::move(help),
+          [member](const Options& o) { return json(format_duration(o.postgres.*member)); },
+          [member](Options& o, const json& v) {
+            o.postgres.*member = *parse_duration(v.get<std::string>());
+          }};
+}
+
 std::vector<OptionDef> build_option_table() {
   using S = collectors::CollectorSettings;
   std::vector<OptionDef> t;
@@ -152,6 +161,21 @@ std::vector<OptionDef> build_option_table() {
   t.push_back({"collector.netdev.device-exclude", Kind::regex,
                "Regexp of network devices to ignore.", getter(&S::netdev_device_exclude),
                setter(&S::netdev_device_exclude)});
+  t.push_back({"pg.dsn-file", Kind::string,
+               "File holding the PostgreSQL DSN (URI or key=value), when neither AFP_PG_DSN nor "
+               "AFP_PG_DSN_FILE is set. Without a DSN the PostgreSQL collectors stay off.",
+               [](const Options& o) { return json(o.postgres.dsn_file); },
+               [](Options& o, const json& v) { o.postgres.dsn_file = v.get<std::string>(); }});
+  t.push_back(duration_option("pg.connect-timeout", "Give up connecting to PostgreSQL after this.",
+                              &PostgresOptions::connect_timeout));
+  t.push_back(duration_option("pg.statement-timeout",
+                              "statement_timeout of the exporter's PostgreSQL session: the "
+                              "server ends any of its queries running longer.",
+                              &PostgresOptions::statement_timeout));
+  t.push_back(duration_option("pg.cache-ttl",
+                              "Reuse a PostgreSQL collection for this long (0: every scrape "
+                              "queries; concurrent scrapes still share one collection).",
+                              &PostgresOptions::cache_ttl));
   t.push_back(
       {"path.procfs", Kind::string, "procfs mount point.", getter(&S::procfs), setter(&S::procfs)});
   t.push_back(

@@ -13,6 +13,15 @@
 
 namespace afp::config {
 
+// The PostgreSQL connection. The DSN itself comes from AFP_PG_DSN, AFP_PG_DSN_FILE or the
+// file named here: never from the command line, where `ps` would show the password.
+struct PostgresOptions {
+  std::string dsn_file;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds statement_timeout{2000};
+  std::chrono::milliseconds cache_ttl{0};
+};
+
 // Everything `afp_exporter` (the server) is configured with.
 struct Options {
   std::vector<std::string> listen_addresses{":9793"};
@@ -23,6 +32,7 @@ struct Options {
   bool disable_defaults = false;
   std::map<std::string, bool, std::less<>> collector_flags;  // explicit choices only
   collectors::CollectorSettings collectors;
+  PostgresOptions postgres;
   log::Level log_level = log::Level::info;
   log::Format log_format = log::Format::logfmt;
 

@@ -1,0 +1,53 @@
+#include "pg/collectors.h"
+
+namespace afp::pg {
+
+namespace {
+
+class PartCollector final : public collectors::Collector {
+ public:
+  PartCollector(std::shared_ptr<Source> source, std::string name)
+      : source_(std::move(source)), name_(std::move(name)) {}
+
+  void collect(collectors::ScrapeContext& ctx) override {
+    auto snapshot = source_->snapshot(ctx.scrape_start, ctx.deadline);
+    auto it = snapshot->parts.find(name_);
+    if (it == snapshot->parts.end()) {
+      throw collectors::CollectError(snapshot->error.empty() ? "no result" : snapshot->error);
+    }
+    if (!it->second.ok) throw collectors::CollectError(it->second.error);
+    ctx.out.buffer().append(it->second.text);
+  }
+
+ private:
+  std::shared_ptr<Source> source_;
+  std::string name_;
+};
+
+class UpCollector final : public collectors::Collector {
+ public:
+  explicit UpCollector(std::shared_ptr<Source> source) : source_(std::move(source)) {}
+
+  void collect(collectors::ScrapeContext& ctx) override {
+    auto snapshot = source_->snapshot(ctx.scrape_start, ctx.deadline);
+    ctx.out.family("pg_up", "Whether the last connection to PostgreSQL was successful.",
+                   metrics::MetricType::Gauge);
+    ctx.out.sample({}, snapshot->up ? 1 : 0);
+  }
+
+ private:
+  std::shared_ptr<Source> source_;
+};
+
+}  // namespace
+
+std::unique_ptr<collectors::Collector> make_collector(std::shared_ptr<Source> source,
+                                                      std::string name) {
+  return std::make_unique<PartCollector>(std::move(source), std::move(name));
+}
+
+std::unique_ptr<collectors::Collector> make_up_collector(std::shared_ptr<Source> source) {
+  return std::make_unique<UpCollector>(std::move(source));
+}
+
+}  // namespace afp::pg

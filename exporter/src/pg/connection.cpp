@@ -1,0 +1,167 @@
+#include "pg/connection.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "pg/dsn.h"
+
+namespace afp::pg {
+
+namespace {
+
+constexpr std::chrono::milliseconds kFirstBackoff{1000};
+
+// Waits until the socket is ready for `events` or the deadline passes.
+bool wait_socket(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, events, 0};
+    int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60'000)));
+    if (rc > 0) return true;
+    if (rc < 0 && errno != EINTR) return false;
+  }
+}
+
+std::string trimmed(const char* message) {
+  std::string text = message ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+Result::Result(pg_result* result) : result_(result, PQclear) {}
+int Result::rows() const {
+  return PQntuples(result_.get());
+}
+int Result::columns() const {
+  return PQnfields(result_.get());
+}
+int Result::column(const char* name) const {
+  return PQfnumber(result_.get(), name);
+}
+std::string_view Result::value(int row, int column) const {
+  return {PQgetvalue(result_.get(), row, column),
+          static_cast<std::size_t>(PQgetlength(result_.get(), row, column))};
+}
+bool Result::is_null(int row, int column) const {
+  return PQgetisnull(result_.get(), row, column) != 0;
+}
+
+Connection::Connection(std::string conninfo, ConnectionOptions options, log::Logger& log)
+    : conninfo_(std::move(conninfo)), options_(options), log_(log) {}
+
+Connection::~Connection() {
+  if (conn_) PQfinish(conn_);
+}
+
+int Connection::server_version() const {
+  return conn_ ? PQserverVersion(conn_) : 0;
+}
+
+void Connection::drop(const std::string& why) {
+  if (conn_) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+  }
+  backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(backoff_ * 2, options_.max_backoff);
+  next_attempt_ = Clock::now() + backoff_;
+  if (why != last_error_) {
+    log_.warn("PostgreSQL unavailable", {{"target", describe(conninfo_)},
+                                         {"err", why},
+                                         {"retry_in", std::to_string(backoff_.count()) + "ms"}});
+  }
+  last_error_ = why;
+}
+
+void Connection::fail(const std::string& message) {
+  auto clean = scrub(message, conninfo_);
+  drop(clean);
+  throw PgError(clean);
+}
+
+void Connection::ensure_connected(Clock::time_point deadline) {
+  if (conn_) return;
+  if (Clock::now() < next_attempt_) {
+    throw PgError(last_error_.empty() ? "not connected" : last_error_ + " (backing off)");
+  }
+  connect(std::min(deadline, Clock::now() + options_.connect_timeout));
+  // The server ends a statement at statement_timeout even when the exporter stopped
+  // waiting for it (scrape deadline), so an abandoned query cannot run for ever.
+  query("SET statement_timeout = " + std::to_string(options_.statement_timeout.count()), deadline);
+  if (!last_error_.empty()) log_.info("PostgreSQL connected", {{"target", describe(conninfo_)}});
+  last_error_.clear();
+  backoff_ = std::chrono::milliseconds(0);
+}
+
+void Connection::connect(Clock::time_point deadline) {
+  const char* keys[] = {"dbname", "fallback_application_name", nullptr};
+  const char* values[] = {conninfo_.c_str(), "afp_exporter", nullptr};
+  conn_ = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+  if (!conn_) fail("out of memory starting a PostgreSQL connection");
+  if (PQstatus(conn_) == CONNECTION_BAD) fail(trimmed(PQerrorMessage(conn_)));
+  auto state = PGRES_POLLING_WRITING;
+  while (state != PGRES_POLLING_OK) {
+    if (state == PGRES_POLLING_FAILED) fail(trimmed(PQerrorMessage(conn_)));
+    short events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+    if (!wait_socket(PQsocket(conn_), events, deadline)) {
+      fail("connecting to " + describe(conninfo_) + " timed out");
+    }
+    state = PQconnectPoll(conn_);
+  }
+  PQsetnonblocking(conn_, 1);
+}
+
+Result Connection::query(std::string_view sql, Clock::time_point deadline) {
+  ensure_connected(deadline);
+  if (!PQsendQuery(conn_, std::string(sql).c_str())) fail(trimmed(PQerrorMessage(conn_)));
+  int sock = PQsocket(conn_);
+  for (;;) {
+    int flushed = PQflush(conn_);
+    if (flushed < 0) fail(trimmed(PQerrorMessage(conn_)));
+    if (flushed == 0) break;
+    if (!wait_socket(sock, POLLOUT | POLLIN, deadline)) fail("query timed out (scrape deadline)");
+    if (!PQconsumeInput(conn_)) fail(trimmed(PQerrorMessage(conn_)));
+  }
+  pg_result* last = nullptr;
+  std::string sql_error;
+  for (;;) {
+    while (PQisBusy(conn_)) {
+      if (!wait_socket(sock, POLLIN, deadline)) {
+        if (last) PQclear(last);
+        fail("query timed out (scrape deadline)");
+      }
+      if (!PQconsumeInput(conn_)) {
+        if (last) PQclear(last);
+        fail(trimmed(PQerrorMessage(conn_)));
+      }
+    }
+    pg_result* r = PQgetResult(conn_);
+    if (!r) break;
+    auto status = PQresultStatus(r);
+    if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) {
+      if (sql_error.empty()) sql_error = trimmed(PQresultErrorMessage(r));
+      PQclear(r);
+      continue;
+    }
+    if (last) PQclear(last);
+    last = r;
+  }
+  if (PQstatus(conn_) == CONNECTION_BAD) {
+    if (last) PQclear(last);
+    fail(sql_error.empty() ? trimmed(PQerrorMessage(conn_)) : sql_error);
+  }
+  if (!sql_error.empty()) {
+    if (last) PQclear(last);
+    throw PgError(scrub(sql_error, conninfo_));
+  }
+  if (!last) throw PgError("query returned no result");
+  return Result(last);
+}
+
+}  // namespace afp::pg

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "log/logger.h"
+
+struct pg_conn;
+struct pg_result;
+
+namespace afp::pg {
+
+using Clock = std::chrono::steady_clock;
+
+// A failed connection or query. Messages never contain the DSN's password.
+class PgError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One result set, read in place (no copies of the values).
+class Result {
+ public:
+  explicit Result(pg_result* result);
+  int rows() const;
+  int columns() const;
+  // -1 when the result has no such column (PostgreSQL versions differ in their views).
+  int column(const char* name) const;
+  std::string_view value(int row, int column) const;
+  bool is_null(int row, int column) const;
+
+ private:
+  std::shared_ptr<pg_result> result_;
+};
+
+struct ConnectionOptions {
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds statement_timeout{2000};
+  std::chrono::milliseconds max_backoff{30000};
+};
+
+// One persistent libpq connection. Every call has a deadline: connecting and querying use
+// libpq's non-blocking API and poll(), so a hung or locked server costs a scrape at most
+// its deadline. A failed connection is retried with exponential backoff (1 s doubling to
+// max_backoff); while backing off, calls fail at once instead of piling up connections.
+// Not thread-safe: one owner (the PostgreSQL source) serialises its use.
+class Connection {
+ public:
+  Connection(std::string conninfo, ConnectionOptions options, log::Logger& log);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one statement (simple query protocol) and returns its last result. SQL errors
+  // throw PgError and keep the connection; connection loss or the deadline drops it.
+  Result query(std::string_view sql, Clock::time_point deadline);
+  bool connected() const { return conn_ != nullptr; }
+  // The server's version number (e.g. 150004), 0 while disconnected.
+  int server_version() const;
+
+ private:
+  void ensure_connected(Clock::time_point deadline);
+  void connect(Clock::time_point deadline);
+  void drop(const std::string& why);
+  [[noreturn]] void fail(const std::string& message);
+
+  std::string conninfo_;
+  ConnectionOptions options_;
+  log::Logger& log_;
+  pg_conn* conn_ = nullptr;
+  Clock::time_point next_attempt_{};
+  std::chrono::milliseconds backoff_{0};
+  std::string last_error_;
+};
+
+}  // namespace afp::pg

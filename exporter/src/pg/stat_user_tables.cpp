@@ -1,0 +1,65 @@
+// pg_stat_user_tables: scans, live and dead rows, modifications since analyze, the last
+// (auto)analyze and (auto)vacuum times and table and index sizes, per table of the
+// database the exporter is connected to. Names as postgres_exporter's; the scan counters
+// are untyped because those names have no _total suffix (promtool flags counters without).
+#include "pg/query.h"
+
+namespace afp::pg {
+
+namespace {
+
+class StatUserTablesQuery final : public PgQuery {
+ public:
+  void collect(Connection& conn, metrics::TextWriter& out, Clock::time_point deadline) override {
+    auto result = conn.query(
+        "SELECT current_database() AS datname, schemaname, relname, seq_scan, seq_tup_read, "
+        "idx_scan, n_live_tup, n_dead_tup, n_mod_since_analyze, "
+        "extract(epoch FROM last_analyze) AS last_analyze, "
+        "extract(epoch FROM last_autoanalyze) AS last_autoanalyze, "
+        "extract(epoch FROM last_vacuum) AS last_vacuum, "
+        "extract(epoch FROM last_autovacuum) AS last_autovacuum, "
+        "pg_table_size(relid) AS table_size, pg_indexes_size(relid) AS index_size "
+        "FROM pg_stat_user_tables ORDER BY schemaname, relname",
+        deadline);
+    using metrics::MetricType;
+    write_columns(
+        out, result, {"datname", "schemaname", "relname"},
+        {{"seq_scan", "pg_stat_user_tables_seq_scan",
+          "Number of sequential scans initiated on this table.", MetricType::Untyped},
+         {"seq_tup_read", "pg_stat_user_tables_seq_tup_read",
+          "Number of live rows fetched by sequential scans.", MetricType::Untyped},
+         {"idx_scan", "pg_stat_user_tables_idx_scan",
+          "Number of index scans initiated on this table.", MetricType::Untyped},
+         {"n_live_tup", "pg_stat_user_tables_n_live_tup", "Estimated number of live rows.",
+          MetricType::Gauge},
+         {"n_dead_tup", "pg_stat_user_tables_n_dead_tup", "Estimated number of dead rows.",
+          MetricType::Gauge},
+         {"n_mod_since_analyze", "pg_stat_user_tables_n_mod_since_analyze",
+          "Estimated number of rows changed since this table was last analyzed.",
+          MetricType::Gauge},
+         {"last_analyze", "pg_stat_user_tables_last_analyze",
+          "Last time this table was manually analyzed (seconds since epoch, 0 if never).",
+          MetricType::Gauge},
+         {"last_autoanalyze", "pg_stat_user_tables_last_autoanalyze",
+          "Last time this table was analyzed by autovacuum (seconds since epoch, 0 if never).",
+          MetricType::Gauge},
+         {"last_vacuum", "pg_stat_user_tables_last_vacuum",
+          "Last time this table was manually vacuumed (seconds since epoch, 0 if never).",
+          MetricType::Gauge},
+         {"last_autovacuum", "pg_stat_user_tables_last_autovacuum",
+          "Last time this table was vacuumed by autovacuum (seconds since epoch, 0 if never).",
+          MetricType::Gauge},
+         {"table_size", "pg_stat_user_tables_table_size_bytes",
+          "Disk space used by this table (without indexes), in bytes.", MetricType::Gauge},
+         {"index_size", "pg_stat_user_tables_index_size_bytes",
+          "Disk space used by the indexes of this table, in bytes.", MetricType::Gauge}});
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<PgQuery> make_stat_user_tables_query() {
+  return std::make_unique<StatUserTablesQuery>();
+}
+
+}  // namespace afp::pg

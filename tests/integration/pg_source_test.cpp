@@ -1,0 +1,199 @@
+// Integration tests against the throw-away PostgreSQL cluster that CTest starts
+// (tests/integration/pg_cluster.sh, fixture "pg").
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <future>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "pg/connection.h"
+#include "pg/source.h"
+
+using namespace afp;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string cluster_file(const std::string& name) {
+  std::ifstream in(std::string(AFP_PG_CLUSTER_DIR) + "/" + name);
+  std::string line;
+  std::getline(in, line);
+  REQUIRE_FALSE(line.empty());
+  return line;
+}
+
+pg::Dsn dsn() {
+  return {cluster_file("dsn"), "test"};
+}
+
+struct LogCapture {
+  std::string text;
+  std::mutex mutex;
+  log::Logger log{log::Level::debug, log::Format::logfmt, [this](std::string_view line) {
+                    std::lock_guard lock(mutex);
+                    text.append(line);
+                  }};
+};
+
+void admin(const std::string& sql) {
+  log::Logger log(log::Level::error);
+  pg::Connection conn(cluster_file("admin_dsn"), {}, log);
+  conn.query(sql, pg::Clock::now() + 60s);
+}
+
+std::string password_of(const std::string& conninfo) {
+  std::smatch m;
+  REQUIRE(std::regex_search(conninfo, m, std::regex("://[^:]+:([^@]+)@")));
+  return m[1];
+}
+
+}  // namespace
+
+TEST_CASE("pg: a snapshot holds each collector's families from the live views", "[pg]") {
+  admin(
+      "DROP TABLE IF EXISTS fingerprints, songs; "
+      "CREATE TABLE songs (song_id serial PRIMARY KEY, song_name varchar(250) NOT NULL, "
+      "fingerprinted smallint DEFAULT 0, file_sha1 bytea, total_hashes int NOT NULL DEFAULT 0); "
+      "CREATE TABLE fingerprints (hash bytea NOT NULL, song_id int NOT NULL REFERENCES songs "
+      "ON DELETE CASCADE, \"offset\" int NOT NULL, date_created timestamp DEFAULT now(), "
+      "UNIQUE (song_id, \"offset\", hash)); "
+      "CREATE INDEX ix_fingerprints_hash ON fingerprints USING hash (hash); "
+      "ALTER TABLE songs OWNER TO afp; ALTER TABLE fingerprints OWNER TO afp; "
+      "INSERT INTO songs (song_name) SELECT 'song ' || g FROM generate_series(1, 20) g; "
+      "INSERT INTO fingerprints (hash, song_id, \"offset\") SELECT "
+      "decode(md5(g::text), 'hex'), 1 + g % 20, g FROM generate_series(1, 5000) g; "
+      "ANALYZE songs; ANALYZE fingerprints;");
+  LogCapture capture;
+  pg::Source source(dsn(), {}, capture.log);
+  source.add("pg_stat_database", pg::make_stat_database_query());
+  source.add("pg_stat_user_tables", pg::make_stat_user_tables_query());
+  source.add("pg_stat_user_indexes", pg::make_stat_user_indexes_query());
+  auto snap = source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s);
+  REQUIRE(snap->up);
+  for (const auto& [name, part] : snap->parts) {
+    INFO(name << ": " << part.error);
+    CHECK(part.ok);
+  }
+  const auto& tables = snap->parts.at("pg_stat_user_tables").text;
+  CHECK_THAT(tables, Catch::Contains("pg_stat_user_tables_n_live_tup{datname=\"fingerprints\","
+                                     "schemaname=\"public\",relname=\"fingerprints\"} 5000\n"));
+  CHECK_THAT(tables, Catch::Contains("# TYPE pg_stat_user_tables_seq_scan untyped\n"));
+  const auto& indexes = snap->parts.at("pg_stat_user_indexes").text;
+  CHECK_THAT(indexes,
+             Catch::Contains("pg_stat_user_indexes_idx_scan_total{datname=\"fingerprints\","
+                             "schemaname=\"public\",relname=\"fingerprints\","
+                             "indexrelname=\"ix_fingerprints_hash\"} 0\n"));
+  const auto& databases = snap->parts.at("pg_stat_database").text;
+  CHECK_THAT(databases,
+             Catch::Contains("pg_stat_database_xact_commit_total{datname=\"fingerprints\"}"));
+
+  // A later collector of the same scrape reuses the snapshot; a later scrape gets a new one.
+  CHECK(source.snapshot(snap->started, pg::Clock::now() + 20s) == snap);
+  CHECK(source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s) != snap);
+}
+
+TEST_CASE("pg: index scans show up in the index metrics", "[pg]") {
+  log::Logger log(log::Level::error);
+  pg::Connection conn(cluster_file("dsn"), {}, log);
+  conn.query("SET enable_seqscan = off", pg::Clock::now() + 20s);
+  conn.query(
+      "SELECT song_id FROM fingerprints WHERE hash IN (decode(md5('1'), 'hex'), "
+      "decode(md5('2'), 'hex'))",
+      pg::Clock::now() + 20s);
+  // The statistics collector reports with a delay of up to a second.
+  std::string scans;
+  for (int i = 0; i < 50; ++i) {
+    auto r = conn.query(
+        "SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = "
+        "'ix_fingerprints_hash'",
+        pg::Clock::now() + 20s);
+    scans = std::string(r.value(0, 0));
+    if (scans != "0") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(scans != "0");
+  pg::Source source(dsn(), {}, log);
+  source.add("pg_stat_user_indexes", pg::make_stat_user_indexes_query());
+  auto snap = source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s);
+  CHECK_THAT(snap->parts.at("pg_stat_user_indexes").text,
+             Catch::Contains("indexrelname=\"ix_fingerprints_hash\"} " + scans + "\n"));
+}
+
+TEST_CASE("pg: concurrent scrapes share one collection and one connection", "[pg]") {
+  log::Logger log(log::Level::error);
+  pg::Source source({cluster_file("dsn") + "?application_name=afp_share_test", "test"}, {}, log);
+  source.add("pg_stat_database", pg::make_stat_database_query());
+  auto start = pg::Clock::now();
+  auto a = std::async(std::launch::async, [&] { return source.snapshot(start, start + 20s); });
+  auto b = std::async(std::launch::async, [&] { return source.snapshot(start, start + 20s); });
+  auto sa = a.get();
+  CHECK(sa == b.get());
+  log::Logger quiet(log::Level::error);
+  pg::Connection conn(cluster_file("admin_dsn"), {}, quiet);
+  auto r = conn.query(
+      "SELECT count(*) FROM pg_stat_activity WHERE "
+      "application_name = 'afp_share_test'",
+      pg::Clock::now() + 20s);
+  CHECK(r.value(0, 0) == "1");
+}
+
+TEST_CASE("pg: a wrong password is a clear error that never shows the password", "[pg]") {
+  auto good = cluster_file("dsn");
+  std::string bad_password = "Wr0ng-" + password_of(good);
+  auto bad = std::regex_replace(good, std::regex(":([^:@/]+)@"), ":" + bad_password + "@");
+  LogCapture capture;
+  pg::Source source({bad, "test"}, {}, capture.log);
+  source.add("pg_stat_database", pg::make_stat_database_query());
+  auto snap = source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s);
+  CHECK_FALSE(snap->up);
+  CHECK_THAT(snap->error, Catch::Contains("password authentication failed"));
+  CHECK(snap->error.find(bad_password) == std::string::npos);
+  CHECK(capture.text.find(bad_password) == std::string::npos);
+  CHECK_THAT(capture.text, Catch::Contains("PostgreSQL unavailable"));
+  CHECK_FALSE(snap->parts.at("pg_stat_database").ok);
+}
+
+TEST_CASE("pg: a stopped server gives pg_up 0 on time, and 1 again when it is back",
+          "[pg][restart]") {
+  LogCapture capture;
+  pg::Source source(dsn(), {}, capture.log);
+  source.add("pg_stat_database", pg::make_stat_database_query());
+  REQUIRE(source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s)->up);
+
+  REQUIRE(std::system(("\"" AFP_PG_CLUSTER_SCRIPT "\" pause \"" AFP_PG_CLUSTER_DIR "\"")) == 0);
+  auto asked = pg::Clock::now();
+  auto down = source.snapshot(asked, asked + 3s);
+  CHECK_FALSE(down->up);
+  CHECK(pg::Clock::now() < asked + 10s);  // bounded by the deadline, not by TCP timeouts
+
+  REQUIRE(std::system(("\"" AFP_PG_CLUSTER_SCRIPT "\" resume \"" AFP_PG_CLUSTER_DIR "\"")) == 0);
+  bool back = false;
+  for (int i = 0; i < 120 && !back; ++i) {  // reconnects after its backoff (1 s, 2 s, ...)
+    back = source.snapshot(pg::Clock::now(), pg::Clock::now() + 5s)->up;
+    if (!back) std::this_thread::sleep_for(250ms);
+  }
+  CHECK(back);
+  CHECK_THAT(capture.text, Catch::Contains("PostgreSQL connected"));
+}
+
+TEST_CASE("pg: a query past the deadline fails on time and the connection recovers", "[pg]") {
+  log::Logger log(log::Level::error);
+  pg::Connection conn(cluster_file("dsn"), {}, log);
+  auto start = pg::Clock::now();
+  CHECK_THROWS_WITH(conn.query("SELECT pg_sleep(5)", start + 300ms), Catch::Contains("timed out"));
+  CHECK(pg::Clock::now() < start + 4s);
+  CHECK_FALSE(conn.connected());
+  // Backoff first (1 s), then a working connection again.
+  std::this_thread::sleep_for(1100ms);
+  CHECK(conn.query("SELECT 42", pg::Clock::now() + 20s).value(0, 0) == "42");
+}
+
+TEST_CASE("pg: an SQL error keeps the connection", "[pg]") {
+  log::Logger log(log::Level::error);
+  pg::Connection conn(cluster_file("dsn"), {}, log);
+  CHECK_THROWS_WITH(conn.query("SELECT * FROM no_such_table", pg::Clock::now() + 20s),
+                    Catch::Contains("no_such_table"));
+  CHECK(conn.connected());
+  CHECK(conn.query("SELECT 1", pg::Clock::now() + 20s).value(0, 0) == "1");
+}
