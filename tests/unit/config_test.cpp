@@ -33,7 +33,7 @@ TEST_CASE("defaults follow node_exporter conventions", "[config]") {
   CHECK(cl.options.enabled_collectors() ==
         std::vector<std::string>{"cpu", "loadavg", "meminfo", "filesystem", "diskstats", "netdev",
                                  "process", "postgres", "pg_stat_database", "pg_stat_user_tables",
-                                 "pg_stat_user_indexes"});
+                                 "pg_stat_user_indexes", "pg_stat_statements"});
   CHECK(cl.options.postgres.statement_timeout == std::chrono::seconds(2));
   CHECK(cl.options.postgres.cache_ttl == std::chrono::seconds(0));
   CHECK(cl.options.collectors.mount_timeout == std::chrono::seconds(5));
@@ -117,6 +117,30 @@ TEST_CASE("deploy/afp_exporter.json lists every key with its default", "[config]
     INFO(it.key());
     CHECK(text.find(it.key()) != std::string::npos);
   }
+}
+
+TEST_CASE("pg_stat_statements flags and config keys", "[config]") {
+  auto defaults = parse_command_line({}).options.collectors.pg_statements;
+  CHECK(defaults.limit == 100);
+  CHECK(defaults.min_calls == 1);
+  CHECK_FALSE(defaults.include_query);
+  CHECK_FALSE(defaults.all_databases);
+  auto set = parse_command_line({"--pg.statements.limit=0", "--pg.statements.min-calls", "5",
+                                 "--pg.statements.include-query", "--pg.statements.all-databases"})
+                 .options.collectors.pg_statements;
+  CHECK(set.limit == 0);
+  CHECK(set.min_calls == 5);
+  CHECK(set.include_query);
+  CHECK(set.all_databases);
+  auto file =
+      write_temp("stmt.json", R"({"pg.statements.limit": 7, "pg.statements.include-query": true})");
+  auto from_file = parse_command_line({"--config.file", file, "--no-pg.statements.include-query"})
+                       .options.collectors.pg_statements;
+  CHECK(from_file.limit == 7);
+  CHECK_FALSE(from_file.include_query);
+  CHECK_THAT(error_of({"--pg.statements.limit=-1"}),
+             Catch::Contains("--pg.statements.limit") && Catch::Contains("between 0 and"));
+  CHECK_THAT(error_of({"--pg.statements.min-calls=many"}), Catch::Contains("an integer"));
 }
 
 TEST_CASE("durations", "[config]") {

@@ -702,6 +702,23 @@ TEST_CASE("text_writer: family()/sample() write the same bytes as write()", "[te
   }
 }
 
+TEST_CASE("text_writer: a rendered label set writes the same bytes as sample()", "[text_writer]") {
+  std::vector<LabelRef> labels{{"datname", "fp"}, {"user", "a\"b\\c\nd"}, {"queryid", "-42"}};
+  std::string direct;
+  TextWriter a(direct);
+  a.family("pg_x_total", "X.", MetricType::Counter);
+  a.sample("", labels, 0.25);
+  a.sample("", {}, 3);
+  std::string rendered;
+  TextWriter b(rendered);
+  b.family("pg_x_total", "X.", MetricType::Counter);
+  b.sample_rendered(render_labels(labels), 0.25);
+  b.sample_rendered(render_labels(std::vector<LabelRef>{}), 3);
+  CHECK(same_bytes(direct, rendered));
+  CHECK(render_labels(labels) == "{datname=\"fp\",user=\"a\\\"b\\\\c\\nd\",queryid=\"-42\"}");
+  CHECK(render_labels(std::vector<LabelRef>{}).empty());
+}
+
 // ----- HELP escaping: the one deliberate difference ----------------------------------
 
 // The text format (0.0.4) says HELP text escapes backslash as \\ and newline as \n.

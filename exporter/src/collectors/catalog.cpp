@@ -56,6 +56,16 @@ constexpr std::array kBuiltin{
                   [](const CollectorDeps& d) {
                     return postgres<pg::make_stat_user_indexes_query>(d, "pg_stat_user_indexes");
                   }},
+    CollectorSpec{"pg_stat_statements",
+                  "Per-statement calls, execution time, rows and block I/O time, statements "
+                  "differing only in IN/VALUES list length merged (needs a DSN and the "
+                  "pg_stat_statements extension).",
+                  true, true,
+                  [](const CollectorDeps& d) {
+                    d.postgres->add("pg_stat_statements",
+                                    pg::make_stat_statements_query(d.settings.pg_statements));
+                    return pg::make_collector(d.postgres, "pg_stat_statements");
+                  }},
 };
 }  // namespace
 

@@ -16,7 +16,15 @@ inline constexpr const char* kDefaultFsTypesExclude =
 inline constexpr const char* kDefaultDiskDeviceExclude =
     "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$";
 
-// What the system collectors are configured with; filled from flags and the config file.
+// The pg_stat_statements collector (pg/stat_statements.cpp), --pg.statements.*.
+struct StatementsSettings {
+  long long limit = 100;       // the N statements with most execution time, after merging; 0: all
+  long long min_calls = 1;     // fewer calls (after merging): not exported
+  bool include_query = false;  // pg_stat_statements_query_id{queryid,query}
+  bool all_databases = false;  // every database's statements, not only the DSN's
+};
+
+// What the collectors are configured with; filled from flags and the config file.
 struct CollectorSettings {
   std::string procfs = "/proc";
   std::string sysfs = "/sys";
@@ -27,6 +35,7 @@ struct CollectorSettings {
   std::string disk_device_exclude = kDefaultDiskDeviceExclude;
   std::string netdev_device_include;  // empty: every device
   std::string netdev_device_exclude;  // empty: none
+  StatementsSettings pg_statements;
 };
 
 }  // namespace afp::collectors

@@ -176,6 +176,44 @@ std::vector<OptionDef> build_option_table() {
                               "Reuse a PostgreSQL collection for this long (0: every scrape "
                               "queries; concurrent scrapes still share one collection).",
                               &PostgresOptions::cache_ttl));
+  auto count_check = [](long long max) {
+    return [max](const json& v) {
+      auto n = v.get<long long>();
+      return n < 0 || n > max ? "must be between 0 and " + std::to_string(max) : std::string();
+    };
+  };
+  t.push_back(
+      {"pg.statements.limit",
+       Kind::integer,
+       "Export the pg_stat_statements statements with the most total execution time "
+       "(after merging IN/VALUES list lengths), at most this many; 0: all.",
+       [](const Options& o) { return json(o.collectors.pg_statements.limit); },
+       [](Options& o, const json& v) { o.collectors.pg_statements.limit = v.get<long long>(); },
+       {},
+       count_check(1'000'000)});
+  t.push_back(
+      {"pg.statements.min-calls",
+       Kind::integer,
+       "Leave out statements (after merging) called fewer times than this; the "
+       "default 1 leaves out only entries planned but never executed.",
+       [](const Options& o) { return json(o.collectors.pg_statements.min_calls); },
+       [](Options& o, const json& v) { o.collectors.pg_statements.min_calls = v.get<long long>(); },
+       {},
+       count_check(1'000'000'000'000)});
+  t.push_back({"pg.statements.include-query", Kind::boolean,
+               "Also export pg_stat_statements_query_id{queryid,query} 1 with each statement's "
+               "normalized text (at most 120 characters, merged lists as (...)).",
+               [](const Options& o) { return json(o.collectors.pg_statements.include_query); },
+               [](Options& o, const json& v) {
+                 o.collectors.pg_statements.include_query = v.get<bool>();
+               }});
+  t.push_back({"pg.statements.all-databases", Kind::boolean,
+               "Report the statements of every database, not only of the database the DSN "
+               "connects to (where the extension must be installed either way).",
+               [](const Options& o) { return json(o.collectors.pg_statements.all_databases); },
+               [](Options& o, const json& v) {
+                 o.collectors.pg_statements.all_databases = v.get<bool>();
+               }});
   t.push_back(
       {"path.procfs", Kind::string, "procfs mount point.", getter(&S::procfs), setter(&S::procfs)});
   t.push_back(

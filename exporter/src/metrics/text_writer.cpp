@@ -191,6 +191,25 @@ void TextWriter::sample(std::string_view suffix, const std::vector<LabelRef>& la
   out.put('\n');
 }
 
+void TextWriter::sample_rendered(std::string_view rendered_labels, double value) {
+  Buf out(out_);
+  out.put(current_);
+  out.put(rendered_labels);
+  out.put(' ');
+  put_value(out, value);
+  out.put('\n');
+}
+
+std::string render_labels(const std::vector<LabelRef>& labels) {
+  std::string out;
+  {
+    Buf buf(out);
+    put_head(buf, "", "", labels);
+  }
+  out.pop_back();  // put_head ends with the space before the value
+  return out;
+}
+
 void TextWriter::write(const prometheus::MetricFamily& family) {
   this->family(family.name, family.help, family.type);
   Buf out(out_);

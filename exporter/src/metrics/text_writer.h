@@ -35,6 +35,9 @@ class TextWriter {
   void sample(std::string_view suffix, Labels labels, double value);
   // Same, with labels already held in a vector (label sets built at run time).
   void sample(std::string_view suffix, const std::vector<LabelRef>& labels, double value);
+  // Same, with a label set rendered once by render_labels(): for series that appear in
+  // several families (pg_stat_statements writes thousands of them five times).
+  void sample_rendered(std::string_view rendered_labels, double value);
 
   void write(const prometheus::MetricFamily& family);
   void write(const std::vector<prometheus::MetricFamily>& families);
@@ -50,6 +53,8 @@ class TextWriter {
 // (other prometheus-cpp versions differ; the property test in text_writer_test.cpp tells).
 void append_value(std::string& out, double value);
 void append_uint(std::string& out, std::uint64_t value);
+// A label set as sample() writes it, `{name="escaped value",...}`; empty for no labels.
+std::string render_labels(const std::vector<LabelRef>& labels);
 // Label-value escaping: backslash, double quote and newline.
 void append_escaped(std::string& out, std::string_view value);
 

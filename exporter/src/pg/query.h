@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "collectors/settings.h"
 #include "metrics/text_writer.h"
 #include "pg/connection.h"
 
@@ -18,6 +19,7 @@ class PgQuery {
 std::unique_ptr<PgQuery> make_stat_database_query();
 std::unique_ptr<PgQuery> make_stat_user_tables_query();
 std::unique_ptr<PgQuery> make_stat_user_indexes_query();
+std::unique_ptr<PgQuery> make_stat_statements_query(const collectors::StatementsSettings& settings);
 
 // Writes one family per column of `result` named in `columns`, a sample per row, labelled
 // by the label columns. The row layout every pg_stat_* view shares.

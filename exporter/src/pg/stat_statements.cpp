@@ -1,0 +1,301 @@
+// pg_stat_statements: calls, execution time, rows and block I/O time per statement, with
+// statements that differ only in the length of an IN (...) or VALUES list merged into one
+// series (pg/statement_merge.h), the top --pg.statements.limit by execution time.
+//
+// Each scrape reads the counters without the query texts (pg_stat_statements(false): a
+// few milliseconds for thousands of statements); texts, which cost far more to read, are
+// read only for statements not seen before, in one query, and kept.
+#include "pg/stat_statements.h"
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+#include <vector>
+
+#include "pg/query.h"
+#include "pg/statement_merge.h"
+
+namespace afp::pg {
+
+namespace {
+
+bool has_column(std::string_view proargnames, std::string_view name) {
+  if (proargnames.starts_with('{')) proargnames.remove_prefix(1);
+  if (proargnames.ends_with('}')) proargnames.remove_suffix(1);
+  while (!proargnames.empty()) {
+    auto comma = proargnames.find(',');
+    auto item = proargnames.substr(0, comma);
+    if (item == name) return true;
+    if (comma == std::string_view::npos) break;
+    proargnames.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::string quote_ident(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    out.push_back(c);
+    if (c == '"') out.push_back('"');
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string version_text(int server_version) {
+  return std::to_string(server_version / 10000) + "." + std::to_string(server_version % 10000);
+}
+
+}  // namespace
+
+StatementsSql statements_sql(std::string_view proargnames, std::string_view schema, bool has_info,
+                             bool all_databases, int server_version) {
+  if (!has_column(proargnames, "total_exec_time")) {
+    throw PgError("pg_stat_statements has no total_exec_time column (PostgreSQL " +
+                  version_text(server_version) + "; columns: " + std::string(proargnames) +
+                  "): the collector needs PostgreSQL 13 or newer, and after an upgrade "
+                  "ALTER EXTENSION pg_stat_statements UPDATE");
+  }
+  std::string read;
+  std::string write;
+  if (has_column(proargnames, "shared_blk_read_time")) {  // PostgreSQL 17
+    read = "s.shared_blk_read_time";
+    write = "s.shared_blk_write_time";
+    if (has_column(proargnames, "local_blk_read_time")) {
+      read += " + s.local_blk_read_time";
+      write += " + s.local_blk_write_time";
+    }
+  } else {
+    read = "s.blk_read_time";
+    write = "s.blk_write_time";
+  }
+  std::string function = quote_ident(schema) + ".pg_stat_statements";
+  std::string from = " s JOIN pg_database d ON d.oid = s.dbid WHERE s.queryid IS NOT NULL";
+  if (!all_databases) from += " AND d.datname = current_database()";
+  StatementsSql sql;
+  sql.counters = "SELECT s.queryid, s.dbid, s.userid, " +
+                 std::string(has_column(proargnames, "toplevel") ? "s.toplevel" : "true") +
+                 ", d.datname, pg_get_userbyid(s.userid), s.calls, s.total_exec_time, s.rows, " +
+                 read + ", " + write + " FROM " + function + "(false)" + from;
+  if (has_info) {
+    sql.reset = "SELECT extract(epoch FROM stats_reset) FROM " + quote_ident(schema) +
+                ".pg_stat_statements_info";
+  }
+  sql.texts = "SELECT s.queryid, s.query FROM " + function + "(true)" + from;
+  return sql;
+}
+
+std::string texts_sql(const StatementsSql& sql, std::span<const std::int64_t> queryids) {
+  std::string out = sql.texts;
+  out += " AND s.queryid = ANY ('{";
+  for (std::size_t i = 0; i < queryids.size(); ++i) {
+    if (i) out.push_back(',');
+    out += std::to_string(queryids[i]);
+  }
+  out += "}'::bigint[])";
+  return out;
+}
+
+std::string missing_extension_message(std::string_view datname, std::string_view detail) {
+  std::string db = "database \"" + std::string(datname) + "\"";
+  std::string out = "pg_stat_statements is not available in " + db;
+  if (!detail.empty()) out += " (" + std::string(detail) + ")";
+  out +=
+      ": to fix, set shared_preload_libraries = 'pg_stat_statements' in postgresql.conf, "
+      "restart PostgreSQL, then run CREATE EXTENSION pg_stat_statements; in " +
+      db + " as a superuser";
+  return out;
+}
+
+namespace {
+
+template <typename T>
+T parse(std::string_view text) {
+  T value{};
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
+struct Layout {
+  int server_version = 0;
+  std::string datname;
+  StatementsSql sql;
+};
+
+struct Family {
+  const char* name;
+  const char* help;
+  double StatementCounters::*value;
+  double divisor;  // ms → s: dividing by 1000 rounds correctly, multiplying by 0.001 may not
+};
+
+constexpr Family kFamilies[] = {
+    {"pg_stat_statements_calls_total", "Number of times the statement was executed.",
+     &StatementCounters::calls, 1},
+    {"pg_stat_statements_seconds_total", "Total time spent executing the statement, in seconds.",
+     &StatementCounters::exec_ms, 1000},
+    {"pg_stat_statements_rows_total",
+     "Total number of rows retrieved or affected by the statement.", &StatementCounters::rows, 1},
+    {"pg_stat_statements_block_read_seconds_total",
+     "Total time the statement spent reading data file blocks, in seconds.",
+     &StatementCounters::read_ms, 1000},
+    {"pg_stat_statements_block_write_seconds_total",
+     "Total time the statement spent writing data file blocks, in seconds.",
+     &StatementCounters::write_ms, 1000},
+};
+
+MergeOptions merge_options(const collectors::StatementsSettings& settings) {
+  MergeOptions options;
+  options.keep_query = settings.include_query;
+  return options;
+}
+
+class StatStatementsQuery final : public PgQuery {
+ public:
+  explicit StatStatementsQuery(const collectors::StatementsSettings& settings)
+      : settings_(settings), merger_(merge_options(settings)) {}
+
+  void collect(Connection& conn, metrics::TextWriter& out, Clock::time_point deadline) override {
+    if (!layout_ || layout_->server_version != conn.server_version()) {
+      layout_ = detect(conn, deadline);
+    }
+    try {
+      read(conn, deadline);
+    } catch (const PgError& e) {
+      // Extension dropped or updated, server upgraded: look again next time.
+      std::string datname = layout_->datname;
+      layout_.reset();
+      // PostgreSQL's first line, e.g. `ERROR:  function public.pg_stat_statements(boolean)
+      // does not exist`, without the LINE/HINT lines that follow.
+      std::string_view what = e.what();
+      what = what.substr(0, what.find('\n'));
+      if (what.starts_with("ERROR:")) what.remove_prefix(6);
+      while (what.starts_with(' '))
+        what.remove_prefix(1);
+      bool gone = what.find("does not exist") != std::string_view::npos &&
+                  !what.starts_with("column");  // a column: the extension was updated
+      if (gone || what.find("shared_preload_libraries") != std::string_view::npos) {
+        throw PgError(missing_extension_message(datname, what));
+      }
+      throw;
+    }
+    write(out);
+  }
+
+ private:
+  Layout detect(Connection& conn, Clock::time_point deadline) {
+    auto r = conn.query(
+        "SELECT current_database(), n.nspname, p.proargnames, EXISTS (SELECT FROM pg_class c "
+        "WHERE c.relnamespace = e.extnamespace AND c.relname = 'pg_stat_statements_info') "
+        "FROM (SELECT) AS one "
+        "LEFT JOIN pg_extension e ON e.extname = 'pg_stat_statements' "
+        "LEFT JOIN pg_namespace n ON n.oid = e.extnamespace "
+        "LEFT JOIN pg_proc p ON p.pronamespace = e.extnamespace "
+        "AND p.proname = 'pg_stat_statements' AND p.pronargs = 1",
+        deadline);
+    if (r.rows() < 1) throw PgError("reading pg_extension returned no row");
+    Layout layout;
+    layout.server_version = conn.server_version();
+    layout.datname = std::string(r.value(0, 0));
+    if (r.is_null(0, 1) || r.is_null(0, 2)) {
+      throw PgError(missing_extension_message(layout.datname, ""));
+    }
+    layout.sql = statements_sql(r.value(0, 2), r.value(0, 1), r.value(0, 3) == "t",
+                                settings_.all_databases, layout.server_version);
+    return layout;
+  }
+
+  void read(Connection& conn, Clock::time_point deadline) {
+    double reset_epoch = 0;
+    if (!layout_->sql.reset.empty()) {  // before the counters: see StatementMerger::update
+      auto r = conn.query(layout_->sql.reset, deadline);
+      if (r.rows() > 0 && !r.is_null(0, 0)) reset_epoch = parse<double>(r.value(0, 0));
+    }
+    auto result = conn.query(layout_->sql.counters, deadline);
+    int n = result.rows();
+    rows_.clear();
+    rows_.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      StatementRow row;
+      row.key.queryid = parse<std::int64_t>(result.value(i, 0));
+      row.key.dbid = parse<std::uint32_t>(result.value(i, 1));
+      row.key.userid = parse<std::uint32_t>(result.value(i, 2));
+      row.key.toplevel = result.value(i, 3) == "t";
+      row.datname = result.value(i, 4);
+      row.user = result.value(i, 5);
+      row.counters.calls = static_cast<double>(parse<std::int64_t>(result.value(i, 6)));
+      row.counters.exec_ms = parse<double>(result.value(i, 7));
+      row.counters.rows = static_cast<double>(parse<std::int64_t>(result.value(i, 8)));
+      row.counters.read_ms = parse<double>(result.value(i, 9));
+      row.counters.write_ms = parse<double>(result.value(i, 10));
+      rows_.push_back(row);
+    }
+    auto unknown = merger_.unknown_queryids(rows_);
+    if (!unknown.empty()) {
+      try {
+        auto texts = conn.query(texts_sql(layout_->sql, unknown), deadline);
+        for (int i = 0; i < texts.rows(); ++i) {
+          auto queryid = parse<std::int64_t>(texts.value(i, 0));
+          auto text = texts.value(i, 1);
+          merger_.add_text(queryid, texts.is_null(i, 1) ? nullptr : &text);
+        }
+      } catch (const PgError& e) {
+        throw PgError("reading the text of " + std::to_string(unknown.size()) +
+                      " new statements: " + e.what());
+      }
+    }
+    merger_.update(rows_, StatementMerger::Clock::now(), reset_epoch);
+  }
+
+  void write(metrics::TextWriter& out) {
+    // About as much as last time, in one allocation instead of a dozen doublings.
+    std::string& buffer = out.buffer();
+    std::size_t start = buffer.size();
+    buffer.reserve(start + written_ + written_ / 8);
+    write_families(out);
+    written_ = buffer.size() - start;
+  }
+
+  void write_families(metrics::TextWriter& out) const {
+    // Sorted by execution time, the most first.
+    auto groups = merger_.top(static_cast<std::size_t>(settings_.limit),
+                              static_cast<double>(settings_.min_calls));
+    for (const auto& family : kFamilies) {
+      out.family(family.name, family.help, metrics::MetricType::Counter);
+      for (const StatementGroup* g : groups) {
+        out.sample_rendered(g->labels, g->total.*family.value / family.divisor);
+      }
+    }
+    if (!settings_.include_query) return;
+    out.family("pg_stat_statements_query_id",
+               "The normalized text of each exported statement (IN and VALUES lists merged "
+               "as (...), at most 120 characters); always 1.",
+               metrics::MetricType::Gauge);
+    std::vector<metrics::LabelRef> labels(2);
+    // One sample per queryid: the same statement of several users or databases has one text.
+    std::stable_sort(groups.begin(), groups.end(),
+                     [](const auto* a, const auto* b) { return a->queryid < b->queryid; });
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+      const StatementGroup* g = groups[i];
+      if (i > 0 && groups[i - 1]->queryid == g->queryid) continue;
+      labels[0] = {"queryid", g->queryid_label};
+      labels[1] = {"query", g->query};
+      out.sample("", labels, 1);
+    }
+  }
+
+  collectors::StatementsSettings settings_;
+  std::optional<Layout> layout_;
+  StatementMerger merger_;
+  std::vector<StatementRow> rows_;
+  std::size_t written_ = 0;  // bytes of the last scrape's text
+};
+
+}  // namespace
+
+std::unique_ptr<PgQuery> make_stat_statements_query(
+    const collectors::StatementsSettings& settings) {
+  return std::make_unique<StatStatementsQuery>(settings);
+}
+
+}  // namespace afp::pg

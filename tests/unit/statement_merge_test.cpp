@@ -1,0 +1,501 @@
+// The pure part of the pg_stat_statements collector: canonical texts, merging with
+// monotonic counters, top N, and the SQL chosen per PostgreSQL version.
+#include "pg/statement_merge.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "pg/connection.h"
+#include "pg/stat_statements.h"
+
+using namespace afp::pg;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Dejavu's look-up with n hashes, as pg_stat_statements normalizes it.
+std::string dejavu_lookup(int n) {
+  std::string sql =
+      "SELECT upper(encode(\"hash\", $1)), \"song_id\", \"offset\" FROM \"fingerprints\" "
+      "WHERE \"hash\" IN (";
+  int p = 2;
+  for (int i = 0; i < n; ++i) {
+    if (i) sql += ", ";
+    sql += "decode($" + std::to_string(p) + ", $" + std::to_string(p + 1) + ")";
+    p += 2;
+  }
+  return sql + ")";
+}
+
+std::string dejavu_insert(int n) {
+  std::string sql = "INSERT INTO fingerprints (hash, song_id, \"offset\") VALUES ";
+  int p = 1;
+  for (int i = 0; i < n; ++i) {
+    if (i) sql += ", ";
+    sql += "(decode($" + std::to_string(p) + ", $" + std::to_string(p + 1) + "), $" +
+           std::to_string(p + 2) + ", $" + std::to_string(p + 3) + ")";
+    p += 4;
+  }
+  return sql + " ON CONFLICT (song_id, \"offset\", hash) DO NOTHING";
+}
+
+bool same(std::string_view a, std::string_view b) {
+  auto ca = canonicalize(a);
+  auto cb = canonicalize(b);
+  INFO(a << "\n  -> " << ca.text << "\n" << b << "\n  -> " << cb.text);
+  return ca.merged && cb.merged && ca.hash == cb.hash;
+}
+
+void expect_collapsed(std::string_view sql, std::string_view expected) {
+  auto c = canonicalize(sql);
+  INFO(sql);
+  CHECK(c.merged);
+  CHECK(c.text == expected);
+}
+
+void expect_kept(std::string_view sql) {
+  auto c = canonicalize(sql);
+  INFO(sql << "\n  -> " << c.text);
+  CHECK_FALSE(c.merged);
+  CHECK(c.text.find("(...)") == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("canonical text: Dejavu look-ups of 1 to 1000 hashes are one statement",
+          "[pg][statements]") {
+  auto one = canonicalize(dejavu_lookup(1));
+  CHECK(one.merged);
+  CHECK(one.text ==
+        "SELECT upper(encode(\"hash\", $1)), \"song_id\", \"offset\" FROM \"fingerprints\" "
+        "WHERE \"hash\" IN (...)");
+  for (int n : {2, 3, 17, 999, 1000}) {
+    auto c = canonicalize(dejavu_lookup(n));
+    INFO(n);
+    CHECK(c.merged);
+    CHECK(c.hash == one.hash);
+    CHECK(c.text == one.text);
+  }
+}
+
+TEST_CASE("canonical text: VALUES lists of any length are one statement", "[pg][statements]") {
+  expect_collapsed(dejavu_insert(1),
+                   "INSERT INTO fingerprints (hash, song_id, \"offset\") VALUES (...) ON CONFLICT "
+                   "(song_id, \"offset\", hash) DO NOTHING");
+  CHECK(same(dejavu_insert(1), dejavu_insert(2)));
+  CHECK(same(dejavu_insert(1), dejavu_insert(1000)));
+  expect_collapsed("INSERT INTO t VALUES ($1, DEFAULT, NULL), ($2, DEFAULT, NULL) RETURNING id",
+                   "INSERT INTO t VALUES (...) RETURNING id");
+  expect_collapsed("SELECT * FROM (VALUES ($1, $2), ($3, $4)) AS v(a, b)",
+                   "SELECT * FROM (VALUES (...)) AS v(a, b)");
+  CHECK(same("SELECT * FROM (VALUES ($1)) v(a) JOIN t ON t.a = v.a",
+             "SELECT * FROM (VALUES ($1), ($2), ($3)) v(a) JOIN t ON t.a = v.a"));
+}
+
+TEST_CASE("canonical text: parameter-like items", "[pg][statements]") {
+  expect_collapsed("SELECT * FROM t WHERE a IN ($1::bytea, $2::bytea)",
+                   "SELECT * FROM t WHERE a IN (...)");
+  expect_collapsed(
+      "SELECT 1 WHERE a IN (CAST($1 AS bigint), $2::character varying(10), "
+      "$3::timestamp with time zone, $4::int[], $5::pg_catalog.\"char\")",
+      "SELECT 1 WHERE a IN (...)");
+  expect_collapsed(
+      "SELECT 1 WHERE a IN (-$1, $2 || $3, date $4, interval '1 day', 42, 1.5e-3, "
+      "'text', NULL, TRUE, false, E'it''s\\'', now(), pg_catalog.lower($5))",
+      "SELECT 1 WHERE a IN (...)");
+  expect_collapsed("SELECT 1 WHERE (a, b) IN (($1, $2), ($3, $4))",
+                   "SELECT 1 WHERE (a, b) IN (...)");
+  expect_collapsed("SELECT 1 WHERE a IN (ARRAY[$1, $2], ARRAY[[$3], [$4]])",
+                   "SELECT 1 WHERE a IN (...)");
+  expect_collapsed("select 1 where a not in ($1)", "select 1 where a not in (...)");
+  // Nested parentheses.
+  expect_collapsed("SELECT 1 WHERE x IN (f(g($1), ($2)), (($3)), decode(upper($4), $5))",
+                   "SELECT 1 WHERE x IN (...)");
+  // PostgreSQL 18 squashes lists itself as "$1 /*, ... */": still one statement.
+  CHECK(same("SELECT 1 WHERE a IN ($1 /*, ... */)", "SELECT 1 WHERE a IN ($1, $2)"));
+}
+
+TEST_CASE("canonical text: parameters after a list are renumbered", "[pg][statements]") {
+  expect_collapsed("SELECT * FROM t WHERE a = $1 AND b IN ($2, $3, $4) AND c = $5 OR d = $1",
+                   "SELECT * FROM t WHERE a = $1 AND b IN (...) AND c = $2 OR d = $1");
+  CHECK(same("SELECT * FROM t WHERE b IN ($1, $2, $3) AND c = $4 LIMIT $5",
+             "SELECT * FROM t WHERE b IN ($1) AND c = $2 LIMIT $3"));
+  // Two lists in one statement, each of any length.
+  CHECK(same("SELECT 1 FROM t WHERE a IN ($1) AND b IN ($2, $3)",
+             "SELECT 1 FROM t WHERE a IN ($1, $2, $3) AND b IN ($4)"));
+  // A statement without a list keeps its text (whitespace aside) and its numbers.
+  auto plain = canonicalize("  SELECT a,\n\t b FROM t   WHERE c = $2 AND d = $1 \n");
+  CHECK_FALSE(plain.merged);
+  CHECK(plain.text == "SELECT a, b FROM t WHERE c = $2 AND d = $1");
+}
+
+TEST_CASE("canonical text: strings, identifiers and comments with parentheses and commas",
+          "[pg][statements]") {
+  expect_collapsed("SELECT 'a, (b' || c, \"x,(y\" FROM t WHERE d IN ($1, $2) AND e = 'IN ($1, $2)'",
+                   "SELECT 'a, (b' || c, \"x,(y\" FROM t WHERE d IN (...) AND e = 'IN ($1, $2)'");
+  expect_kept("SELECT 1 FROM t WHERE e = 'x IN ($1, $2)'");
+  expect_kept("SELECT 1 FROM t WHERE e = E'\\' IN ($1, $2)'");
+  expect_kept("SELECT $q$ IN ($1, $2) $q$, $$ values ($1) $$");
+  expect_kept("SELECT 1 /* IN ($1, $2) /* nested */ VALUES ($3) */ FROM t -- IN ($4)\n");
+  expect_kept("SELECT \"in\"($1, $2), \"values\"($3)");
+  // A string inside a list is an item like any other.
+  expect_collapsed("SELECT 1 WHERE a IN ('x)', ',(', $1) -- done",
+                   "SELECT 1 WHERE a IN (...) -- done");
+  // Comments: whitespace runs inside them collapse too; they do not change the hash.
+  auto c = canonicalize("SELECT 1 /* one\n   two */ WHERE a IN ($1)");
+  CHECK(c.text == "SELECT 1 /* one two */ WHERE a IN (...)");
+  CHECK(same("SELECT 1 /* one */ WHERE a IN ($1)", "SELECT 1\nWHERE a   IN ($1,$2)"));
+  CHECK(same("SELECT 1 WHERE a IN ($1)", "select 1 where A in ($1, $2)"));
+}
+
+TEST_CASE("canonical text: what must not merge", "[pg][statements]") {
+  expect_kept("SELECT 1 FROM t WHERE a IN (SELECT b FROM u)");
+  expect_kept("SELECT 1 FROM t WHERE a IN ((SELECT b FROM u), $1)");
+  expect_kept("SELECT 1 FROM t WHERE a IN (b, c)");
+  expect_kept("SELECT 1 FROM t WHERE a IN ($1, c)");
+  expect_kept("SELECT 1 FROM t WHERE a IN (lower(name), $1)");
+  expect_kept("SELECT 1 FROM t WHERE a IN ($1 AND b)");
+  expect_kept("SELECT 1 FROM t WHERE a = ANY($1)");
+  expect_kept("SELECT 1 FROM t WHERE a IN (t.b)");
+  expect_kept("INSERT INTO t VALUES ($1, now() + c)");
+  expect_kept("INSERT INTO t SELECT $1 FROM u");
+  expect_kept("SELECT 1 FROM t WHERE a IN (");  // cut short
+  // Different statements around the list stay different.
+  auto songs = canonicalize("SELECT * FROM songs WHERE song_id IN ($1, $2)");
+  auto prints = canonicalize("SELECT * FROM fingerprints WHERE song_id IN ($1, $2)");
+  CHECK(songs.hash != prints.hash);
+  CHECK(canonicalize("SELECT 1 WHERE a IN ($1)").hash !=
+        canonicalize("SELECT 1 WHERE a NOT IN ($1)").hash);
+  CHECK(canonicalize("SELECT 1 WHERE a IN ($1)").hash !=
+        canonicalize("SELECT 1 WHERE \"A\" IN ($1)").hash);
+  CHECK(canonicalize(dejavu_lookup(3)).hash !=
+        canonicalize(dejavu_lookup(3) + " AND song_id = $1").hash);
+}
+
+TEST_CASE("query label text: capped at 120 characters on a UTF-8 boundary", "[pg][statements]") {
+  CHECK(cap_utf8("short", 120) == "short");
+  CHECK(cap_utf8(std::string(300, 'a'), 120) == std::string(120, 'a'));
+  std::string e_acute;
+  for (int i = 0; i < 200; ++i)
+    e_acute += "\xc3\xa9";
+  auto capped = cap_utf8(e_acute, 120);
+  CHECK(capped.size() == 240);
+  CHECK(capped == e_acute.substr(0, 240));
+  CHECK(cap_utf8(std::string(119, 'a') + "\xe2\x82\xac" + "b", 120) ==
+        std::string(119, 'a') + "\xe2\x82\xac");
+  CHECK(cap_utf8("a\xff"
+                 "b\xc3",
+                 120) == "a?b?");
+  // The stored label text is the canonical text, capped.
+  std::string long_select = "SELECT " + std::string(200, 'x') + " FROM t WHERE a IN ($1)";
+  StatementMerger m;
+  std::string_view text = long_select;
+  m.add_text(7, &text);
+  StatementRow row{{7, 1, 10, true}, {1, 1, 1, 0, 0}, "db", "u"};
+  m.update({&row, 1}, StatementMerger::Clock::now());
+  auto top = m.top(0, 0);
+  REQUIRE(top.size() == 1);
+  CHECK(top[0]->query == canonicalize(long_select).text.substr(0, 120));
+}
+
+namespace {
+
+struct Fixture {
+  Fixture() = default;
+  explicit Fixture(MergeOptions options) : merger(options) {}
+
+  StatementMerger merger;
+  StatementMerger::Clock::time_point now{std::chrono::hours(1)};
+  std::vector<StatementRow> rows;
+
+  void text(std::int64_t queryid, const std::string& sql) {
+    std::string_view view = sql;
+    merger.add_text(queryid, &view);
+  }
+  void row(std::int64_t queryid, double calls, double ms = 0, double n = 0, std::uint32_t dbid = 1,
+           bool toplevel = true) {
+    rows.push_back({{queryid, dbid, 10, toplevel},
+                    {calls, ms, n, ms / 10, ms / 100},
+                    dbid == 1 ? "fingerprints" : "other",
+                    "afp"});
+  }
+  std::vector<const StatementGroup*> scrape(double reset_epoch = 0) {
+    merger.update(rows, now, reset_epoch);
+    rows.clear();
+    now += 15s;
+    return merger.top(0, 0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("merge: list lengths are one series under the canonical hash", "[pg][statements]") {
+  Fixture f;
+  for (int n = 1; n <= 3; ++n)
+    f.text(100 + n, dejavu_lookup(n));
+  f.text(200, "SELECT count(*) FROM songs");
+  for (int n = 1; n <= 3; ++n)
+    f.row(100 + n, n, 10.0 * n, 5.0 * n);
+  f.row(200, 4, 1.5, 4);
+  auto top = f.scrape();
+  REQUIRE(top.size() == 2);
+  const StatementGroup& lookups = *top[0];
+  CHECK(lookups.queryid == static_cast<std::int64_t>(canonicalize(dejavu_lookup(1)).hash));
+  CHECK(lookups.queryid_label == std::to_string(lookups.queryid));
+  CHECK(lookups.total.calls == 6);
+  CHECK(lookups.total.exec_ms == Approx(60));
+  CHECK(lookups.total.rows == 30);
+  CHECK(lookups.total.read_ms == Approx(6));
+  CHECK(lookups.datname == "fingerprints");
+  CHECK(lookups.user == "afp");
+  CHECK_THAT(lookups.query, Catch::EndsWith("WHERE \"hash\" IN (...)"));
+  // A statement without a list is itself, with its own queryid and exactly its values.
+  const StatementGroup& count = *top[1];
+  CHECK(count.queryid_label == "200");
+  CHECK(count.total.calls == 4);
+  CHECK(count.total.exec_ms == 1.5);
+  CHECK(count.query == "SELECT count(*) FROM songs");
+}
+
+TEST_CASE("merge: texts are needed once, rows without text wait", "[pg][statements]") {
+  Fixture f;
+  f.row(1, 1);
+  f.row(2, 1);
+  f.row(2, 1, 0, 0, 1, false);  // the same statement, nested
+  f.row(3, 1, 0, 0, 2);
+  CHECK(f.merger.unknown_queryids(f.rows) == std::vector<std::int64_t>{1, 2, 3});
+  f.text(1, "SELECT 1");
+  f.text(2, "SELECT 2");
+  CHECK(f.merger.unknown_queryids(f.rows) == std::vector<std::int64_t>{3});
+  auto rows = f.rows;
+  auto top = f.scrape();
+  REQUIRE(top.size() == 2);  // 3 waits for its text
+  CHECK(top[0]->queryid + top[1]->queryid == 3);
+  for (const auto* g : top) {
+    CHECK(g->total.calls == (g->queryid == 2 ? 2 : 1));  // toplevel and nested add up
+  }
+  // Known statements need no text again; 3 comes in later with everything it counted.
+  f.rows = rows;
+  f.rows.back().counters.calls = 5;
+  f.text(3, "SELECT 3");
+  CHECK(f.merger.unknown_queryids(f.rows).empty());
+  top = f.scrape();
+  REQUIRE(top.size() == 3);
+  CHECK(f.merger.top(0, 5).size() == 1);
+}
+
+TEST_CASE("merge: counters stay monotonic when members are evicted and reset", "[pg][statements]") {
+  Fixture f;
+  f.text(1, dejavu_lookup(1));
+  f.text(2, dejavu_lookup(2));
+  auto calls = [&] {
+    auto top = f.merger.top(0, 0);
+    REQUIRE(top.size() == 1);
+    return top[0]->total.calls;
+  };
+  f.row(1, 5, 50);
+  f.row(2, 3, 30);
+  f.scrape();
+  CHECK(calls() == 8);
+  // 2 evicted by pg_stat_statements: its 3 calls keep counting.
+  f.row(1, 7, 70);
+  f.scrape();
+  CHECK(calls() == 10);
+  // 2 comes back, a new entry counting from 0.
+  f.row(1, 7, 70);
+  f.row(2, 1, 10);
+  f.scrape();
+  CHECK(calls() == 11);
+  // 1 shows smaller values: reset; its 7 calls are carried.
+  f.row(1, 2, 20);
+  f.row(2, 1, 10);
+  f.scrape();
+  CHECK(calls() == 13);
+  CHECK(f.merger.top(0, 0)[0]->total.exec_ms == Approx(70 + 30 + 20 + 10));
+  // Everything gone (pg_stat_statements_reset()): nothing exported, nothing lost.
+  CHECK(f.scrape().empty());
+  f.row(1, 1, 1);
+  f.scrape();
+  CHECK(calls() == 14);
+  // A full reset seen in pg_stat_statements_info, though the values did not shrink.
+  f.row(1, 1, 1);
+  f.scrape(1000.0);
+  CHECK(calls() == 14);
+  f.row(1, 1, 1);
+  f.scrape(2000.0);
+  CHECK(calls() == 15);
+}
+
+TEST_CASE("merge: a single statement's values are exactly the view's", "[pg][statements]") {
+  Fixture f;
+  f.text(42, "SELECT * FROM songs WHERE song_id = $1");
+  double ms = 0;
+  for (int i = 1; i <= 50; ++i) {
+    ms += 0.1 * i + 1e-7;
+    f.row(42, i, ms, 3.0 * i);
+    auto top = f.scrape();
+    REQUIRE(top.size() == 1);
+    CHECK(top[0]->total.exec_ms == ms);
+    CHECK(top[0]->total.calls == i);
+    CHECK(top[0]->queryid_label == "42");
+  }
+}
+
+TEST_CASE("merge: the same statement of two databases is two series", "[pg][statements]") {
+  Fixture f;
+  f.text(1, dejavu_lookup(1));
+  f.text(2, dejavu_lookup(2));
+  f.row(1, 1, 1, 0, 1);
+  f.row(2, 1, 1, 0, 2);
+  f.row(1, 1, 1, 0, 2);
+  auto top = f.scrape();
+  REQUIRE(top.size() == 2);
+  CHECK(top[0]->queryid == top[1]->queryid);
+  CHECK(top[0]->datname != top[1]->datname);
+  CHECK(top[0]->total.calls + top[1]->total.calls == 3);
+}
+
+TEST_CASE("merge: top N by execution time after merging, and min calls", "[pg][statements]") {
+  Fixture f;
+  // Five list lengths of one look-up, each cheap, outweigh any single statement.
+  for (int n = 1; n <= 5; ++n) {
+    f.text(n, dejavu_lookup(n));
+    f.row(n, 1, 10);
+  }
+  f.text(10, "SELECT 10");
+  f.row(10, 100, 40);
+  f.text(11, "SELECT 11");
+  f.row(11, 2, 30);
+  f.text(12, "SELECT 12");
+  f.row(12, 0, 0);  // planned, never executed
+  auto all = f.scrape();
+  REQUIRE(all.size() == 4);
+  CHECK(all[0]->total.exec_ms == 50);
+  CHECK(all[1]->queryid == 10);
+  CHECK(all[2]->queryid == 11);
+  CHECK(all[3]->queryid == 12);
+  auto two = f.merger.top(2, 1);
+  REQUIRE(two.size() == 2);
+  CHECK(two[0] == all[0]);
+  CHECK(two[1] == all[1]);
+  CHECK(f.merger.top(0, 1).size() == 3);
+  auto busy = f.merger.top(10, 3);
+  REQUIRE(busy.size() == 2);
+  CHECK(busy[0]->total.calls == 5);
+  CHECK(busy[1]->queryid == 10);
+}
+
+TEST_CASE("merge: long-unseen statements, groups and texts are forgotten", "[pg][statements]") {
+  MergeOptions options;
+  options.forget_after = std::chrono::minutes(10);
+  options.min_capacity = 50;
+  Fixture f(options);
+  for (int i = 0; i < 40; ++i) {
+    f.text(i, "SELECT " + std::to_string(i));
+    f.row(i, 1);
+  }
+  f.scrape();
+  CHECK(f.merger.statement_count() == 40);
+  CHECK(f.merger.group_count() == 40);
+  // Only 0 and 1 stay; after the limit the others go, texts too.
+  for (int minute = 0; minute < 12; ++minute) {
+    f.row(0, 1);
+    f.row(1, 1 + minute);
+    f.scrape();
+    f.now += 1min;
+  }
+  CHECK(f.merger.statement_count() == 2);
+  CHECK(f.merger.group_count() == 2);
+  CHECK(f.merger.text_count() == 0);  // statements already known need no text
+  // More statements than the capacity: the longest unseen go first, the present stay.
+  for (int i = 100; i < 200; ++i) {
+    f.text(i, "SELECT " + std::to_string(i));
+    f.row(i, 1);
+    f.row(0, 1);
+    f.scrape();
+  }
+  CHECK(f.merger.statement_count() <= 50);
+  f.row(0, 1);
+  f.row(199, 1);
+  CHECK(f.scrape().size() == 2);
+  // A forgotten statement that comes back starts from its current values.
+  f.row(5, 3);
+  CHECK(f.merger.unknown_queryids(f.rows) == std::vector<std::int64_t>{5});
+}
+
+TEST_CASE("statements SQL per PostgreSQL version", "[pg][statements]") {
+  const std::string pg13 =
+      "{showtext,userid,dbid,queryid,query,plans,total_plan_time,min_plan_time,max_plan_time,"
+      "mean_plan_time,stddev_plan_time,calls,total_exec_time,min_exec_time,max_exec_time,"
+      "mean_exec_time,stddev_exec_time,rows,shared_blks_hit,shared_blks_read,"
+      "shared_blks_dirtied,shared_blks_written,local_blks_hit,local_blks_read,"
+      "local_blks_dirtied,local_blks_written,temp_blks_read,temp_blks_written,blk_read_time,"
+      "blk_write_time,wal_records,wal_fpi,wal_bytes}";
+  const std::string pg15 =
+      "{showtext,userid,dbid,toplevel,queryid,query,plans,total_plan_time,min_plan_time,"
+      "max_plan_time,mean_plan_time,stddev_plan_time,calls,total_exec_time,min_exec_time,"
+      "max_exec_time,mean_exec_time,stddev_exec_time,rows,shared_blks_hit,shared_blks_read,"
+      "shared_blks_dirtied,shared_blks_written,local_blks_hit,local_blks_read,"
+      "local_blks_dirtied,local_blks_written,temp_blks_read,temp_blks_written,blk_read_time,"
+      "blk_write_time,temp_blk_read_time,temp_blk_write_time,wal_records,wal_fpi,wal_bytes,"
+      "jit_functions,jit_generation_time,jit_inlining_count,jit_inlining_time,"
+      "jit_optimization_count,jit_optimization_time,jit_emission_count,jit_emission_time}";
+  const std::string pg17 =
+      "{showtext,userid,dbid,toplevel,queryid,query,plans,total_plan_time,min_plan_time,"
+      "max_plan_time,mean_plan_time,stddev_plan_time,calls,total_exec_time,min_exec_time,"
+      "max_exec_time,mean_exec_time,stddev_exec_time,rows,shared_blks_hit,shared_blks_read,"
+      "shared_blks_dirtied,shared_blks_written,local_blks_hit,local_blks_read,"
+      "local_blks_dirtied,local_blks_written,temp_blks_read,temp_blks_written,"
+      "shared_blk_read_time,shared_blk_write_time,local_blk_read_time,local_blk_write_time,"
+      "temp_blk_read_time,temp_blk_write_time,wal_records,wal_fpi,wal_bytes,jit_functions,"
+      "jit_generation_time,jit_inlining_count,jit_inlining_time,jit_optimization_count,"
+      "jit_optimization_time,jit_emission_count,jit_emission_time,jit_deform_count,"
+      "jit_deform_time,stats_since,minmax_stats_since}";
+  const std::string pg12 =
+      "{showtext,userid,dbid,queryid,query,calls,total_time,min_time,max_time,mean_time,"
+      "stddev_time,rows,shared_blks_hit,shared_blks_read,shared_blks_dirtied,"
+      "shared_blks_written,local_blks_hit,local_blks_read,local_blks_dirtied,"
+      "local_blks_written,temp_blks_read,temp_blks_written,blk_read_time,blk_write_time}";
+
+  auto sql13 = statements_sql(pg13, "public", false, false, 130011);
+  CHECK_THAT(sql13.counters,
+             Catch::StartsWith("SELECT s.queryid, s.dbid, s.userid, true, d.datname, "
+                               "pg_get_userbyid(s.userid), s.calls, s.total_exec_time, s.rows, "
+                               "s.blk_read_time, s.blk_write_time FROM \"public\"."
+                               "pg_stat_statements(false) s JOIN pg_database d"));
+  CHECK_THAT(sql13.counters, Catch::EndsWith("AND d.datname = current_database()"));
+  CHECK(sql13.reset.empty());
+
+  auto sql15 = statements_sql(pg15, "public", true, false, 150004);
+  CHECK_THAT(sql15.counters, Catch::Contains("s.userid, s.toplevel, d.datname"));
+  CHECK_THAT(sql15.counters, Catch::Contains("s.blk_read_time, s.blk_write_time FROM"));
+  CHECK(sql15.reset ==
+        "SELECT extract(epoch FROM stats_reset) FROM \"public\".pg_stat_statements_info");
+
+  auto sql17 = statements_sql(pg17, "my \"ext\"", true, true, 170002);
+  CHECK_THAT(sql17.counters,
+             Catch::Contains("s.shared_blk_read_time + s.local_blk_read_time, "
+                             "s.shared_blk_write_time + s.local_blk_write_time FROM "
+                             "\"my \"\"ext\"\"\".pg_stat_statements(false)"));
+  CHECK_THAT(sql17.counters, !Catch::Contains("current_database"));
+
+  CHECK_THROWS_WITH(
+      statements_sql(pg12, "public", false, false, 120017),
+      Catch::Contains("PostgreSQL 12.17") && Catch::Contains("needs PostgreSQL 13 or newer"));
+
+  std::vector<std::int64_t> ids{5, -9223372036854775807LL - 1};
+  auto texts = texts_sql(sql15, ids);
+  CHECK_THAT(texts, Catch::StartsWith("SELECT s.queryid, s.query FROM \"public\"."
+                                      "pg_stat_statements(true) s"));
+  CHECK_THAT(texts, Catch::EndsWith(" AND s.queryid = ANY ('{5,-9223372036854775808}'::bigint[])"));
+}
+
+TEST_CASE("statements: the missing-extension message says how to fix it", "[pg][statements]") {
+  auto message = missing_extension_message("fingerprints", "");
+  CHECK(message ==
+        "pg_stat_statements is not available in database \"fingerprints\": to fix, set "
+        "shared_preload_libraries = 'pg_stat_statements' in postgresql.conf, restart "
+        "PostgreSQL, then run CREATE EXTENSION pg_stat_statements; in database "
+        "\"fingerprints\" as a superuser");
+}
