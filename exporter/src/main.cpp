@@ -5,6 +5,7 @@
 
 #include "app/exporter_app.h"
 #include "build_info.h"
+#include "cli/db.h"
 #include "cli/status.h"
 #include "config/options.h"
 #include "log/logger.h"
@@ -13,6 +14,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "status") {
     return afp::cli::run_status({args.begin() + 1, args.end()}, std::cout, std::cerr);
+  }
+  if (!args.empty() && args[0] == "db") {  // db report | db optimize
+    return afp::cli::run_db({args.begin() + 1, args.end()}, std::cout, std::cerr);
   }
   try {
     auto cl = afp::config::parse_command_line(args);

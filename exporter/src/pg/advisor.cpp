@@ -1,0 +1,673 @@
+#include "pg/advisor.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "core/thresholds.h"
+
+namespace afp::pg {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Reading: SQL text and result parsing. Everything below load_snapshot is pure.
+
+// A string literal that means the same whatever standard_conforming_strings says.
+std::string literal(std::string_view text) {
+  std::string out = "E'";
+  for (char c : text) {
+    if (c == '\'' || c == '\\') out += c;
+    out += c;
+  }
+  return out + "'";
+}
+
+// The name as SQL writes it: quoted by the server, schema-qualified unless "public".
+std::string sql_name_expr(const char* schema_col, const char* name_col) {
+  return std::string("CASE WHEN ") + schema_col + " = 'public' THEN '' ELSE quote_ident(" +
+         schema_col + ") || '.' END || quote_ident(" + name_col + ")";
+}
+
+std::string text_of(const Result& r, int row, int col) {
+  return r.is_null(row, col) ? std::string() : std::string(r.value(row, col));
+}
+
+std::int64_t int_of(const Result& r, int row, int col) {
+  if (r.is_null(row, col)) return 0;
+  auto v = r.value(row, col);
+  std::int64_t n = 0;
+  std::from_chars(v.data(), v.data() + v.size(), n);
+  return n;
+}
+
+std::optional<double> double_of(const Result& r, int row, int col) {
+  if (r.is_null(row, col)) return std::nullopt;
+  return std::strtod(std::string(r.value(row, col)).c_str(), nullptr);
+}
+
+bool bool_of(const Result& r, int row, int col) {
+  return !r.is_null(row, col) && r.value(row, col) == "t";
+}
+
+bool reloption_true(std::string value) {
+  std::transform(value.begin(), value.end(), value.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return !(value == "false" || value == "off" || value == "0" || value == "no" || value == "f" ||
+           value == "n");
+}
+
+void load_fingerprint_table(Connection& conn, const AdvisorSettings& s, Snapshot& snap,
+                            Clock::time_point deadline) {
+  const std::string target =
+      "left('ix_' || c.relname || '_' || " + literal(s.hash_column) + ", 63)";
+  auto r = conn.query(
+      "SELECT n.nspname, c.relname, " + sql_name_expr("n.nspname", "c.relname") +
+          ", c.relkind, (SELECT quote_ident(a.attname) FROM pg_attribute a WHERE a.attrelid = "
+          "c.oid AND a.attname = " +
+          literal(s.hash_column) + " AND a.attnum > 0 AND NOT a.attisdropped), " + target +
+          ", quote_ident(" + target +
+          "), (SELECT CASE r.relkind WHEN 'i' THEN CASE WHEN x.indisvalid AND x.indisready THEN "
+          "'index' ELSE 'invalid index' END WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' "
+          "THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'p' THEN 'partitioned table' "
+          "WHEN 'I' THEN 'partitioned index' ELSE 'relation' END FROM pg_class r LEFT JOIN "
+          "pg_index x ON x.indexrelid = r.oid WHERE r.relnamespace = c.relnamespace AND "
+          "r.relname = " +
+          target +
+          "), quote_ident(n.nspname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+          "WHERE c.oid = "
+          "to_regclass(" +
+          literal(s.fingerprint_table) + ")",
+      deadline);
+  if (r.rows() == 0) {
+    throw AdvisorError("fingerprint table \"" + s.fingerprint_table + "\" not found in database " +
+                       snap.database + " (--fingerprint-table)");
+  }
+  auto kind = text_of(r, 0, 3);
+  if (kind != "r" && kind != "p") {
+    throw AdvisorError("\"" + s.fingerprint_table + "\" is not a table (--fingerprint-table)");
+  }
+  if (r.is_null(0, 4)) {
+    throw AdvisorError("table \"" + s.fingerprint_table + "\" has no column \"" + s.hash_column +
+                       "\" (--hash-column)");
+  }
+  snap.fp_schema = text_of(r, 0, 0);
+  snap.fp_table = text_of(r, 0, 1);
+  snap.fp_sql_name = text_of(r, 0, 2);
+  snap.hash_column = s.hash_column;
+  snap.hash_column_sql = text_of(r, 0, 4);
+  snap.target_index = text_of(r, 0, 5);
+  snap.target_index_sql = text_of(r, 0, 6);
+  snap.target_name_taken = text_of(r, 0, 7);
+  snap.fp_schema_sql = text_of(r, 0, 8);
+}
+
+void load_tables(Connection& conn, Snapshot& snap, Clock::time_point deadline) {
+  // Who may VACUUM and ANALYZE: the table owner, the database owner, and from PostgreSQL 17
+  // whoever holds MAINTAIN. CREATE INDEX needs the table owner.
+  std::string db_owner =
+      "pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), "
+      "'USAGE')";
+  std::string maintain = snap.server_version >= 170000
+                             ? "has_table_privilege(c.oid, 'MAINTAIN') OR " + db_owner
+                             : "pg_has_role(c.relowner, 'USAGE') OR " + db_owner;
+  auto r = conn.query(
+      "SELECT s.schemaname, s.relname, " + sql_name_expr("s.schemaname", "s.relname") +
+          ", s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze, s.seq_scan, s.seq_tup_read, "
+          "s.idx_scan, pg_table_size(s.relid), "
+          "extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze)), "
+          "extract(epoch FROM now() - s.last_autovacuum), "
+          "extract(epoch FROM now() - s.last_vacuum), "
+          "(SELECT o.option_value FROM pg_options_to_table(c.reloptions) o "
+          "WHERE o.option_name = 'autovacuum_enabled'), "
+          "pg_has_role(c.relowner, 'USAGE'), " +
+          maintain +
+          " FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+          "ORDER BY s.schemaname, s.relname",
+      deadline);
+  for (int i = 0; i < r.rows(); ++i) {
+    TableStats t;
+    t.schema = text_of(r, i, 0);
+    t.name = text_of(r, i, 1);
+    t.sql_name = text_of(r, i, 2);
+    t.n_live_tup = int_of(r, i, 3);
+    t.n_dead_tup = int_of(r, i, 4);
+    t.n_mod_since_analyze = int_of(r, i, 5);
+    t.seq_scan = int_of(r, i, 6);
+    t.seq_tup_read = int_of(r, i, 7);
+    t.idx_scan = int_of(r, i, 8);
+    t.size_bytes = int_of(r, i, 9);
+    t.analyze_age_s = double_of(r, i, 10);
+    t.autovacuum_age_s = double_of(r, i, 11);
+    t.vacuum_age_s = double_of(r, i, 12);
+    t.autovacuum_enabled = r.is_null(i, 13) || reloption_true(text_of(r, i, 13));
+    t.owner = bool_of(r, i, 14);
+    t.can_maintain = bool_of(r, i, 15);
+    snap.tables.push_back(std::move(t));
+  }
+}
+
+void load_indexes(Connection& conn, Snapshot& snap, Clock::time_point deadline) {
+  auto r = conn.query(
+      "SELECT n.nspname, t.relname, i.relname, " + sql_name_expr("n.nspname", "i.relname") + ", " +
+          sql_name_expr("n.nspname", "t.relname") +
+          ", am.amname, a.attname, x.indisvalid AND x.indisready, x.indisunique, x.indisprimary, "
+          "EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = "
+          "x.indrelid AND k.contype IN ('p', 'u', 'x')), x.indpred IS NOT NULL, "
+          "coalesce(s.idx_scan, 0), pg_relation_size(x.indexrelid), pg_get_indexdef(x.indexrelid) "
+          "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+          "JOIN pg_class t ON t.oid = x.indrelid "
+          "JOIN pg_namespace n ON n.oid = t.relnamespace "
+          "JOIN pg_am am ON am.oid = i.relam "
+          "LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] "
+          "AND x.indkey[0] <> 0 "
+          "LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = x.indexrelid "
+          "WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' "
+          "AND t.relkind IN ('r', 'm') AND i.relkind = 'i' "
+          "ORDER BY n.nspname, t.relname, i.relname",
+      deadline);
+  for (int i = 0; i < r.rows(); ++i) {
+    IndexInfo x;
+    x.schema = text_of(r, i, 0);
+    x.table = text_of(r, i, 1);
+    x.name = text_of(r, i, 2);
+    x.sql_name = text_of(r, i, 3);
+    x.table_sql_name = text_of(r, i, 4);
+    x.method = text_of(r, i, 5);
+    x.first_column = text_of(r, i, 6);
+    x.valid = bool_of(r, i, 7);
+    x.unique = bool_of(r, i, 8);
+    x.primary = bool_of(r, i, 9);
+    x.constraint = bool_of(r, i, 10);
+    x.partial = bool_of(r, i, 11);
+    x.idx_scan = int_of(r, i, 12);
+    x.size_bytes = int_of(r, i, 13);
+    x.definition = text_of(r, i, 14);
+    snap.indexes.push_back(std::move(x));
+  }
+}
+
+void load_statements(Connection& conn, Snapshot& snap, Clock::time_point deadline) {
+  auto ext = conn.query(
+      "SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = "
+      "e.extnamespace WHERE e.extname = 'pg_stat_statements'",
+      deadline);
+  if (ext.rows() == 0) {
+    snap.statements_unavailable = "the pg_stat_statements extension is not installed";
+    return;
+  }
+  const std::string view = text_of(ext, 0, 0) + ".pg_stat_statements";
+  std::string mean, total;
+  try {
+    // The columns tell the version: mean_exec_time from 1.8 (PostgreSQL 13), mean_time before.
+    auto probe = conn.query("SELECT * FROM " + view + " LIMIT 0", deadline);
+    bool exec = probe.column("mean_exec_time") >= 0;
+    mean = exec ? "mean_exec_time" : "mean_time";
+    total = exec ? "total_exec_time" : "total_time";
+  } catch (const PgError& e) {  // e.g. not in shared_preload_libraries
+    if (!conn.connected()) throw;
+    snap.statements_unavailable = e.what();
+    return;
+  }
+  const auto warning_ms = std::to_string(core::kDbQueryP95.warning * 1000);
+  const auto max = std::to_string(kStatementTextMax);
+  const auto cut = std::to_string(kStatementTextMax - 3);
+  auto r = conn.query(
+      "SELECT s.queryid, s.calls, s." + mean + " / 1000, s." + total +
+          " / 1000, s.rows, CASE WHEN length(q) > " + max + " THEN left(q, " + cut +
+          ") || '...' ELSE q END FROM " + view +
+          " s, LATERAL (SELECT btrim(regexp_replace(s.query, E'\\\\s+', ' ', 'g')) AS q) t "
+          "WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+          "AND s." +
+          mean + " >= " + warning_ms + " ORDER BY s." + mean + " DESC LIMIT 1000",
+      deadline);
+  std::vector<StatementStats> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    StatementStats st;
+    st.queryid = text_of(r, i, 0);
+    st.calls = int_of(r, i, 1);
+    st.mean_seconds = double_of(r, i, 2).value_or(0);
+    st.total_seconds = double_of(r, i, 3).value_or(0);
+    st.rows = int_of(r, i, 4);
+    st.query = text_of(r, i, 5);
+    out.push_back(std::move(st));
+  }
+  snap.statements = std::move(out);
+}
+
+}  // namespace
+
+Snapshot load_snapshot(Connection& conn, const AdvisorSettings& settings,
+                       Clock::time_point deadline) {
+  Snapshot snap;
+  auto db = conn.query(
+      "SELECT current_database(), current_user, d.blks_hit, d.blks_read, "
+      "extract(epoch FROM now() - d.stats_reset) FROM pg_stat_database d "
+      "WHERE d.datname = current_database()",
+      deadline);
+  if (db.rows() != 1) throw AdvisorError("pg_stat_database has no row for the current database");
+  snap.server_version = conn.server_version();
+  snap.database = text_of(db, 0, 0);
+  snap.user = text_of(db, 0, 1);
+  snap.blks_hit = int_of(db, 0, 2);
+  snap.blks_read = int_of(db, 0, 3);
+  snap.stats_reset_age_s = double_of(db, 0, 4);
+  load_fingerprint_table(conn, settings, snap, deadline);
+  load_tables(conn, snap, deadline);
+  load_indexes(conn, snap, deadline);
+  load_statements(conn, snap, deadline);
+  return snap;
+}
+
+// ---------------------------------------------------------------------------------------
+// Judging.
+
+std::string_view severity_name(Severity s) {
+  switch (s) {
+    case Severity::Info:
+      return "info";
+    case Severity::Warning:
+      return "warning";
+    case Severity::Critical:
+      break;
+  }
+  return "critical";
+}
+
+bool statistics_stale(const TableStats& t, std::chrono::milliseconds max_age) {
+  const auto mod = t.n_mod_since_analyze;
+  if (mod >= kStaleMinRows &&
+      static_cast<double>(mod) > kStaleModifiedRatio * static_cast<double>(t.n_live_tup)) {
+    return true;
+  }
+  // Never analyzed: stale once the table holds enough rows to matter to the planner.
+  if (!t.analyze_age_s) return t.n_live_tup >= kStaleMinRows;
+  // Old statistics are stale only when rows changed since: an unchanged table's are exact.
+  return mod > 0 && *t.analyze_age_s * 1000.0 > static_cast<double>(max_age.count());
+}
+
+bool dead_rows_high(const TableStats& t) {
+  if (t.n_dead_tup < kDeadMinRows) return false;
+  double all = static_cast<double>(t.n_live_tup) + static_cast<double>(t.n_dead_tup);
+  return static_cast<double>(t.n_dead_tup) / all > kDeadRowRatio;
+}
+
+bool cache_ratio_low(std::int64_t blks_hit, std::int64_t blks_read) {
+  auto all = blks_hit + blks_read;
+  if (all <= kCacheMinBlocks) return false;
+  return static_cast<double>(blks_hit) / static_cast<double>(all) < kCacheHitRatio;
+}
+
+bool is_maintenance_statement(std::string_view query) {
+  auto start = query.find_first_not_of(" \t\r\n(");
+  if (start == std::string_view::npos) return false;
+  std::string word;
+  for (auto i = start; i < query.size() && std::isalpha(static_cast<unsigned char>(query[i]));
+       ++i) {
+    word += static_cast<char>(std::toupper(static_cast<unsigned char>(query[i])));
+  }
+  static const std::set<std::string, std::less<>> kMaintenance{
+      "VACUUM",  "ANALYZE", "ANALYSE",    "CREATE",   "ALTER", "DROP",   "REINDEX",
+      "CLUSTER", "REFRESH", "CHECKPOINT", "TRUNCATE", "GRANT", "REVOKE", "COMMENT"};
+  return kMaintenance.count(word) > 0;
+}
+
+std::string concurrently(std::string_view definition) {
+  std::string def(definition);
+  if (def.find(" CONCURRENTLY ") != std::string::npos) return def;
+  auto pos = def.find(" INDEX ");
+  if (pos == std::string::npos) return def;
+  return def.insert(pos + 6, " CONCURRENTLY");
+}
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json age(const std::optional<double>& seconds) {
+  return seconds ? json(static_cast<std::int64_t>(std::llround(*seconds))) : json(nullptr);
+}
+
+double rounded(double v, int digits = 4) {
+  double f = std::pow(10.0, digits);
+  return std::round(v * f) / f;
+}
+
+std::string percent(double ratio) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %%", ratio * 100);
+  return buf;
+}
+
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f s", s);
+  return buf;
+}
+
+const TableStats* find_table(const Snapshot& snap, const std::string& schema,
+                             const std::string& name) {
+  for (const auto& t : snap.tables) {
+    if (t.schema == schema && t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+bool is_lookup_index(const Snapshot& snap, const IndexInfo& x) {
+  return x.schema == snap.fp_schema && x.table == snap.fp_table && x.valid && !x.partial &&
+         x.first_column == snap.hash_column && (x.method == "hash" || x.method == "btree");
+}
+
+void check_lookup_index(const Snapshot& snap, std::vector<Finding>& out) {
+  const TableStats* fp = find_table(snap, snap.fp_schema, snap.fp_table);
+  std::vector<const IndexInfo*> lookup;
+  json unusable = json::array();
+  for (const auto& x : snap.indexes) {
+    if (is_lookup_index(snap, x)) {
+      lookup.push_back(&x);
+    } else if (x.schema == snap.fp_schema && x.table == snap.fp_table &&
+               x.first_column == snap.hash_column) {
+      unusable.push_back(x.name + (!x.valid    ? " (INVALID)"
+                                   : x.partial ? " (partial)"
+                                               : " (" + x.method + ")"));
+    }
+  }
+  const std::string subject = snap.fp_schema + "." + snap.fp_table;
+  if (lookup.empty()) {
+    Finding f;
+    f.id = "hash_index_missing";
+    f.subject = subject;
+    f.severity = Severity::Critical;
+    f.title = "no index serves fingerprint look-ups: " + snap.fp_sql_name + " has no valid index " +
+              "whose first column is " + snap.hash_column_sql;
+    f.evidence["table"] = snap.fp_sql_name;
+    f.evidence["column"] = snap.hash_column;
+    if (fp) {
+      f.evidence["n_live_tup"] = fp->n_live_tup;
+      f.evidence["table_size_bytes"] = fp->size_bytes;
+      f.evidence["seq_scan"] = fp->seq_scan;
+      f.evidence["seq_tup_read"] = fp->seq_tup_read;
+    }
+    if (!unusable.empty()) f.evidence["unusable_indexes"] = unusable;
+    const std::string create = "CREATE INDEX CONCURRENTLY " + snap.target_index_sql + " ON " +
+                               snap.fp_sql_name + " USING hash (" + snap.hash_column_sql + ");";
+    const std::string qualified_target =
+        (snap.fp_schema == "public" ? "" : snap.fp_schema_sql + ".") + snap.target_index_sql;
+    f.note =
+        "Every look-up reads the whole table (a parallel sequential scan), and gets slower as it "
+        "grows. CONCURRENTLY builds the index without blocking inserts.";
+    if (snap.target_name_taken.empty()) {
+      f.fix_sql = create;
+      f.action = Action{ActionKind::CreateIndex, subject, create, fp ? fp->owner : false};
+    } else if (snap.target_name_taken == "invalid index") {
+      f.fix_sql = "DROP INDEX CONCURRENTLY " + qualified_target + "; " + create;
+      f.blocked = "an INVALID index named " + snap.target_index +
+                  " exists (left by a failed CREATE INDEX CONCURRENTLY?): optimize neither "
+                  "reuses nor drops it; drop it yourself, then run optimize again";
+      f.action = Action{ActionKind::CreateIndex, subject, create, fp ? fp->owner : false};
+    } else {
+      f.blocked = "a " + snap.target_name_taken + " named " + snap.target_index +
+                  " already exists: create the index under another name";
+      f.action = Action{ActionKind::CreateIndex, subject, create, fp ? fp->owner : false};
+    }
+    out.push_back(std::move(f));
+    return;
+  }
+  if (!fp) return;
+  std::int64_t idx_scan = 0;
+  json names = json::array();
+  for (const auto* x : lookup) {
+    idx_scan += x->idx_scan;
+    names.push_back(x->name);
+  }
+  if (fp->seq_scan >= kSeqScanMin && fp->n_live_tup >= kSeqScanMinRows && fp->seq_scan > idx_scan) {
+    Finding f;
+    f.id = "hash_index_unused";
+    f.subject = subject;
+    f.severity = Severity::Warning;
+    f.title = "fingerprint look-ups scan " + snap.fp_sql_name + " sequentially instead of using " +
+              names[0].get<std::string>();
+    f.evidence["table"] = snap.fp_sql_name;
+    f.evidence["indexes"] = names;
+    f.evidence["index_scans"] = idx_scan;
+    f.evidence["seq_scan"] = fp->seq_scan;
+    f.evidence["seq_tup_read"] = fp->seq_tup_read;
+    f.evidence["rows_per_seq_scan"] = fp->seq_tup_read / std::max<std::int64_t>(fp->seq_scan, 1);
+    f.evidence["n_live_tup"] = fp->n_live_tup;
+    f.note = "Check that look-ups compare " + snap.hash_column_sql +
+             " with bytea values (decode(..., 'hex'), not a text cast), that the statistics are "
+             "current, and EXPLAIN one look-up.";
+    out.push_back(std::move(f));
+  }
+}
+
+void check_invalid_indexes(const Snapshot& snap, std::vector<Finding>& out) {
+  for (const auto& x : snap.indexes) {
+    if (x.valid) continue;
+    Finding f;
+    f.id = "invalid_index";
+    f.subject = x.schema + "." + x.name;
+    f.severity = Severity::Warning;
+    f.title = "index " + x.sql_name + " on " + x.table_sql_name +
+              " is INVALID (a failed CREATE INDEX CONCURRENTLY?)";
+    f.evidence["index"] = x.sql_name;
+    f.evidence["table"] = x.table_sql_name;
+    f.evidence["definition"] = x.definition;
+    f.evidence["size_bytes"] = x.size_bytes;
+    f.fix_sql = "DROP INDEX CONCURRENTLY " + x.sql_name + "; " + concurrently(x.definition) + ";";
+    f.note =
+        "Queries never read it, but writes may still maintain it. optimize neither reuses nor "
+        "drops it.";
+    if (x.unique) {
+      f.note += " It is UNIQUE: the build probably failed on duplicate values; remove them first.";
+    }
+    if (x.schema == snap.fp_schema && x.table == snap.fp_table &&
+        x.first_column == snap.hash_column) {
+      f.note +=
+          " It was meant for fingerprint look-ups: see hash_index_missing for the index "
+          "they need.";
+    }
+    out.push_back(std::move(f));
+  }
+}
+
+void check_unused_indexes(const Snapshot& snap, std::vector<Finding>& out) {
+  for (const auto& x : snap.indexes) {
+    if (!x.valid || x.idx_scan != 0 || x.unique || x.primary || x.constraint) continue;
+    if (is_lookup_index(snap, x)) continue;  // never suggest dropping the look-up index
+    Finding f;
+    f.id = "unused_index";
+    f.subject = x.schema + "." + x.name;
+    f.severity = Severity::Info;
+    f.title = "index " + x.sql_name + " on " + x.table_sql_name +
+              " has not been used since the statistics were reset";
+    f.evidence["index"] = x.sql_name;
+    f.evidence["table"] = x.table_sql_name;
+    f.evidence["idx_scan"] = x.idx_scan;
+    f.evidence["size_bytes"] = x.size_bytes;
+    f.evidence["stats_reset_age_seconds"] = age(snap.stats_reset_age_s);
+    f.fix_sql = "DROP INDEX CONCURRENTLY " + x.sql_name + ";";
+    f.note =
+        "It costs every write and its disk space. Statistics are per server: check replicas and "
+        "rare jobs before dropping. optimize never drops indexes.";
+    out.push_back(std::move(f));
+  }
+}
+
+void check_tables(const Snapshot& snap, const AdvisorSettings& s, std::vector<Finding>& out) {
+  for (const auto& t : snap.tables) {
+    const std::string subject = t.schema + "." + t.name;
+    if (statistics_stale(t, s.stale_analyze_age)) {
+      Finding f;
+      f.id = "stale_statistics";
+      f.subject = subject;
+      f.severity = Severity::Warning;
+      double ratio = t.n_live_tup > 0 ? static_cast<double>(t.n_mod_since_analyze) /
+                                            static_cast<double>(t.n_live_tup)
+                                      : 0;
+      f.title = "statistics of " + t.sql_name + " are stale: " +
+                (t.analyze_age_s ? std::to_string(t.n_mod_since_analyze) +
+                                       " rows modified since the last ANALYZE"
+                                 : std::string("never analyzed"));
+      f.evidence["table"] = t.sql_name;
+      f.evidence["n_live_tup"] = t.n_live_tup;
+      f.evidence["n_mod_since_analyze"] = t.n_mod_since_analyze;
+      f.evidence["modified_ratio"] = rounded(ratio);
+      f.evidence["last_analyze_age_seconds"] = age(t.analyze_age_s);
+      f.evidence["stale_analyze_age_seconds"] = s.stale_analyze_age.count() / 1000;
+      f.fix_sql = "ANALYZE " + t.sql_name + ";";
+      f.note = "The planner estimates from these statistics; stale ones give bad plans.";
+      f.action = Action{ActionKind::Analyze, subject, f.fix_sql, t.can_maintain};
+      out.push_back(std::move(f));
+    }
+    if (dead_rows_high(t)) {
+      Finding f;
+      f.id = "dead_rows";
+      f.subject = subject;
+      f.severity = Severity::Warning;
+      double ratio = static_cast<double>(t.n_dead_tup) /
+                     (static_cast<double>(t.n_live_tup) + static_cast<double>(t.n_dead_tup));
+      f.title = t.sql_name + " has " + percent(ratio) + " dead rows";
+      f.evidence["table"] = t.sql_name;
+      f.evidence["n_dead_tup"] = t.n_dead_tup;
+      f.evidence["n_live_tup"] = t.n_live_tup;
+      f.evidence["dead_ratio"] = rounded(ratio);
+      f.evidence["last_vacuum_age_seconds"] = age(t.vacuum_age_s);
+      f.evidence["last_autovacuum_age_seconds"] = age(t.autovacuum_age_s);
+      f.evidence["autovacuum_enabled"] = t.autovacuum_enabled;
+      f.fix_sql = "VACUUM (ANALYZE) " + t.sql_name + ";";
+      if (!t.autovacuum_enabled) {
+        f.note = "Autovacuum is off for this table (autovacuum_enabled = false).";
+      } else if (!t.autovacuum_age_s) {
+        f.note = "Autovacuum has not vacuumed it since the statistics were reset: it is lagging ";
+        f.note += "(check autovacuum is on, its cost limits, and long-running transactions).";
+      } else {
+        f.note =
+            "Autovacuum is lagging: check its cost limits, the table's scale factor and "
+            "long-running transactions.";
+      }
+      f.action = Action{ActionKind::VacuumAnalyze, subject, f.fix_sql, t.can_maintain};
+      out.push_back(std::move(f));
+    }
+  }
+}
+
+void check_statements(const Snapshot& snap, std::vector<Finding>& out) {
+  if (!snap.statements) {
+    Finding f;
+    f.id = "pg_stat_statements_missing";
+    f.subject = snap.database;
+    f.severity = Severity::Info;
+    f.title = "statement times not checked: pg_stat_statements is not available";
+    f.evidence["reason"] = snap.statements_unavailable;
+    if (snap.statements_unavailable.find("not installed") != std::string::npos) {
+      f.fix_sql = "CREATE EXTENSION pg_stat_statements;";
+    }
+    f.note = "It also needs shared_preload_libraries = 'pg_stat_statements' (a server restart).";
+    out.push_back(std::move(f));
+    return;
+  }
+  std::vector<const StatementStats*> slow;
+  for (const auto& st : *snap.statements) {
+    if (is_maintenance_statement(st.query)) continue;
+    if (core::level_of(core::kDbQueryP95, st.mean_seconds) == core::Level::Ok) continue;
+    slow.push_back(&st);
+  }
+  std::stable_sort(slow.begin(), slow.end(),
+                   [](const auto* a, const auto* b) { return a->mean_seconds > b->mean_seconds; });
+  for (std::size_t i = 0; i < slow.size() && i < kMaxStatementFindings; ++i) {
+    const auto& st = *slow[i];
+    Finding f;
+    f.id = "slow_statement";
+    f.subject = st.queryid;
+    f.severity = core::level_of(core::kDbQueryP95, st.mean_seconds) == core::Level::Critical
+                     ? Severity::Critical
+                     : Severity::Warning;
+    f.title = "statement " + st.queryid + " takes " + seconds_text(st.mean_seconds) + " on average";
+    f.evidence["queryid"] = st.queryid;
+    f.evidence["calls"] = st.calls;
+    f.evidence["mean_seconds"] = rounded(st.mean_seconds);
+    f.evidence["total_seconds"] = rounded(st.total_seconds, 3);
+    f.evidence["rows"] = st.rows;
+    f.evidence["warning_seconds"] = core::kDbQueryP95.warning;
+    f.evidence["critical_seconds"] = core::kDbQueryP95.critical;
+    f.evidence["query"] = st.query;
+    f.note = "EXPLAIN (ANALYZE, BUFFERS) it with typical parameters.";
+    if (slow.size() > kMaxStatementFindings && i + 1 == kMaxStatementFindings) {
+      f.note += " " + std::to_string(slow.size() - kMaxStatementFindings) +
+                " more slow statements are not listed.";
+    }
+    out.push_back(std::move(f));
+  }
+}
+
+void check_cache(const Snapshot& snap, std::vector<Finding>& out) {
+  if (!cache_ratio_low(snap.blks_hit, snap.blks_read)) return;
+  double ratio =
+      static_cast<double>(snap.blks_hit) / static_cast<double>(snap.blks_hit + snap.blks_read);
+  Finding f;
+  f.id = "cache_hit_ratio";
+  f.subject = snap.database;
+  f.severity = Severity::Warning;
+  f.title = "cache hit ratio of database " + snap.database + " is " + percent(ratio) + " (below " +
+            percent(kCacheHitRatio) + ")";
+  f.evidence["blks_hit"] = snap.blks_hit;
+  f.evidence["blks_read"] = snap.blks_read;
+  f.evidence["hit_ratio"] = rounded(ratio);
+  f.evidence["stats_reset_age_seconds"] = age(snap.stats_reset_age_s);
+  f.note =
+      "shared_buffers may be too small for the working set (the fingerprint hash index should "
+      "fit), or full scans flush the cache.";
+  out.push_back(std::move(f));
+}
+
+}  // namespace
+
+std::vector<Finding> evaluate(const Snapshot& snap, const AdvisorSettings& settings) {
+  std::vector<Finding> out;
+  check_lookup_index(snap, out);
+  check_invalid_indexes(snap, out);
+  check_tables(snap, settings, out);
+  check_statements(snap, out);
+  check_cache(snap, out);
+  check_unused_indexes(snap, out);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
+  return out;
+}
+
+Plan make_plan(const std::vector<Finding>& findings) {
+  Plan plan;
+  std::vector<PlannedAction> index_actions;
+  std::map<std::string, PlannedAction> table_actions;  // by table: VACUUM (ANALYZE) wins
+  for (const auto& f : findings) {
+    if (!f.action) continue;
+    if (!f.blocked.empty()) {
+      plan.blocked.push_back(&f);
+      continue;
+    }
+    if (f.action->kind == ActionKind::CreateIndex) {
+      index_actions.push_back({*f.action, {f.id}});
+      continue;
+    }
+    auto [it, fresh] = table_actions.try_emplace(f.action->table, PlannedAction{*f.action, {}});
+    if (!fresh && f.action->kind == ActionKind::VacuumAnalyze) it->second.action = *f.action;
+    it->second.finding_ids.push_back(f.id);
+  }
+  plan.actions = std::move(index_actions);
+  for (auto& [table, planned] : table_actions)
+    plan.actions.push_back(std::move(planned));
+  return plan;
+}
+
+int report_exit_code(const std::vector<Finding>& findings) {
+  for (const auto& f : findings) {
+    if (f.severity != Severity::Info) return 1;
+  }
+  return 0;
+}
+
+}  // namespace afp::pg

@@ -1,0 +1,166 @@
+#pragma once
+
+// The database advisor behind `db report` and `db optimize`: reads the catalog and the
+// statistics views into a Snapshot (load_snapshot, the only part that talks SQL), judges
+// it (evaluate, pure) and turns the findings into the safe actions optimize may run
+// (make_plan, pure).
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pg/connection.h"
+
+namespace afp::pg {
+
+struct AdvisorSettings {
+  std::string fingerprint_table = "fingerprints";  // as to_regclass() reads it
+  std::string hash_column = "hash";
+  // Statistics older than this are stale when rows changed since.
+  std::chrono::milliseconds stale_analyze_age{std::chrono::hours(24 * 7)};
+};
+
+// The rules' constants, one place (the unit tests pin them).
+inline constexpr double kStaleModifiedRatio = 0.10;     // n_mod_since_analyze > 10 % of live rows
+inline constexpr std::int64_t kStaleMinRows = 1000;     // ... and at least this many
+inline constexpr double kDeadRowRatio = 0.10;           // n_dead / (live + dead) > 10 %
+inline constexpr std::int64_t kDeadMinRows = 1000;      // ... and at least this many dead rows
+inline constexpr double kCacheHitRatio = 0.99;          // below: warning
+inline constexpr std::int64_t kCacheMinBlocks = 1000;   // judged above this many accesses
+inline constexpr std::int64_t kSeqScanMin = 20;         // look-up index "not used" needs this many
+inline constexpr std::int64_t kSeqScanMinRows = 10000;  // ... on a table at least this large
+inline constexpr std::size_t kMaxStatementFindings = 10;
+inline constexpr std::size_t kStatementTextMax = 200;
+
+// ---------------------------------------------------------------------------------------
+// What load_snapshot reads. Names come quoted by the server (quote_ident), ready for SQL.
+
+struct TableStats {
+  std::string schema, name;  // raw
+  std::string sql_name;      // quoted, schema-qualified unless "public"
+  std::int64_t n_live_tup = 0, n_dead_tup = 0, n_mod_since_analyze = 0;
+  std::int64_t seq_scan = 0, seq_tup_read = 0, idx_scan = 0;
+  std::int64_t size_bytes = 0;
+  std::optional<double> analyze_age_s;  // since max(last_analyze, last_autoanalyze)
+  std::optional<double> autovacuum_age_s;
+  std::optional<double> vacuum_age_s;
+  bool autovacuum_enabled = true;  // the table's reloption; the server setting is separate
+  bool owner = false;              // the current role owns it (or is a superuser): CREATE INDEX
+  bool can_maintain = false;       // the current role may VACUUM and ANALYZE it
+};
+
+struct IndexInfo {
+  std::string schema, table, name;  // raw
+  std::string sql_name;             // quoted, schema-qualified unless "public"
+  std::string table_sql_name;
+  std::string method;        // btree, hash, ...
+  std::string first_column;  // raw attname; "" for an expression
+  bool valid = true;         // indisvalid && indisready
+  bool unique = false, primary = false, constraint = false, partial = false;
+  std::int64_t idx_scan = 0;
+  std::int64_t size_bytes = 0;
+  std::string definition;  // pg_get_indexdef
+};
+
+struct StatementStats {
+  std::string queryid;
+  std::string query;  // whitespace collapsed, at most kStatementTextMax characters
+  std::int64_t calls = 0;
+  double mean_seconds = 0, total_seconds = 0;
+  std::int64_t rows = 0;
+};
+
+struct Snapshot {
+  std::string database;
+  std::string user;  // current_user
+  int server_version = 0;
+  std::int64_t blks_hit = 0, blks_read = 0;
+  std::optional<double> stats_reset_age_s;  // null: never reset since the cluster started
+
+  // The fingerprint table, resolved.
+  std::string fp_schema, fp_table, fp_schema_sql, fp_sql_name;
+  std::string hash_column, hash_column_sql;
+  std::string target_index, target_index_sql;  // ix_<table>_<column>, raw and quoted
+  // What already holds target_index's name in the table's schema: "" (nothing), "index"
+  // (a valid index), "invalid index", or another relation kind ("table", "view", ...).
+  std::string target_name_taken;
+
+  std::vector<TableStats> tables;
+  std::vector<IndexInfo> indexes;
+  // nullopt when pg_stat_statements cannot be read; statements_unavailable says why.
+  std::optional<std::vector<StatementStats>> statements;
+  std::string statements_unavailable;
+};
+
+// A failed read: the fingerprint table or hash column does not exist, or a view failed.
+class AdvisorError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads everything evaluate needs. Throws AdvisorError or PgError.
+Snapshot load_snapshot(Connection& conn, const AdvisorSettings& settings,
+                       Clock::time_point deadline);
+
+// ---------------------------------------------------------------------------------------
+// Findings and the plan.
+
+enum class Severity { Info, Warning, Critical };
+std::string_view severity_name(Severity s);  // info, warning, critical
+
+enum class ActionKind { Analyze, VacuumAnalyze, CreateIndex };
+
+// One safe statement optimize may run: one SQL statement, outside any transaction block.
+struct Action {
+  ActionKind kind;
+  std::string table;  // raw schema.table: actions on one table are merged by it
+  std::string sql;
+  bool permitted = true;  // the current role can run it (owns the table)
+};
+
+struct Finding {
+  std::string id;       // hash_index_missing, hash_index_unused, invalid_index, unused_index,
+                        // stale_statistics, dead_rows, slow_statement, pg_stat_statements_missing,
+                        // cache_hit_ratio
+  std::string subject;  // what it is about: schema.table, schema.index, a queryid, a database
+  Severity severity = Severity::Info;
+  std::string title;
+  nlohmann::ordered_json evidence = nlohmann::ordered_json::object();
+  std::string fix_sql;           // "" when there is no SQL fix
+  std::string note;              // why, what to check; "" when the title says it all
+  std::optional<Action> action;  // what optimize does about it, if anything
+  std::string blocked;           // why optimize will not do its action, "" when it will
+};
+
+std::vector<Finding> evaluate(const Snapshot& snap, const AdvisorSettings& settings);
+
+// The pieces of evaluate, exposed for the unit tests.
+bool statistics_stale(const TableStats& t, std::chrono::milliseconds max_age);
+bool dead_rows_high(const TableStats& t);
+bool cache_ratio_low(std::int64_t blks_hit, std::int64_t blks_read);
+bool is_maintenance_statement(std::string_view query);  // VACUUM, CREATE INDEX, ... not judged
+// "CREATE [UNIQUE] INDEX name ON ..." → "CREATE [UNIQUE] INDEX CONCURRENTLY name ON ...".
+std::string concurrently(std::string_view index_definition);
+
+struct PlannedAction {
+  Action action;
+  std::vector<std::string> finding_ids;  // the findings it resolves
+};
+
+struct Plan {
+  std::vector<PlannedAction> actions;  // in order: the look-up index first, then tables
+  // Findings whose action optimize will not run, with the reason (the user decides).
+  std::vector<const Finding*> blocked;
+};
+
+// One action per table at most: VACUUM (ANALYZE) covers ANALYZE.
+Plan make_plan(const std::vector<Finding>& findings);
+
+// 0 no findings or only info, 1 any warning or critical.
+int report_exit_code(const std::vector<Finding>& findings);
+
+}  // namespace afp::pg
