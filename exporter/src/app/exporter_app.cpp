@@ -1,5 +1,6 @@
 #include "app/exporter_app.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -211,6 +212,12 @@ void ExporterApp::serve_landing(http::Response& response) const {
 
 int run_server(const config::Options& options, const std::vector<std::string>& args,
                log::Logger& log) {
+  // Every civetweb worker would otherwise get a malloc arena of its own that keeps the
+  // freed buffers of the largest scrape it served (a 1.6 MB pg_stat_statements exposition
+  // per worker: 110 MB seen); two arenas, and large buffers straight from mmap so they go
+  // back to the system when freed, keep the resident set near what one scrape needs.
+  mallopt(M_ARENA_MAX, 2);
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   // Block the signals before any thread starts so only the sigwait below receives them.
   sigset_t signals;
   sigemptyset(&signals);

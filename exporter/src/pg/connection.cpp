@@ -1,12 +1,12 @@
 #include "pg/connection.h"
 
-#include <libpq-fe.h>
 #include <poll.h>
 
 #include <algorithm>
 #include <cerrno>
 
 #include "pg/dsn.h"
+#include "pg/libpq.h"
 
 namespace afp::pg {
 
@@ -35,38 +35,38 @@ std::string trimmed(const char* message) {
 
 }  // namespace
 
-Result::Result(pg_result* result) : result_(result, PQclear) {}
+Result::Result(pg_result* result) : result_(result, [](pg_result* r) { libpq().PQclear(r); }) {}
 int Result::rows() const {
-  return PQntuples(result_.get());
+  return libpq().PQntuples(result_.get());
 }
 int Result::columns() const {
-  return PQnfields(result_.get());
+  return libpq().PQnfields(result_.get());
 }
 int Result::column(const char* name) const {
-  return PQfnumber(result_.get(), name);
+  return libpq().PQfnumber(result_.get(), name);
 }
 std::string_view Result::value(int row, int column) const {
-  return {PQgetvalue(result_.get(), row, column),
-          static_cast<std::size_t>(PQgetlength(result_.get(), row, column))};
+  return {libpq().PQgetvalue(result_.get(), row, column),
+          static_cast<std::size_t>(libpq().PQgetlength(result_.get(), row, column))};
 }
 bool Result::is_null(int row, int column) const {
-  return PQgetisnull(result_.get(), row, column) != 0;
+  return libpq().PQgetisnull(result_.get(), row, column) != 0;
 }
 
 Connection::Connection(std::string conninfo, ConnectionOptions options, log::Logger& log)
     : conninfo_(std::move(conninfo)), options_(options), log_(log) {}
 
 Connection::~Connection() {
-  if (conn_) PQfinish(conn_);
+  if (conn_) libpq().PQfinish(conn_);
 }
 
 int Connection::server_version() const {
-  return conn_ ? PQserverVersion(conn_) : 0;
+  return conn_ ? libpq().PQserverVersion(conn_) : 0;
 }
 
 void Connection::drop(const std::string& why) {
   if (conn_) {
-    PQfinish(conn_);
+    libpq().PQfinish(conn_);
     conn_ = nullptr;
   }
   backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(backoff_ * 2, options_.max_backoff);
@@ -102,62 +102,63 @@ void Connection::ensure_connected(Clock::time_point deadline) {
 void Connection::connect(Clock::time_point deadline) {
   const char* keys[] = {"dbname", "fallback_application_name", nullptr};
   const char* values[] = {conninfo_.c_str(), "afp_exporter", nullptr};
-  conn_ = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+  conn_ = libpq().PQconnectStartParams(keys, values, /*expand_dbname=*/1);
   if (!conn_) fail("out of memory starting a PostgreSQL connection");
-  if (PQstatus(conn_) == CONNECTION_BAD) fail(trimmed(PQerrorMessage(conn_)));
+  if (libpq().PQstatus(conn_) == CONNECTION_BAD) fail(trimmed(libpq().PQerrorMessage(conn_)));
   auto state = PGRES_POLLING_WRITING;
   while (state != PGRES_POLLING_OK) {
-    if (state == PGRES_POLLING_FAILED) fail(trimmed(PQerrorMessage(conn_)));
+    if (state == PGRES_POLLING_FAILED) fail(trimmed(libpq().PQerrorMessage(conn_)));
     short events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-    if (!wait_socket(PQsocket(conn_), events, deadline)) {
+    if (!wait_socket(libpq().PQsocket(conn_), events, deadline)) {
       fail("connecting to " + describe(conninfo_) + " timed out");
     }
-    state = PQconnectPoll(conn_);
+    state = libpq().PQconnectPoll(conn_);
   }
-  PQsetnonblocking(conn_, 1);
+  libpq().PQsetnonblocking(conn_, 1);
 }
 
 Result Connection::query(std::string_view sql, Clock::time_point deadline) {
   ensure_connected(deadline);
-  if (!PQsendQuery(conn_, std::string(sql).c_str())) fail(trimmed(PQerrorMessage(conn_)));
-  int sock = PQsocket(conn_);
+  if (!libpq().PQsendQuery(conn_, std::string(sql).c_str()))
+    fail(trimmed(libpq().PQerrorMessage(conn_)));
+  int sock = libpq().PQsocket(conn_);
   for (;;) {
-    int flushed = PQflush(conn_);
-    if (flushed < 0) fail(trimmed(PQerrorMessage(conn_)));
+    int flushed = libpq().PQflush(conn_);
+    if (flushed < 0) fail(trimmed(libpq().PQerrorMessage(conn_)));
     if (flushed == 0) break;
     if (!wait_socket(sock, POLLOUT | POLLIN, deadline)) fail("query timed out (scrape deadline)");
-    if (!PQconsumeInput(conn_)) fail(trimmed(PQerrorMessage(conn_)));
+    if (!libpq().PQconsumeInput(conn_)) fail(trimmed(libpq().PQerrorMessage(conn_)));
   }
   pg_result* last = nullptr;
   std::string sql_error;
   for (;;) {
-    while (PQisBusy(conn_)) {
+    while (libpq().PQisBusy(conn_)) {
       if (!wait_socket(sock, POLLIN, deadline)) {
-        if (last) PQclear(last);
+        if (last) libpq().PQclear(last);
         fail("query timed out (scrape deadline)");
       }
-      if (!PQconsumeInput(conn_)) {
-        if (last) PQclear(last);
-        fail(trimmed(PQerrorMessage(conn_)));
+      if (!libpq().PQconsumeInput(conn_)) {
+        if (last) libpq().PQclear(last);
+        fail(trimmed(libpq().PQerrorMessage(conn_)));
       }
     }
-    pg_result* r = PQgetResult(conn_);
+    pg_result* r = libpq().PQgetResult(conn_);
     if (!r) break;
-    auto status = PQresultStatus(r);
+    auto status = libpq().PQresultStatus(r);
     if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) {
-      if (sql_error.empty()) sql_error = trimmed(PQresultErrorMessage(r));
-      PQclear(r);
+      if (sql_error.empty()) sql_error = trimmed(libpq().PQresultErrorMessage(r));
+      libpq().PQclear(r);
       continue;
     }
-    if (last) PQclear(last);
+    if (last) libpq().PQclear(last);
     last = r;
   }
-  if (PQstatus(conn_) == CONNECTION_BAD) {
-    if (last) PQclear(last);
-    fail(sql_error.empty() ? trimmed(PQerrorMessage(conn_)) : sql_error);
+  if (libpq().PQstatus(conn_) == CONNECTION_BAD) {
+    if (last) libpq().PQclear(last);
+    fail(sql_error.empty() ? trimmed(libpq().PQerrorMessage(conn_)) : sql_error);
   }
   if (!sql_error.empty()) {
-    if (last) PQclear(last);
+    if (last) libpq().PQclear(last);
     throw PgError(scrub(sql_error, conninfo_));
   }
   if (!last) throw PgError("query returned no result");

@@ -1,11 +1,11 @@
 #include "pg/dsn.h"
 
-#include <libpq-fe.h>
-
 #include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
+
+#include "pg/libpq.h"
 
 namespace afp::pg {
 
@@ -16,9 +16,10 @@ using Options = std::map<std::string, std::string, std::less<>>;
 // The parsed options that are set; nullopt when libpq cannot parse the string.
 std::optional<Options> parse(std::string_view conninfo) {
   char* err = nullptr;
-  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> opts(
-      PQconninfoParse(std::string(conninfo).c_str(), &err), PQconninfoFree);
-  if (err) PQfreemem(err);  // may quote the input, so it is never shown
+  const Libpq& pq = libpq();
+  std::unique_ptr<PQconninfoOption, decltype(pq.PQconninfoFree)> opts(
+      pq.PQconninfoParse(std::string(conninfo).c_str(), &err), pq.PQconninfoFree);
+  if (err) pq.PQfreemem(err);  // may quote the input, so it is never shown
   if (!opts) return std::nullopt;
   Options out;
   for (auto* o = opts.get(); o->keyword; ++o) {
