@@ -424,7 +424,8 @@ Options reload(const std::vector<std::string>& args) {
 std::string usage() {
   std::ostringstream out;
   out << "usage: afp_exporter [<flags>]\n"
-         "       afp_exporter status [--url URL] [--json]\n\n"
+         "       afp_exporter status [--url URL] [--json]\n"
+         "       afp_exporter db report [--format text|json] | db optimize [--apply]\n\n"
          "Prometheus exporter for audio-fingerprinting services: system, pipeline and\n"
          "PostgreSQL metrics at /metrics.\n\nFlags:\n"
          "  --help                 Show this help.\n"
