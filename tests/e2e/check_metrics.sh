@@ -9,29 +9,14 @@
 set -euo pipefail
 exporter=$1
 dsn_file=${2:-}
-workdir=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/../lib/exporter.sh"
 
 if [ -n "$dsn_file" ]; then
   export AFP_PG_DSN_FILE=$dsn_file
 else
   unset AFP_PG_DSN AFP_PG_DSN_FILE
 fi
-"$exporter" --web.listen-address=127.0.0.1:0 2>"$workdir/log" &
-pid=$!
-port=
-for _ in $(seq 1 200); do
-  port=$(sed -n 's/.*msg=listening .*port=\([0-9]*\).*/\1/p' "$workdir/log" | head -n1)
-  [ -n "$port" ] && break
-  kill -0 "$pid" 2>/dev/null || { cat "$workdir/log" >&2; exit 1; }
-  sleep 0.05
-done
-[ -n "$port" ] || { echo "exporter did not start" >&2; cat "$workdir/log" >&2; exit 1; }
+start_exporter "$exporter"
 
 curl -fsS "http://127.0.0.1:$port/metrics" >"$workdir/scrape"
 grep -q '^node_cpu_seconds_total{' "$workdir/scrape"

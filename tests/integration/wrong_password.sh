@@ -4,27 +4,12 @@
 set -euo pipefail
 exporter=$1
 good_dsn=$(cat "$2")
-workdir=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/../lib/exporter.sh"
 
 secret="NotThePassword-$RANDOM$RANDOM"
 echo "$good_dsn" | sed -E "s#://([^:]+):[^@]+@#://\1:$secret@#" >"$workdir/dsn"
 grep -q "$secret" "$workdir/dsn"
-AFP_PG_DSN_FILE="$workdir/dsn" "$exporter" --web.listen-address=127.0.0.1:0 2>"$workdir/log" &
-pid=$!
-port=
-for _ in $(seq 1 200); do
-  port=$(sed -n 's/.*msg=listening .*port=\([0-9]*\).*/\1/p' "$workdir/log" | head -n1)
-  [ -n "$port" ] && break
-  kill -0 "$pid" 2>/dev/null || { cat "$workdir/log" >&2; exit 1; }
-  sleep 0.05
-done
-[ -n "$port" ] || { echo "exporter did not start" >&2; exit 1; }
+AFP_PG_DSN_FILE="$workdir/dsn" start_exporter "$exporter"
 
 curl -fsS "http://127.0.0.1:$port/metrics" >"$workdir/scrape"
 fail() { echo "$1" >&2; cat "$workdir/log" >&2; exit 1; }
