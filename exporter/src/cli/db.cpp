@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "cli/flags.h"
 #include "config/options.h"
 #include "log/logger.h"
 #include "pg/connection.h"
@@ -52,7 +53,6 @@ struct DbOptions {
   bool help = false;
   pg::AdvisorSettings settings;
   std::string format = "text";
-  bool format_set = false;
   bool apply = false;
   std::optional<milliseconds> timeout;
   std::string dsn_file;
@@ -71,61 +71,32 @@ DbOptions parse_flags(const std::vector<std::string>& args) {
                                              : "unknown verb \"" + args[0] + "\"");
   }
   o.verb = args[i++];
-  for (; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (arg == "--help" || arg == "-h") {
+  FlagReader flag(args, "db", i);
+  while (flag.next()) {
+    if (flag.help()) {
       o.help = true;
-      continue;
-    }
-    if (arg.substr(0, 2) != "--") {
-      throw std::invalid_argument("unexpected argument \"" + std::string(arg) + "\"");
-    }
-    auto eq = arg.find('=');
-    std::string name(arg.substr(2, eq == std::string_view::npos ? eq : eq - 2));
-    std::optional<std::string> inline_value;
-    if (eq != std::string_view::npos) inline_value = arg.substr(eq + 1);
-    if (name == "apply") {
-      if (inline_value) throw std::invalid_argument("flag --apply takes no value");
+    } else if (flag.is("apply")) {
+      flag.no_value();
       if (o.verb != "optimize") throw std::invalid_argument("--apply is a db optimize flag");
       o.apply = true;
-      continue;
-    }
-    static const char* const kValued[] = {"fingerprint-table", "hash-column", "stale-analyze-age",
-                                          "timeout",           "pg.dsn-file", "format"};
-    if (std::find(std::begin(kValued), std::end(kValued), name) == std::end(kValued)) {
-      throw std::invalid_argument("unknown flag --" + name + " (see afp_exporter db --help)");
-    }
-    std::string value;
-    if (inline_value) {
-      value = *inline_value;
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      throw std::invalid_argument("flag --" + name + " needs a value");
-    }
-    auto duration = [&]() {
-      auto d = config::parse_duration(value);
-      if (!d || d->count() == 0) {
-        throw std::invalid_argument("flag --" + name + ": not a duration: \"" + value +
-                                    "\" (e.g. 30s, 1h, 168h)");
-      }
-      return *d;
-    };
-    if (name == "fingerprint-table" || name == "hash-column") {
-      if (value.empty()) throw std::invalid_argument("flag --" + name + " needs a value");
-      (name == "hash-column" ? o.settings.hash_column : o.settings.fingerprint_table) = value;
-    } else if (name == "stale-analyze-age") {
-      o.settings.stale_analyze_age = duration();
-    } else if (name == "timeout") {
-      o.timeout = duration();
-    } else if (name == "pg.dsn-file") {
-      o.dsn_file = value;
-    } else {  // format
+    } else if (flag.is("fingerprint-table")) {
+      o.settings.fingerprint_table = flag.value();
+    } else if (flag.is("hash-column")) {
+      o.settings.hash_column = flag.value();
+    } else if (flag.is("stale-analyze-age")) {
+      o.settings.stale_analyze_age = flag.duration();
+    } else if (flag.is("timeout")) {
+      o.timeout = flag.duration();
+    } else if (flag.is("pg.dsn-file")) {
+      o.dsn_file = flag.value();
+    } else if (flag.is("format")) {
       if (o.verb != "report") throw std::invalid_argument("--format is a db report flag");
-      if (value != "text" && value != "json") {
-        throw std::invalid_argument("flag --format: \"" + value + "\" is not text or json");
+      o.format = flag.value();
+      if (o.format != "text" && o.format != "json") {
+        throw std::invalid_argument("flag --format: \"" + o.format + "\" is not text or json");
       }
-      o.format = value;
+    } else {
+      flag.unknown();
     }
   }
   return o;

@@ -11,6 +11,7 @@
 #include <thread>
 #include <utility>
 
+#include "cli/flags.h"
 #include "collectors/catalog.h"
 #include "collectors/settings.h"
 #include "config/options.h"
@@ -172,60 +173,27 @@ constexpr std::string_view kUsage =
 // Throws std::invalid_argument with the message for err.
 Options parse_flags(const std::vector<std::string>& args) {
   Options o;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (arg == "--help" || arg == "-h") {
+  FlagReader flag(args, "status");
+  while (flag.next()) {
+    if (flag.help()) {
       o.help = true;
-      continue;
-    }
-    if (arg.substr(0, 2) != "--") {
-      throw std::invalid_argument("unexpected argument \"" + std::string(arg) + "\"");
-    }
-    // --name VALUE or --name=VALUE
-    auto eq = arg.find('=');
-    std::string name(arg.substr(2, eq == std::string_view::npos ? eq : eq - 2));
-    std::optional<std::string> inline_value;
-    if (eq != std::string_view::npos) inline_value = arg.substr(eq + 1);
-    if (name == "json") {
-      if (inline_value) throw std::invalid_argument("flag --json takes no value");
+    } else if (flag.is("json")) {
+      flag.no_value();
       o.json = true;
-      continue;
-    }
-    std::string* target = nullptr;
-    std::chrono::milliseconds* duration = nullptr;
-    if (name == "url") {
-      target = &o.url;
-    } else if (name == "path.procfs") {
-      target = &o.settings.procfs;
-    } else if (name == "path.sysfs") {
-      target = &o.settings.sysfs;
-    } else if (name == "path.rootfs") {
-      target = &o.settings.rootfs;
-    } else if (name == "interval") {
-      duration = &o.interval;
-    } else if (name == "timeout") {
-      duration = &o.timeout;
+    } else if (flag.is("url")) {
+      o.url = flag.value();
+    } else if (flag.is("path.procfs")) {
+      o.settings.procfs = flag.value();
+    } else if (flag.is("path.sysfs")) {
+      o.settings.sysfs = flag.value();
+    } else if (flag.is("path.rootfs")) {
+      o.settings.rootfs = flag.value();
+    } else if (flag.is("interval")) {
+      o.interval = flag.duration();
+    } else if (flag.is("timeout")) {
+      o.timeout = flag.duration();
     } else {
-      throw std::invalid_argument("unknown flag --" + name + " (see afp_exporter status --help)");
-    }
-    std::string value;
-    if (inline_value) {
-      value = *inline_value;
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      throw std::invalid_argument("flag --" + name + " needs a value");
-    }
-    if (value.empty()) throw std::invalid_argument("flag --" + name + " needs a value");
-    if (target != nullptr) {
-      *target = value;
-    } else {
-      auto d = config::parse_duration(value);
-      if (!d || d->count() <= 0) {
-        throw std::invalid_argument("invalid duration \"" + value + "\" for --" + name +
-                                    " (e.g. 500ms, 2s, 1m)");
-      }
-      *duration = *d;
+      flag.unknown();
     }
   }
   return o;
