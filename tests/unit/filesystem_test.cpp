@@ -104,23 +104,6 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
 }
 
 // A fixture tree in a temp dir, removed afterwards.
-struct TempTree {
-  std::filesystem::path root;
-  explicit TempTree(const std::string& name) {
-    root = std::filesystem::temp_directory_path() /
-           ("afp_fs_" + name + "_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(root);
-  }
-  ~TempTree() {
-    std::error_code ec;
-    std::filesystem::remove_all(root, ec);
-  }
-  void write(const std::string& rel, const std::string& content) const {
-    auto path = root / rel;
-    std::filesystem::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary) << content;
-  }
-};
 
 }  // namespace
 
@@ -133,7 +116,7 @@ TEST_CASE("filesystem reports each mount: exclusions, dedupe, readonly, octal es
 }
 
 TEST_CASE("filesystem stats the real root filesystem", "[collector][filesystem]") {
-  TempTree tree("real");
+  test::TempTree tree("real");
   tree.write("proc/1/mounts", "/dev/root / ext4 rw,relatime 0 0\n");
   collectors::CollectorSettings settings;
   settings.procfs = (tree.root / "proc").string();
@@ -168,7 +151,7 @@ TEST_CASE("filesystem reads the live mount table and reuses it until it changes"
 }
 
 TEST_CASE("filesystem falls back to self/mounts", "[collector][filesystem]") {
-  TempTree tree("fallback");
+  test::TempTree tree("fallback");
   tree.write("proc/self/mounts", "/dev/root / ext4 ro,relatime 0 0\n");
   auto settings = test::fixture_settings();
   settings.procfs = (tree.root / "proc").string();

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -56,6 +59,25 @@ inline void check_golden(const std::string& text, const std::string& name) {
   INFO("golden file " << path << " (AFP_UPDATE_GOLDEN=1 rewrites it)");
   CHECK(text == slurp(path));
 }
+
+// A fixture tree in a fresh temporary directory, removed again at the end of the test.
+struct TempTree {
+  std::filesystem::path root;
+  explicit TempTree(const std::string& name) {
+    root =
+        std::filesystem::temp_directory_path() / ("afp_" + name + "_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(root);
+  }
+  ~TempTree() {
+    std::error_code ec;
+    std::filesystem::remove_all(root, ec);
+  }
+  void write(const std::string& rel, const std::string& content) const {
+    auto path = root / rel;
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << content;
+  }
+};
 
 // How often needle occurs in text.
 inline std::size_t count(const std::string& text, const std::string& needle) {

@@ -10,23 +10,6 @@ using namespace afp;
 using test::count;
 using test::devices_of;
 
-namespace {
-
-// A procfs root in a fresh temp directory holding one meminfo file.
-struct TempProc {
-  std::filesystem::path dir;
-  explicit TempProc(const std::string& meminfo) {
-    dir = std::filesystem::temp_directory_path() /
-          ("afp-meminfo-test-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "-" +
-           std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    std::ofstream(dir / "meminfo", std::ios::binary) << meminfo;
-  }
-  ~TempProc() { std::filesystem::remove_all(dir); }
-};
-
-}  // namespace
-
 TEST_CASE("meminfo reports every field in bytes, unit-less fields as they are",
           "[collector][meminfo]") {
   auto c = collectors::make_meminfo_collector(test::fixture_settings());
@@ -92,9 +75,10 @@ TEST_CASE("meminfo fails on an empty file", "[collector][meminfo]") {
 
 TEST_CASE("meminfo fails when MemTotal is unusable, counting the bad line",
           "[collector][meminfo]") {
-  TempProc proc("MemTotal:       garbage kB\nMemFree:  1024 kB\nHugePages_Total: 0\n");
+  test::TempTree proc("meminfo_bad_total");
+  proc.write("meminfo", "MemTotal:       garbage kB\nMemFree:  1024 kB\nHugePages_Total: 0\n");
   auto settings = test::fixture_settings();
-  settings.procfs = proc.dir.string();
+  settings.procfs = proc.root.string();
   auto c = collectors::make_meminfo_collector(settings);
   std::string text;
   metrics::TextWriter w(text);
@@ -104,9 +88,10 @@ TEST_CASE("meminfo fails when MemTotal is unusable, counting the bad line",
 }
 
 TEST_CASE("meminfo requires MemTotal in kB", "[collector][meminfo]") {
-  TempProc proc("MemTotal: 1024\nMemFree:  1024 kB\n");
+  test::TempTree proc("meminfo_unitless_total");
+  proc.write("meminfo", "MemTotal: 1024\nMemFree:  1024 kB\n");
   auto settings = test::fixture_settings();
-  settings.procfs = proc.dir.string();
+  settings.procfs = proc.root.string();
   auto c = collectors::make_meminfo_collector(settings);
   CHECK_THROWS_WITH(test::run_collector(*c), Catch::Contains("no MemTotal"));
 }
