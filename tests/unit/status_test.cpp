@@ -64,6 +64,27 @@ std::pair<std::vector<Sample>, std::vector<Sample>> cpu_scrapes(int busy_percent
   return {before, after};
 }
 
+std::vector<Sample> statement(const std::string& queryid, double calls, double seconds) {
+  std::vector<std::pair<std::string, std::string>> labels{
+      {"datname", "afp"}, {"user", "app"}, {"queryid", queryid}};
+  return {{"pg_stat_statements_calls_total", labels, calls},
+          {"pg_stat_statements_seconds_total", labels, seconds}};
+}
+
+std::vector<Sample> database(const std::string& datname, double hit, double read) {
+  return {{"pg_stat_database_blks_hit_total", {{"datname", datname}}, hit},
+          {"pg_stat_database_blks_read_total", {{"datname", datname}}, read}};
+}
+
+std::vector<Sample> table(const std::string& relname, double live, double dead) {
+  std::vector<std::pair<std::string, std::string>> labels{
+      {"datname", "afp"}, {"schemaname", "public"}, {"relname", relname}};
+  return {{"pg_stat_user_tables_n_live_tup", labels, live},
+          {"pg_stat_user_tables_n_dead_tup", labels, dead}};
+}
+
+std::vector<Sample> pg_up(double up) { return {{"pg_up", {}, up}}; }
+
 const CheckRow* row(const std::vector<CheckRow>& rows, std::string_view name,
                     std::string_view target = "") {
   for (const auto& r : rows) {
@@ -175,6 +196,108 @@ TEST_CASE("status: disk used per filesystem with read-only ones shown but not ju
   CHECK(rows[1].threshold.name == "memory_used");
   CHECK(rows[2].target == "/");
   CHECK(rows[5].target == "/boot/efi");
+}
+
+TEST_CASE("database thresholds: lower-is-worse readings judged from below", "[status][thresholds]") {
+  using namespace afp::core;
+  const auto& cache = *find_threshold("pg_cache_hit_ratio");
+  CHECK(afp::cli::judge(cache, 0.99) == CheckState::Ok);
+  CHECK(afp::cli::judge(cache, std::nextafter(0.99, 0.0)) == CheckState::Warn);
+  CHECK(afp::cli::judge(cache, 0.90) == CheckState::Warn);
+  CHECK(afp::cli::judge(cache, std::nextafter(0.90, 0.0)) == CheckState::Crit);
+  CHECK(afp::cli::judge(kPgUp, 1) == CheckState::Ok);
+  CHECK(afp::cli::judge(kPgUp, 0) == CheckState::Crit);
+  // The statement limits are the query p95 requirement's; the advisor shares the rest.
+  CHECK(kStatementMeanTime.warning == kDbQueryP95.warning);
+  CHECK(kStatementMeanTime.critical == kDbQueryP95.critical);
+  CHECK(afp::cli::judge(kDeadRowRatio, 0.10) == CheckState::Warn);
+  CHECK(afp::cli::judge(kDeadRowRatio, 0.30) == CheckState::Crit);
+}
+
+TEST_CASE("status: no PostgreSQL rows without pg_up", "[status][pg]") {
+  auto after = join({memory(100, 50), statement("1", 10, 50), table("fingerprints", 10, 5)});
+  for (const auto& r : evaluate({}, after)) {
+    CHECK(r.threshold.name.substr(0, 3) != "pg_");
+  }
+}
+
+TEST_CASE("status: PostgreSQL down is critical and hides the database rows", "[status][pg]") {
+  auto after = join({pg_up(0), statement("1", 10, 50), database("afp", 10, 100000)});
+  std::vector<CheckRow> rows;
+  for (const auto& r : evaluate({}, after)) {
+    if (r.threshold.name.substr(0, 3) == "pg_") rows.push_back(r);
+  }
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].threshold.name == "pg_up");
+  CHECK(rows[0].state == CheckState::Crit);
+  CHECK(exit_code(rows) == 1);
+}
+
+TEST_CASE("status: slowest statement mean time among statements called 5 times", "[status][pg]") {
+  auto [seconds, state] = GENERATE(table<double, CheckState>(
+      {{4.99, CheckState::Ok}, {5, CheckState::Warn}, {15, CheckState::Crit}}));
+  auto after = join({pg_up(1), statement("11", 5, seconds), statement("22", 100, 1),
+                     statement("33", 4, 400)});  // 33: 100 s per call, but a one-off
+  auto rows = evaluate({}, after);
+  const auto* r = row(rows, "pg_statement_mean_time", seconds / 5 >= 0.01 ? "queryid 11" : "");
+  REQUIRE(r != nullptr);
+  CHECK(*r->value == seconds / 5);
+  CHECK(r->state == state);
+
+  SECTION("no statement series while up: n/a, with the likely reason") {
+    auto none = evaluate({}, pg_up(1));
+    const auto* n = row(none, "pg_statement_mean_time");
+    REQUIRE(n != nullptr);
+    CHECK(n->state == CheckState::Unknown);
+    CHECK(n->note.find("pg_stat_statements") != std::string::npos);
+  }
+}
+
+TEST_CASE("status: cache hit ratio per database, idle databases left out", "[status][pg]") {
+  auto after = join({pg_up(1), database("afp", 99000, 1000), database("busy", 98999, 1001),
+                     database("cold", 899, 101), database("template1", 10, 990)});
+  auto rows = evaluate({}, after);
+  const auto* afp = row(rows, "pg_cache_hit_ratio", "afp");
+  const auto* busy = row(rows, "pg_cache_hit_ratio", "busy");
+  REQUIRE((afp != nullptr && busy != nullptr));
+  CHECK(afp->state == CheckState::Ok);    // 99 % exactly
+  CHECK(busy->state == CheckState::Warn);  // 98.999 %
+  CHECK(row(rows, "pg_cache_hit_ratio", "template1") == nullptr);             // 1000 accesses
+  CHECK(row(rows, "pg_cache_hit_ratio", "cold") == nullptr);
+}
+
+TEST_CASE("status: dead-row ratio for the fingerprint table and tables with many dead rows",
+          "[status][pg]") {
+  auto after = join({pg_up(1), table("fingerprints", 5120000, 0), table("songs", 9000, 1000),
+                     table("small", 100, 1900), table("quiet", 100000, 999)});
+  auto rows = evaluate({}, after);
+  const auto* f = row(rows, "pg_dead_row_ratio", "public.fingerprints (5.12M live rows)");
+  REQUIRE(f != nullptr);
+  CHECK(f->state == CheckState::Ok);
+  const auto* songs = row(rows, "pg_dead_row_ratio", "public.songs");
+  const auto* small = row(rows, "pg_dead_row_ratio", "public.small");
+  REQUIRE((songs != nullptr && small != nullptr));
+  CHECK(songs->state == CheckState::Warn);  // 10 % exactly
+  CHECK(small->state == CheckState::Crit);  // 95 %
+  CHECK(row(rows, "pg_dead_row_ratio", "public.quiet") == nullptr);  // under 1000 dead rows
+}
+
+TEST_CASE("status: PostgreSQL rows in the table", "[status][pg]") {
+  auto after = join({pg_up(1), statement("7", 10, 2), database("afp", 95000, 5000),
+                     table("fingerprints", 900, 100)});
+  std::ostringstream out;
+  afp::cli::print_table(out, "x", evaluate({}, after));
+  CHECK(out.str() ==
+        "source: x\n"
+        "CHECK                                                 VALUE  WARNING  CRITICAL  STATE\n"
+        "CPU busy                                                  -      70%       90%  n/a "
+        "(no node_cpu_seconds_total in both scrapes)\n"
+        "memory used                                               -      80%       95%  n/a "
+        "(no node_memory_MemTotal_bytes)\n"
+        "PostgreSQL up                                            up        -      down  OK\n"
+        "slowest statement mean queryid 7                    0.200 s      1 s       3 s  OK\n"
+        "cache hit ratio afp                                   95.0%     <99%      <90%  WARN\n"
+        "dead-row ratio public.fingerprints (900 live rows)    10.0%      10%       30%  WARN\n");
 }
 
 TEST_CASE("status: exit code", "[status]") {

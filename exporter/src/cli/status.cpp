@@ -17,6 +17,7 @@
 #include "config/options.h"
 #include "http/client.h"
 #include "metrics/text_writer.h"
+#include "pg/advisor.h"
 
 namespace afp::cli {
 
@@ -31,6 +32,21 @@ struct Scrapes {
   const std::vector<Sample>& before;
   const std::vector<Sample>& after;
 };
+
+// 5123456 -> "5.12M": a table's size at a glance.
+std::string format_count(double n) {
+  std::array<char, 32> buf{};
+  if (n >= 1e9) {
+    std::snprintf(buf.data(), buf.size(), "%.2fG", n / 1e9);
+  } else if (n >= 1e6) {
+    std::snprintf(buf.data(), buf.size(), "%.2fM", n / 1e6);
+  } else if (n >= 1e4) {
+    std::snprintf(buf.data(), buf.size(), "%.1fk", n / 1e3);
+  } else {
+    std::snprintf(buf.data(), buf.size(), "%.0f", n);
+  }
+  return buf.data();
+}
 
 CheckRow judged(const core::Threshold& t, std::string target, double value) {
   return CheckRow{t, std::move(target), value, judge(t, value), {}};
@@ -123,15 +139,112 @@ void check_filesystems(const Scrapes& s, std::vector<CheckRow>& rows) {
   }
 }
 
+// ---------------------------------------------------------------------------------------
+// PostgreSQL: rows only when the exporter reports pg_up, i.e. has a DSN. Counters are read
+// cumulatively (since the statistics reset): two scrapes a second apart see too few calls
+// to judge a rate.
+
+bool postgres_up(const Scrapes& s) {
+  const auto* up = metrics::find_sample(s.after, "pg_up");
+  return up != nullptr && up->value == 1;
+}
+
+void check_pg_up(const Scrapes& s, std::vector<CheckRow>& rows) {
+  if (const auto* up = metrics::find_sample(s.after, "pg_up")) {
+    rows.push_back(judged(core::kPgUp, "", up->value));
+  }
+}
+
+// One-off statements (CREATE INDEX, a manual VACUUM) are slow by nature; the slowest
+// statement worth judging has been called a few times.
+constexpr double kStatementMinCalls = 5;
+
+void check_statements(const Scrapes& s, std::vector<CheckRow>& rows) {
+  if (!postgres_up(s)) return;
+  const auto& t = core::kStatementMeanTime;
+  auto calls = metrics::find_samples(s.after, "pg_stat_statements_calls_total");
+  if (calls.empty()) {
+    rows.push_back(unknown(t, "", "no pg_stat_statements series (extension or collector off)"));
+    return;
+  }
+  std::optional<double> worst;
+  std::string target;
+  for (const auto* c : calls) {
+    if (c->value < kStatementMinCalls) continue;
+    auto queryid = metrics::label_value(*c, "queryid").value_or("");
+    const auto* seconds =
+        metrics::find_sample(s.after, "pg_stat_statements_seconds_total",
+                             {{"datname", metrics::label_value(*c, "datname").value_or("")},
+                              {"user", metrics::label_value(*c, "user").value_or("")},
+                              {"queryid", queryid}});
+    if (seconds == nullptr) continue;
+    double mean = seconds->value / c->value;
+    if (!worst || mean > *worst) {
+      worst = mean;
+      target = "queryid " + std::string(queryid);
+    }
+  }
+  if (!worst) {
+    rows.push_back(unknown(t, "", "no statement called 5 times yet"));
+  } else {
+    rows.push_back(judged(t, target, *worst));
+  }
+}
+
+void check_cache_hit(const Scrapes& s, std::vector<CheckRow>& rows) {
+  if (!postgres_up(s)) return;
+  for (const auto* hit : metrics::find_samples(s.after, "pg_stat_database_blks_hit_total")) {
+    auto datname = metrics::label_value(*hit, "datname").value_or("");
+    const auto* read =
+        metrics::find_sample(s.after, "pg_stat_database_blks_read_total", {{"datname", datname}});
+    if (read == nullptr) continue;
+    double all = hit->value + read->value;
+    // An idle database (template1, a fresh one) has no ratio worth a row.
+    if (all <= static_cast<double>(pg::kCacheMinBlocks)) continue;
+    rows.push_back(judged(core::kCacheHitRatio, std::string(datname), hit->value / all));
+  }
+}
+
+// The fingerprint table always gets a row (with its size, the number that explains most
+// look-up times); other tables only once they have enough dead rows to matter.
+void check_dead_rows(const Scrapes& s, std::vector<CheckRow>& rows) {
+  if (!postgres_up(s)) return;
+  for (const auto* dead : metrics::find_samples(s.after, "pg_stat_user_tables_n_dead_tup")) {
+    auto relname = metrics::label_value(*dead, "relname").value_or("");
+    auto schema = metrics::label_value(*dead, "schemaname").value_or("");
+    auto datname = metrics::label_value(*dead, "datname").value_or("");
+    const auto* live =
+        metrics::find_sample(s.after, "pg_stat_user_tables_n_live_tup",
+                             {{"datname", datname}, {"schemaname", schema}, {"relname", relname}});
+    if (live == nullptr) continue;
+    bool fingerprints = relname == pg::AdvisorSettings{}.fingerprint_table;
+    if (!fingerprints && dead->value < static_cast<double>(pg::kDeadMinRows)) continue;
+    std::string target = std::string(schema) + "." + std::string(relname);
+    if (fingerprints) target += " (" + format_count(live->value) + " live rows)";
+    double all = live->value + dead->value;
+    if (all > 0) {
+      rows.push_back(judged(core::kDeadRowRatio, target, dead->value / all));
+    } else {
+      rows.push_back(unknown(core::kDeadRowRatio, target, "empty table"));
+    }
+  }
+}
+
 using Check = void (*)(const Scrapes&, std::vector<CheckRow>&);
-// Report order. Later checks (PostgreSQL, pipeline p95s) go here.
-constexpr std::array<Check, 3> kChecks{check_cpu, check_memory, check_filesystems};
+// Report order. Later checks (pipeline p95s) go here.
+constexpr std::array<Check, 7> kChecks{check_cpu,      check_memory,     check_filesystems,
+                                       check_pg_up,    check_statements, check_cache_hit,
+                                       check_dead_rows};
 
 // ---------------------------------------------------------------------------------------
 // Output.
 
 std::string format_number(core::Unit unit, double value, bool is_threshold) {
   std::array<char, 64> buf{};
+  if (unit == core::Unit::Up) {
+    if (is_threshold) return "down";
+    return value == 1 ? "up" : "down";
+  }
   if (unit == core::Unit::Ratio) {
     std::snprintf(buf.data(), buf.size(), is_threshold ? "%g%%" : "%.1f%%", value * 100);
   } else {
@@ -141,7 +254,22 @@ std::string format_number(core::Unit unit, double value, bool is_threshold) {
 }
 
 std::string_view unit_name(core::Unit unit) {
-  return unit == core::Unit::Ratio ? "ratio" : "seconds";
+  switch (unit) {
+    case core::Unit::Ratio:
+      return "ratio";
+    case core::Unit::Seconds:
+      return "seconds";
+    case core::Unit::Up:
+      break;
+  }
+  return "up";
+}
+
+// The threshold cell: "<99%" where lower is worse; an up flag has one level only.
+std::string threshold_cell(const core::Threshold& t, double level, bool is_warning) {
+  if (t.unit == core::Unit::Up) return is_warning ? "-" : "down";
+  std::string text = format_number(t.unit, level, true);
+  return t.direction == core::Direction::LowerIsWorse ? "<" + text : text;
 }
 
 std::string row_label(const CheckRow& row) {
@@ -165,9 +293,11 @@ struct Options {
 constexpr std::string_view kUsage =
     "usage: afp_exporter status [--url URL] [--json] [--interval DURATION] [--timeout DURATION]\n"
     "                           [--path.procfs DIR] [--path.sysfs DIR] [--path.rootfs DIR]\n"
-    "Reads CPU busy, memory used and disk used from the exporter at --url (default\n"
-    "http://127.0.0.1:9793/metrics) twice, --interval apart (default 1s), or from the\n"
-    "built-in collectors when no exporter answers, and judges them against the thresholds.\n"
+    "Reads CPU busy, memory used and disk used (and, when the exporter has a DSN, PostgreSQL\n"
+    "up, slowest statement mean time, cache hit ratio and dead-row ratio) from the exporter\n"
+    "at --url (default http://127.0.0.1:9793/metrics) twice, --interval apart (default\n"
+    "1s), or from the built-in collectors when no exporter answers, and judges them\n"
+    "against the thresholds.\n"
     "Exit status: 0 all OK, 1 a warning or critical reading, 2 error or nothing to judge.\n";
 
 // Throws std::invalid_argument with the message for err.
@@ -329,8 +459,8 @@ void print_table(std::ostream& out, std::string_view source, const std::vector<C
     std::string state(state_name(row.state));
     if (!row.note.empty()) state += " (" + row.note + ")";
     cells.push_back({row_label(row), row.value ? format_number(unit, *row.value, false) : "-",
-                     format_number(unit, row.threshold.warning, true),
-                     format_number(unit, row.threshold.critical, true), state});
+                     threshold_cell(row.threshold, row.threshold.warning, true),
+                     threshold_cell(row.threshold, row.threshold.critical, false), state});
   }
   std::array<std::size_t, 4> width{};
   for (const auto& c : cells) {
@@ -361,6 +491,7 @@ void print_json(std::ostream& out, std::string_view source, const std::vector<Ch
     j["unit"] = unit_name(row.threshold.unit);
     j["warning"] = row.threshold.warning;
     j["critical"] = row.threshold.critical;
+    if (row.threshold.direction == core::Direction::LowerIsWorse) j["lower_is_worse"] = true;
     j["state"] = state_name(row.state);
     if (!row.note.empty()) j["note"] = row.note;
     checks.push_back(std::move(j));

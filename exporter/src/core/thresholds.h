@@ -9,7 +9,11 @@
 
 namespace afp::core {
 
-enum class Unit { Ratio, Seconds };
+enum class Unit { Ratio, Seconds, Up };
+
+// Most readings get worse as they grow; a cache hit ratio or an up flag gets worse as it
+// falls.
+enum class Direction { HigherIsWorse, LowerIsWorse };
 
 struct Threshold {
   std::string_view name;  // stable id: status JSON "name", rule/dashboard tests
@@ -17,6 +21,7 @@ struct Threshold {
   Unit unit;
   double warning;
   double critical;
+  Direction direction = Direction::HigherIsWorse;
 };
 
 inline constexpr Threshold kFingerprintGenerationP95{
@@ -33,8 +38,29 @@ inline constexpr Threshold kDiskUsed{"disk_used", "disk used", Unit::Ratio, 0.85
 inline constexpr std::array<Threshold, 6> kThresholds{
     kFingerprintGenerationP95, kApiProcessingP95, kDbQueryP95, kCpuBusy, kMemoryUsed, kDiskUsed};
 
+// The database checks beyond DESIGN.md's table, shared by `status`, the `db` advisor and
+// the alerting rules (a test keeps rules/ equal to these).
+inline constexpr Threshold kPgUp{"pg_up", "PostgreSQL up", Unit::Up, 1, 1, Direction::LowerIsWorse};
+// Mean time per call of a statement: the same limits as the query p95 requirement.
+inline constexpr Threshold kStatementMeanTime{"pg_statement_mean_time", "slowest statement mean",
+                                              Unit::Seconds, kDbQueryP95.warning,
+                                              kDbQueryP95.critical};
+// Below 99 % a look-up batch starts to wait on disk; at 90 % one block read in ten does.
+inline constexpr Threshold kCacheHitRatio{
+    "pg_cache_hit_ratio", "cache hit ratio", Unit::Ratio, 0.99, 0.90, Direction::LowerIsWorse};
+// Autovacuum's default scale factor (0.2) lets dead rows reach about 17 % between runs, so
+// 10 % is worth a look and 30 % means vacuum is not keeping up.
+inline constexpr Threshold kDeadRowRatio{"pg_dead_row_ratio", "dead-row ratio", Unit::Ratio, 0.10,
+                                         0.30};
+
+inline constexpr std::array<Threshold, 4> kDatabaseThresholds{kPgUp, kStatementMeanTime,
+                                                              kCacheHitRatio, kDeadRowRatio};
+
 constexpr const Threshold* find_threshold(std::string_view name) {
   for (const auto& t : kThresholds) {
+    if (t.name == name) return &t;
+  }
+  for (const auto& t : kDatabaseThresholds) {
     if (t.name == name) return &t;
   }
   return nullptr;
@@ -42,18 +68,31 @@ constexpr const Threshold* find_threshold(std::string_view name) {
 
 enum class Level { Ok, Warning, Critical };
 
-// A value at a threshold has reached it: 0.70 CPU busy is a warning, as a Grafana
-// threshold step colours from its value up.
+// As a Grafana threshold step colours from its value up: a value at a higher-is-worse
+// threshold has reached it (0.70 CPU busy is a warning), a value at a lower-is-worse one
+// has not (a 0.99 cache hit ratio is fine, 0.9899 is a warning).
 constexpr Level level_of(const Threshold& t, double value) {
+  if (t.direction == Direction::LowerIsWorse) {
+    if (value < t.critical) return Level::Critical;
+    if (value < t.warning) return Level::Warning;
+    return Level::Ok;
+  }
   if (value >= t.critical) return Level::Critical;
   if (value >= t.warning) return Level::Warning;
   return Level::Ok;
 }
 
+constexpr bool well_formed(const Threshold& t) {
+  bool ordered =
+      t.direction == Direction::HigherIsWorse ? t.warning < t.critical : t.critical <= t.warning;
+  return ordered && (t.unit != Unit::Ratio || (t.critical <= 1.0 && t.warning <= 1.0));
+}
 static_assert([] {
   for (const auto& t : kThresholds) {
-    if (!(t.warning < t.critical)) return false;
-    if (t.unit == Unit::Ratio && t.critical > 1.0) return false;
+    if (!well_formed(t) || t.direction != Direction::HigherIsWorse) return false;
+  }
+  for (const auto& t : kDatabaseThresholds) {
+    if (!well_formed(t)) return false;
   }
   return true;
 }());

@@ -292,7 +292,7 @@ bool statistics_stale(const TableStats& t, std::chrono::milliseconds max_age) {
 bool dead_rows_high(const TableStats& t) {
   if (t.n_dead_tup < kDeadMinRows) return false;
   double all = static_cast<double>(t.n_live_tup) + static_cast<double>(t.n_dead_tup);
-  return static_cast<double>(t.n_dead_tup) / all > kDeadRowRatio;
+  return static_cast<double>(t.n_dead_tup) / all >= kDeadRowRatio;
 }
 
 bool cache_ratio_low(std::int64_t blks_hit, std::int64_t blks_read) {

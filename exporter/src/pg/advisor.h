@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/thresholds.h"
 #include "pg/connection.h"
 
 namespace afp::pg {
@@ -25,11 +26,12 @@ struct AdvisorSettings {
 };
 
 // The rules' constants, one place (the unit tests pin them).
-inline constexpr double kStaleModifiedRatio = 0.10;     // n_mod_since_analyze > 10 % of live rows
-inline constexpr std::int64_t kStaleMinRows = 1000;     // ... and at least this many
-inline constexpr double kDeadRowRatio = 0.10;           // n_dead / (live + dead) > 10 %
-inline constexpr std::int64_t kDeadMinRows = 1000;      // ... and at least this many dead rows
-inline constexpr double kCacheHitRatio = 0.99;          // below: warning
+inline constexpr double kStaleModifiedRatio = 0.10;  // n_mod_since_analyze > 10 % of live rows
+inline constexpr std::int64_t kStaleMinRows = 1000;  // ... and at least this many
+inline constexpr double kDeadRowRatio =
+    core::kDeadRowRatio.warning;                    // n_dead / (live + dead) >= 10 %
+inline constexpr std::int64_t kDeadMinRows = 1000;  // ... and at least this many dead rows
+inline constexpr double kCacheHitRatio = core::kCacheHitRatio.warning;  // below: warning
 inline constexpr std::int64_t kCacheMinBlocks = 1000;   // judged above this many accesses
 inline constexpr std::int64_t kSeqScanMin = 20;         // look-up index "not used" needs this many
 inline constexpr std::int64_t kSeqScanMinRows = 10000;  // ... on a table at least this large
