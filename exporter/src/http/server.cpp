@@ -82,7 +82,40 @@ std::string resolve_ipv4(const std::string& host, std::string* error) {
   return buf;
 }
 
+// Content-Length first (a too-large body is refused unread), then chunked or unknown
+// lengths read up to one byte past the limit.
+BodyStatus read_body(mg_connection* conn, std::size_t max_bytes, std::string* out) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  out->clear();
+  if (info->content_length > 0) {
+    auto length = static_cast<std::size_t>(info->content_length);
+    if (length > max_bytes) return BodyStatus::TooLarge;
+    out->reserve(length);
+  }
+  std::array<char, 16384> chunk{};
+  while (true) {
+    int n = mg_read(conn, chunk.data(), chunk.size());
+    if (n < 0) return BodyStatus::Error;
+    if (n == 0) break;
+    out->append(chunk.data(), static_cast<std::size_t>(n));
+    if (out->size() > max_bytes) return BodyStatus::TooLarge;
+  }
+  if (info->content_length > 0 && out->size() != static_cast<std::size_t>(info->content_length)) {
+    return BodyStatus::Error;
+  }
+  return BodyStatus::Ok;
+}
+
 }  // namespace
+
+bool is_loopback(std::string_view remote_addr) {
+  if (remote_addr == "::1") return true;
+  if (remote_addr.substr(0, 7) == "::ffff:") remote_addr.remove_prefix(7);
+  in_addr addr{};
+  std::string text(remote_addr);
+  if (inet_pton(AF_INET, text.c_str(), &addr) != 1) return false;
+  return (ntohl(addr.s_addr) >> 24) == 127;
+}
 
 bool accepts_gzip(std::string_view accept_encoding) {
   while (!accept_encoding.empty()) {
@@ -141,8 +174,9 @@ Server::~Server() {
   stop();
 }
 
-void Server::route(std::string path, std::vector<std::string> methods, Handler handler) {
-  routes_.push_back({std::move(path), std::move(methods), std::move(handler)});
+void Server::route(std::string path, std::vector<std::string> methods, Handler handler,
+                   RouteOptions options) {
+  routes_.push_back({std::move(path), std::move(methods), std::move(handler), options});
 }
 
 void Server::start() {
@@ -262,17 +296,22 @@ const Server::Route* Server::find(std::string_view path) const {
 void Server::dispatch(mg_connection* conn) {
   const mg_request_info* info = mg_get_request_info(conn);
   std::string_view method = info->request_method ? info->request_method : "";
-  Request request{method, info->local_uri ? info->local_uri : "",
-                  info->query_string ? info->query_string : "", info->remote_addr,
-                  [conn](const char* name) -> std::string_view {
-                    const char* v = mg_get_header(conn, name);
-                    return v ? v : "";
-                  }};
+  Request request{
+      method,
+      info->local_uri ? info->local_uri : "",
+      info->query_string ? info->query_string : "",
+      info->remote_addr,
+      [conn](const char* name) -> std::string_view {
+        const char* v = mg_get_header(conn, name);
+        return v ? v : "";
+      },
+      [conn](std::size_t max_bytes, std::string* out) { return read_body(conn, max_bytes, out); }};
   Response response;
   const Route* route = find(request.path);
   bool head = method == "HEAD";
   auto web = web_config();
-  if (web && !web->admit(request, response)) {
+  bool basic_auth = route == nullptr || !route->options.own_authentication;
+  if (web && !web->admit(request, response, basic_auth)) {
     // 401 or 429, before any routing: unknown paths do not reveal themselves either.
   } else if (!route) {
     response.status = 404;

@@ -19,6 +19,8 @@ namespace afp::http {
 class WebConfig;
 class TlsContext;
 
+enum class BodyStatus { Ok, TooLarge, Error };
+
 struct Request {
   std::string_view method;
   std::string_view path;
@@ -26,7 +28,13 @@ struct Request {
   std::string_view remote_addr;
   // Case-insensitive header lookup; empty when absent.
   std::function<std::string_view(const char* name)> header;
+  // Reads the whole request body into *out, refusing (TooLarge) one longer than max_bytes
+  // before reading it when Content-Length says so. Error: the client went away mid-body.
+  std::function<BodyStatus(std::size_t max_bytes, std::string* out)> read_body = {};
 };
+
+// Whether a peer address ("127.0.0.1", "::1") is on the loopback interface.
+bool is_loopback(std::string_view remote_addr);
 
 struct Response {
   int status = 200;
@@ -36,6 +44,12 @@ struct Response {
 };
 
 using Handler = std::function<void(const Request&, Response&)>;
+
+struct RouteOptions {
+  // The route checks credentials itself (the ingest route's bearer token), so the web
+  // config's basic auth does not apply to it; its rate limit and TLS still do.
+  bool own_authentication = false;
+};
 
 struct ServerOptions {
   std::vector<std::string> listen_addresses;  // node_exporter style: ":9793", "127.0.0.1:9793"
@@ -67,7 +81,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Routes must be added before start().
-  void route(std::string path, std::vector<std::string> methods, Handler handler);
+  void route(std::string path, std::vector<std::string> methods, Handler handler,
+             RouteOptions options = {});
   // Binds every listen address; throws ServerError naming the address that failed.
   void start();
   // Stops accepting, lets in-flight requests finish, joins the workers.
@@ -86,6 +101,7 @@ class Server {
     std::string path;
     std::vector<std::string> methods;
     Handler handler;
+    RouteOptions options;
   };
   static int on_request(mg_connection* conn);
   static int on_log(const mg_connection* conn, const char* message);

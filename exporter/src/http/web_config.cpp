@@ -348,7 +348,7 @@ std::shared_ptr<const WebConfig> WebConfig::parse(std::string_view yaml, const s
   return config;
 }
 
-bool WebConfig::admit(const Request& request, Response& response) const {
+bool WebConfig::admit(const Request& request, Response& response, bool check_basic_auth) const {
   if (rate_interval_.count() > 0) {
     std::lock_guard lock(rate_mutex_);
     auto now = std::chrono::steady_clock::now();
@@ -363,7 +363,7 @@ bool WebConfig::admit(const Request& request, Response& response) const {
     }
     tokens_ -= 1;
   }
-  if (auth_ && !auth_->check(request.header("Authorization"))) {
+  if (check_basic_auth && auth_ && !auth_->check(request.header("Authorization"))) {
     response.status = 401;
     response.headers.emplace_back("WWW-Authenticate", "Basic");
     response.body = "Unauthorized\n";

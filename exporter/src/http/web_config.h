@@ -47,8 +47,9 @@ class WebConfig {
   const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
 
   // Whether the request may go on to its handler; if not, `response` is the 429 (rate
-  // limit) or the 401 with "WWW-Authenticate: Basic".
-  bool admit(const Request& request, Response& response) const;
+  // limit) or the 401 with "WWW-Authenticate: Basic". Routes that authenticate on their
+  // own pass check_basic_auth = false.
+  bool admit(const Request& request, Response& response, bool check_basic_auth = true) const;
   // Adds the configured headers the handler did not set itself (to every response).
   void add_headers(Response& response) const;
 
