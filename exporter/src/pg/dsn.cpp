@@ -1,10 +1,9 @@
 #include "pg/dsn.h"
 
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 
+#include "config/secret.h"
 #include "pg/libpq.h"
 
 namespace afp::pg {
@@ -28,35 +27,18 @@ std::optional<Options> parse(std::string_view conninfo) {
   return out;
 }
 
-std::string read_secret_file(const std::string& path, const std::string& source) {
-  std::ifstream in(path);
-  if (!in) throw DsnError(source + ": cannot read the file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
-    text.pop_back();
-  }
-  if (text.empty()) throw DsnError(source + ": the file is empty");
-  return text;
-}
-
 }  // namespace
 
 std::optional<Dsn> load_dsn(const char* env_dsn, const char* env_file,
                             const std::string& file_option) {
-  Dsn dsn;
-  if (env_dsn && *env_dsn) {
-    dsn = {env_dsn, "AFP_PG_DSN"};
-  } else if (env_file && *env_file) {
-    dsn.source = std::string("AFP_PG_DSN_FILE ") + env_file;
-    dsn.conninfo = read_secret_file(env_file, dsn.source);
-  } else if (!file_option.empty()) {
-    dsn.source = "pg.dsn-file " + file_option;
-    dsn.conninfo = read_secret_file(file_option, dsn.source);
-  } else {
-    return std::nullopt;
+  std::optional<config::Secret> secret;
+  try {
+    secret = config::load_secret({"AFP_PG_DSN", env_dsn, env_file, "pg.dsn-file", file_option});
+  } catch (const config::SecretError& e) {
+    throw DsnError(e.what());
   }
+  if (!secret) return std::nullopt;
+  Dsn dsn{std::move(secret->value), std::move(secret->source)};
   if (!parse(dsn.conninfo)) {
     throw DsnError(dsn.source +
                    ": not a valid libpq connection string or postgresql:// URI (its text is "
