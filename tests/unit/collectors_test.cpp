@@ -33,6 +33,6 @@ TEST_CASE("the catalog lists each collector once, all on by default", "[collecto
   CHECK(names == std::vector<std::string>{"cpu", "loadavg", "meminfo", "filesystem", "diskstats",
                                           "netdev", "process", "postgres", "pg_stat_database",
                                           "pg_stat_user_tables", "pg_stat_user_indexes",
-                                          "pg_stat_statements"});
+                                          "pg_stat_statements", "pipeline", "probe"});
   CHECK(collectors::find_collector("nope") == nullptr);
 }

@@ -29,11 +29,12 @@ TEST_CASE("defaults follow node_exporter conventions", "[config]") {
   auto cl = parse_command_line({});
   CHECK(cl.options.listen_addresses == std::vector<std::string>{":9793"});
   CHECK(cl.options.telemetry_path == "/metrics");
-  // The PostgreSQL ones are on too, and run when a DSN is configured.
+  // The PostgreSQL ones are on too, and run when a DSN is configured; the probe with a URL.
   CHECK(cl.options.enabled_collectors() ==
         std::vector<std::string>{"cpu", "loadavg", "meminfo", "filesystem", "diskstats", "netdev",
                                  "process", "postgres", "pg_stat_database", "pg_stat_user_tables",
-                                 "pg_stat_user_indexes", "pg_stat_statements"});
+                                 "pg_stat_user_indexes", "pg_stat_statements", "pipeline",
+                                 "probe"});
   CHECK(cl.options.postgres.statement_timeout == std::chrono::seconds(2));
   CHECK(cl.options.postgres.cache_ttl == std::chrono::seconds(0));
   CHECK(cl.options.collectors.mount_timeout == std::chrono::seconds(5));

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct RequestOptions {
   std::string client_cert = {};    // https: present this certificate and key (PEM files)
   std::string client_key = {};
   long tls_version = 0;  // CURLOPT_SSLVERSION, e.g. CURL_SSLVERSION_TLSv1_2 | MAX_TLSv1_2
+  std::optional<std::string> body = {};  // request body (POST)
 };
 
 // A blocking HTTP request with libcurl; no automatic decompression, so gzip bodies
@@ -73,6 +75,11 @@ inline HttpResult http_request(const std::string& url, const std::string& method
     curl_easy_setopt(curl, CURLOPT_SSLKEY, options.client_key.c_str());
   }
   if (options.tls_version) curl_easy_setopt(curl, CURLOPT_SSLVERSION, options.tls_version);
+  if (options.body) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, options.body->data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(options.body->size()));
+  }
   CURLcode rc = curl_easy_perform(curl);
   if (rc == CURLE_OK) {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);

@@ -338,6 +338,20 @@ TEST_CASE("basic auth on a live server: every route, 401 with WWW-Authenticate",
   CHECK_THAT(r.logged(), !Catch::Contains("secret"));
 }
 
+TEST_CASE("basic auth leaves the ingest route to its own bearer token",
+          "[web_config][auth][http][ingest]") {
+  TempDir dir;
+  auto path = dir.write("web.yml", "basic_auth_users:\n  alice: " + bcrypt("secret") + "\n");
+  RunningApp r(path);
+  test::RequestOptions push;
+  push.body = R"({"observations": [{"metric": "fingerprint_generation", "seconds": 1}]})";
+  auto url = r.url("http", "/api/v1/observations");
+  // An app holds a bearer token, not the scrape user's password: basic auth does not apply.
+  CHECK(test::http_request(url, "POST", {"Content-Type: application/json"}, push).status == 200);
+  CHECK(test::http_request(r.url("http", "/metrics")).status == 401);
+  CHECK_THAT(r.logged(), Catch::Contains("auth=\"loopback peers only\""));
+}
+
 TEST_CASE("rate_limit answers 429 once the burst is spent", "[web_config][http]") {
   TempDir dir;
   RunningApp r(dir.write("web.yml", "rate_limit:\n  interval: 1h\n  burst: 2\n"));

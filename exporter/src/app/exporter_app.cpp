@@ -13,6 +13,7 @@
 #include "build_info.h"
 #include "collectors/catalog.h"
 #include "collectors/proc_file.h"
+#include "config/secret.h"
 #include "http/web_config.h"
 #include "pg/dsn.h"
 #include "pg/source.h"
@@ -64,6 +65,21 @@ std::shared_ptr<const http::WebConfig> load_web_config(const std::string& path) 
   return path.empty() ? nullptr : http::WebConfig::load(path);
 }
 
+bool pipeline_settings_differ(const config::Options& a, const config::Options& b) {
+  const auto& x = a.ingest;
+  const auto& y = b.ingest;
+  const auto& p = a.probe;
+  const auto& q = b.probe;
+  return x.token_file != y.token_file || x.allow_unauthenticated != y.allow_unauthenticated ||
+         x.max_body_bytes != y.max_body_bytes || x.max_batch_items != y.max_batch_items ||
+         x.max_label_values != y.max_label_values ||
+         x.max_label_value_length != y.max_label_value_length ||
+         x.statsd_listen_address != y.statsd_listen_address ||
+         x.statsd_read_buffer_bytes != y.statsd_read_buffer_bytes || p.url != q.url ||
+         p.audio_file != q.audio_file || p.interval != q.interval || p.timeout != q.timeout ||
+         p.form_field != q.form_field || p.content_type != q.content_type;
+}
+
 }  // namespace
 
 std::shared_ptr<pg::Source> postgres_source(const config::Options& options, log::Logger& log) {
@@ -84,16 +100,72 @@ std::shared_ptr<pg::Source> postgres_source(const config::Options& options, log:
   return std::make_shared<pg::Source>(std::move(*dsn), source_options, log);
 }
 
+namespace {
+
+pipeline::IngestSettings ingest_settings(const config::Options& options) {
+  const auto& in = options.ingest;
+  pipeline::IngestSettings settings;
+  std::optional<config::Secret> token;
+  try {
+    token = config::load_secret({"AFP_INGEST_TOKEN", std::getenv("AFP_INGEST_TOKEN"),
+                                 std::getenv("AFP_INGEST_TOKEN_FILE"), "ingest.token-file",
+                                 in.token_file});
+  } catch (const config::SecretError& e) {
+    throw config::ConfigError(e.what());
+  }
+  if (token) settings.token = std::move(token->value);
+  settings.allow_unauthenticated = in.allow_unauthenticated;
+  settings.max_body_bytes = static_cast<std::size_t>(in.max_body_bytes);
+  settings.batch.max_items = static_cast<std::size_t>(in.max_batch_items);
+  settings.batch.max_label_value_length = static_cast<std::size_t>(in.max_label_value_length);
+  return settings;
+}
+
+std::shared_ptr<pipeline::Probe> make_probe(const config::ProbeSettings& p, log::Logger& log) {
+  if (p.url.empty()) return nullptr;
+  if (p.audio_file.empty()) throw config::ConfigError("--probe.url needs --probe.audio-file");
+  try {
+    return std::make_shared<pipeline::Probe>(
+        pipeline::ProbeOptions{p.url, p.audio_file, p.interval, p.timeout, p.form_field,
+                               p.content_type},
+        log);
+  } catch (const std::exception& e) {
+    throw config::ConfigError(std::string("--probe: ") + e.what());
+  }
+}
+
+}  // namespace
+
+Pipeline build_pipeline(const config::Options& options, log::Logger& log) {
+  Pipeline p;
+  p.store = std::make_shared<pipeline::Store>(
+      pipeline::Limits{static_cast<std::size_t>(options.ingest.max_label_values),
+                       static_cast<std::size_t>(options.ingest.max_label_value_length)});
+  p.ingest = std::make_unique<pipeline::IngestHandler>(*p.store, ingest_settings(options));
+  if (!options.ingest.statsd_listen_address.empty()) {
+    p.statsd = std::make_unique<pipeline::StatsdListener>(
+        options.ingest.statsd_listen_address, *p.store, log,
+        static_cast<std::size_t>(options.ingest.statsd_read_buffer_bytes));
+  }
+  p.probe = make_probe(options.probe, log);
+  return p;
+}
+
 std::shared_ptr<const collectors::Scraper> build_scraper(const config::Options& options,
                                                          collectors::CollectorHealth& health,
-                                                         log::Logger& log) {
+                                                         log::Logger& log,
+                                                         const Pipeline* pipeline) {
   check_paths(options);
   auto postgres = postgres_source(options, log);
   collectors::CollectorDeps deps{options.collectors, postgres};
+  if (pipeline) {
+    deps.pipeline = pipeline->store;
+    deps.probe = pipeline->probe;
+  }
   std::vector<collectors::NamedCollector> list;
   for (const auto& name : options.enabled_collectors()) {
     const auto* spec = collectors::find_collector(name);
-    if (spec->needs_postgres && !postgres) continue;
+    if (!collectors::available(*spec, deps)) continue;
     list.push_back({name, spec->make(deps)});
   }
   return std::make_shared<const collectors::Scraper>(std::move(list), health);
@@ -104,7 +176,8 @@ ExporterApp::ExporterApp(config::Options options, std::vector<std::string> args,
       args_(std::move(args)),
       log_(log),
       health_(log),
-      scraper_(build_scraper(options_, health_, log)),
+      pipeline_(build_pipeline(options_, log)),
+      scraper_(build_scraper(options_, health_, log, &pipeline_)),
       server_({options_.listen_addresses, worker_threads(options_.max_requests),
                load_web_config(options_.web_config_file)},
               log) {
@@ -115,10 +188,16 @@ ExporterApp::ExporterApp(config::Options options, std::vector<std::string> args,
   for (const char* path : {"/-/healthy", "/-/ready"}) {
     server_.route(path, {"GET"}, [](const http::Request&, http::Response& r) { r.body = "OK\n"; });
   }
+  server_.route(
+      "/api/v1/observations", {"POST"},
+      [this](const http::Request& req, http::Response& r) { pipeline_.ingest->handle(req, r); },
+      {.own_authentication = true});
 }
 
 void ExporterApp::start() {
   server_.start();
+  if (pipeline_.statsd) pipeline_.statsd->start();
+  if (pipeline_.probe) pipeline_.probe->start();
   log_.info("starting afp_exporter", {{"version", kVersion}, {"revision", kRevision}});
   log_.info("enabled collectors", {{"collectors", join(scraper_->names())}});
   auto web = server_.web_config();
@@ -127,6 +206,12 @@ void ExporterApp::start() {
     log_.info("web config loaded", {{"file", web->path()},
                                     {"tls", tls ? "true" : "false"},
                                     {"basic_auth_users", std::to_string(web->user_count())}});
+  }
+  log_.info("ingest on /api/v1/observations",
+            {{"auth", std::string(pipeline::ingest_mode_name(pipeline_.ingest->mode()))}});
+  if (pipeline_.statsd) {
+    log_.info("statsd listener on", {{"address", options_.ingest.statsd_listen_address},
+                                     {"port", std::to_string(pipeline_.statsd->port())}});
   }
   auto ports = server_.ports();
   for (std::size_t i = 0; i < options_.listen_addresses.size() && i < ports.size(); ++i) {
@@ -138,6 +223,8 @@ void ExporterApp::start() {
 }
 
 void ExporterApp::stop() {
+  if (pipeline_.probe) pipeline_.probe->stop();
+  if (pipeline_.statsd) pipeline_.statsd->stop();
   server_.stop();
 }
 
@@ -147,7 +234,7 @@ void ExporterApp::reload() {
   std::shared_ptr<const http::WebConfig> web;
   try {
     next = config::reload(args_);
-    scraper = build_scraper(next, health_, log_);
+    scraper = build_scraper(next, health_, log_, &pipeline_);
     web = load_web_config(next.web_config_file);  // re-read even if unchanged: new certificates
   } catch (const std::exception& e) {
     log_.error("reload failed, keeping the running configuration", {{"err", e.what()}});
@@ -159,6 +246,11 @@ void ExporterApp::reload() {
     log_.warn(
         "web.listen-address, web.telemetry-path and web.max-requests change only on restart; "
         "the rest of the new configuration is live");
+  }
+  if (pipeline_settings_differ(next, options_)) {
+    log_.warn(
+        "ingest.*, statsd.* and probe.* change only on restart (the pushed counts are "
+        "kept); the rest of the new configuration is live");
   }
   if (!server_.set_web_config(web)) {
     log_.warn(
@@ -207,7 +299,9 @@ void ExporterApp::serve_landing(http::Response& response) const {
                   kVersion + " (revision " + (*kRevision ? kRevision : "unknown") +
                   ").</p>\n<ul>\n<li><a href=\"" + options_.telemetry_path +
                   "\">Metrics</a></li>\n<li><a href=\"/-/healthy\">Health</a></li>\n"
-                  "<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n</body></html>\n";
+                  "<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n"
+                  "<p>The app pushes pipeline timings to <code>POST /api/v1/observations</code>"
+                  " (JSON, see the README).</p>\n</body></html>\n";
 }
 
 int run_server(const config::Options& options, const std::vector<std::string>& args,

@@ -10,16 +10,35 @@
 #include "config/options.h"
 #include "http/server.h"
 #include "log/logger.h"
+#include "pipeline/http_ingest.h"
+#include "pipeline/probe.h"
+#include "pipeline/statsd_listener.h"
+#include "pipeline/store.h"
 
 namespace afp::app {
+
+// The fingerprint-pipeline parts. Built once at start and kept across reloads: what the
+// app pushed must not be lost to a SIGHUP.
+struct Pipeline {
+  std::shared_ptr<pipeline::Store> store;
+  std::unique_ptr<pipeline::IngestHandler> ingest;
+  std::unique_ptr<pipeline::StatsdListener> statsd;  // null without --statsd.listen-address
+  std::shared_ptr<pipeline::Probe> probe;            // null without --probe.url
+};
+
+// Loads the ingest token (AFP_INGEST_TOKEN, AFP_INGEST_TOKEN_FILE, ingest.token-file) and
+// the probe's audio file; throws config::ConfigError naming what is wrong.
+Pipeline build_pipeline(const config::Options& options, log::Logger& log);
 
 // Builds the scraper for a set of options; throws config::ConfigError when an input
 // the enabled collectors need (e.g. --path.procfs) is unusable.
 // PostgreSQL collectors are built only when a DSN is configured (AFP_PG_DSN,
-// AFP_PG_DSN_FILE or pg.dsn-file).
+// AFP_PG_DSN_FILE or pg.dsn-file); the pipeline and probe collectors only with the
+// pipeline parts they publish.
 std::shared_ptr<const collectors::Scraper> build_scraper(const config::Options& options,
                                                          collectors::CollectorHealth& health,
-                                                         log::Logger& log);
+                                                         log::Logger& log,
+                                                         const Pipeline* pipeline = nullptr);
 
 // The serving process: HTTP routes over the current scraper, swapped on reload.
 class ExporterApp {
@@ -35,6 +54,8 @@ class ExporterApp {
   void reload();
   void stop();
   std::vector<int> ports() const { return server_.ports(); }
+  // The statsd listener's UDP port; 0 when there is none.
+  int statsd_port() const { return pipeline_.statsd ? pipeline_.statsd->port() : 0; }
 
  private:
   void serve_metrics(const http::Request& request, http::Response& response);
@@ -44,6 +65,7 @@ class ExporterApp {
   std::vector<std::string> args_;
   log::Logger& log_;
   collectors::CollectorHealth health_;
+  Pipeline pipeline_;
   mutable std::mutex scraper_mutex_;
   std::shared_ptr<const collectors::Scraper> scraper_;
   std::atomic<int> in_flight_{0};

@@ -4,6 +4,7 @@
 
 #include "pg/collectors.h"
 #include "pg/query.h"
+#include "pipeline/collectors.h"
 
 namespace afp::collectors {
 
@@ -22,37 +23,39 @@ std::unique_ptr<Collector> postgres(const CollectorDeps& deps, std::string name)
 }
 
 constexpr std::array kBuiltin{
-    CollectorSpec{"cpu", "Seconds the CPUs spent in each mode (/proc/stat).", true, false,
+    CollectorSpec{"cpu", "Seconds the CPUs spent in each mode (/proc/stat).", true, Needs::nothing,
                   system<make_cpu_collector>},
-    CollectorSpec{"loadavg", "Load averages (/proc/loadavg).", true, false,
+    CollectorSpec{"loadavg", "Load averages (/proc/loadavg).", true, Needs::nothing,
                   system<make_loadavg_collector>},
-    CollectorSpec{"meminfo", "Memory statistics (/proc/meminfo).", true, false,
+    CollectorSpec{"meminfo", "Memory statistics (/proc/meminfo).", true, Needs::nothing,
                   system<make_meminfo_collector>},
-    CollectorSpec{"filesystem", "Filesystem space and inodes (statfs of each mount).", true, false,
-                  system<make_filesystem_collector>},
-    CollectorSpec{"diskstats", "Disk I/O statistics (/proc/diskstats).", true, false,
+    CollectorSpec{"filesystem", "Filesystem space and inodes (statfs of each mount).", true,
+                  Needs::nothing, system<make_filesystem_collector>},
+    CollectorSpec{"diskstats", "Disk I/O statistics (/proc/diskstats).", true, Needs::nothing,
                   system<make_diskstats_collector>},
-    CollectorSpec{"netdev", "Network device statistics (/proc/net/dev).", true, false,
+    CollectorSpec{"netdev", "Network device statistics (/proc/net/dev).", true, Needs::nothing,
                   system<make_netdev_collector>},
-    CollectorSpec{"process", "The exporter's own process_* metrics.", true, false,
+    CollectorSpec{"process", "The exporter's own process_* metrics.", true, Needs::nothing,
                   system<make_process_collector>},
-    CollectorSpec{"postgres", "pg_up: whether PostgreSQL answers (needs a DSN).", true, true,
+    CollectorSpec{"postgres", "pg_up: whether PostgreSQL answers (needs a DSN).", true,
+                  Needs::postgres,
                   [](const CollectorDeps& d) { return pg::make_up_collector(d.postgres); }},
     CollectorSpec{"pg_stat_database",
                   "Per-database cache hits, commits, rollbacks, deadlocks (needs a DSN).", true,
-                  true,
+                  Needs::postgres,
                   [](const CollectorDeps& d) {
                     return postgres<pg::make_stat_database_query>(d, "pg_stat_database");
                   }},
     CollectorSpec{"pg_stat_user_tables",
                   "Per-table scans, live and dead rows, analyze and vacuum times, sizes (needs "
                   "a DSN).",
-                  true, true,
+                  true, Needs::postgres,
                   [](const CollectorDeps& d) {
                     return postgres<pg::make_stat_user_tables_query>(d, "pg_stat_user_tables");
                   }},
     CollectorSpec{"pg_stat_user_indexes",
-                  "Per-index scans, tuples read and fetched, sizes (needs a DSN).", true, true,
+                  "Per-index scans, tuples read and fetched, sizes (needs a DSN).", true,
+                  Needs::postgres,
                   [](const CollectorDeps& d) {
                     return postgres<pg::make_stat_user_indexes_query>(d, "pg_stat_user_indexes");
                   }},
@@ -60,12 +63,23 @@ constexpr std::array kBuiltin{
                   "Per-statement calls, execution time, rows and block I/O time, statements "
                   "differing only in IN/VALUES list length merged (needs a DSN and the "
                   "pg_stat_statements extension).",
-                  true, true,
+                  true, Needs::postgres,
                   [](const CollectorDeps& d) {
                     d.postgres->add("pg_stat_statements",
                                     pg::make_stat_statements_query(d.settings.pg_statements));
                     return pg::make_collector(d.postgres, "pg_stat_statements");
                   }},
+    CollectorSpec{
+        "pipeline",
+        "Fingerprint-pipeline histograms and counters the app pushes over HTTP or "
+        "statsd, and the ingest counters.",
+        true, Needs::pipeline,
+        [](const CollectorDeps& d) { return pipeline::make_store_collector(d.pipeline); }},
+    CollectorSpec{"probe",
+                  "Result of the last active probe of the app's identify endpoint (needs "
+                  "--probe.url).",
+                  true, Needs::probe,
+                  [](const CollectorDeps& d) { return pipeline::make_probe_collector(d.probe); }},
 };
 }  // namespace
 
@@ -78,6 +92,20 @@ const CollectorSpec* find_collector(std::string_view name) {
     if (spec.name == name) return &spec;
   }
   return nullptr;
+}
+
+bool available(const CollectorSpec& spec, const CollectorDeps& deps) {
+  switch (spec.needs) {
+    case Needs::postgres:
+      return deps.postgres != nullptr;
+    case Needs::pipeline:
+      return deps.pipeline != nullptr;
+    case Needs::probe:
+      return deps.probe != nullptr;
+    case Needs::nothing:
+      break;
+  }
+  return true;
 }
 
 }  // namespace afp::collectors

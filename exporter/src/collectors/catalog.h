@@ -10,6 +10,10 @@
 namespace afp::pg {
 class Source;
 }
+namespace afp::pipeline {
+class Store;
+class Probe;
+}  // namespace afp::pipeline
 
 namespace afp::collectors {
 
@@ -18,20 +22,29 @@ struct CollectorDeps {
   const CollectorSettings& settings;
   // The shared PostgreSQL connection; null when no DSN is configured.
   std::shared_ptr<pg::Source> postgres;
+  // What the app pushed (ingest, statsd); lives as long as the process, across reloads.
+  std::shared_ptr<pipeline::Store> pipeline = nullptr;
+  // The active probe; null when --probe.url is not set.
+  std::shared_ptr<pipeline::Probe> probe = nullptr;
 };
+
+// What a collector cannot run without; it is left out (whatever its flag says) when the
+// exporter is not configured for it.
+enum class Needs { nothing, postgres, pipeline, probe };
 
 struct CollectorSpec {
   std::string_view name;
   std::string_view help;
   bool enabled_by_default;
-  // PostgreSQL collectors run only when a DSN is configured, whatever their flag says.
-  bool needs_postgres;
+  Needs needs;
   std::unique_ptr<Collector> (*make)(const CollectorDeps&);
 };
 
 // The built-in collectors in scrape order; each gets --collector.NAME / --no-collector.NAME.
 std::span<const CollectorSpec> builtin_collectors();
 const CollectorSpec* find_collector(std::string_view name);
+// Whether deps hold what the spec needs.
+bool available(const CollectorSpec& spec, const CollectorDeps& deps);
 
 // One factory per collector file.
 std::unique_ptr<Collector> make_cpu_collector(const CollectorSettings& settings);

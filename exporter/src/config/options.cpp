@@ -97,6 +97,96 @@ OptionDef duration_option(std::string name, std::string help,
           }};
 }
 
+void add_pipeline_options(std::vector<OptionDef>& t) {
+  using I = IngestOptions;
+  auto ingest_int = [&](std::string name, std::string help, long long I::*member, long long min,
+                        long long max) {
+    t.push_back({std::move(name),
+                 Kind::integer,
+                 std::move(help),
+                 [member](const Options& o) { return json(o.ingest.*member); },
+                 [member](Options& o, const json& v) { o.ingest.*member = v.get<long long>(); },
+                 {},
+                 [min, max](const json& v) {
+                   auto n = v.get<long long>();
+                   return n < min || n > max ? "must be between " + std::to_string(min) + " and " +
+                                                   std::to_string(max)
+                                             : std::string();
+                 }});
+  };
+  t.push_back({"ingest.token-file", Kind::string,
+               "File holding the bearer token that POST /api/v1/observations requires, when "
+               "neither AFP_INGEST_TOKEN nor AFP_INGEST_TOKEN_FILE is set.",
+               [](const Options& o) { return json(o.ingest.token_file); },
+               [](Options& o, const json& v) { o.ingest.token_file = v.get<std::string>(); }});
+  t.push_back({"ingest.allow-unauthenticated", Kind::boolean,
+               "Without a token, accept observations from any peer; by default only loopback "
+               "peers may push without one.",
+               [](const Options& o) { return json(o.ingest.allow_unauthenticated); },
+               [](Options& o, const json& v) { o.ingest.allow_unauthenticated = v.get<bool>(); }});
+  ingest_int("ingest.max-body-bytes", "Largest ingest request body (larger: 413).",
+             &I::max_body_bytes, 1024, 256LL << 20);
+  ingest_int("ingest.max-batch-items", "Most observations in one ingest request.",
+             &I::max_batch_items, 1, 1'000'000);
+  ingest_int("ingest.max-label-values",
+             "Most distinct values a pushed label (endpoint, method, status) may take; "
+             "observations with further values are refused and counted.",
+             &I::max_label_values, 1, 100'000);
+  ingest_int("ingest.max-label-value-length", "Longest pushed label value, in bytes.",
+             &I::max_label_value_length, 1, 4096);
+  t.push_back(
+      {"statsd.listen-address",
+       Kind::string,
+       "UDP address of the statsd/DogStatsD listener, e.g. 127.0.0.1:9125; empty: off.",
+       [](const Options& o) { return json(o.ingest.statsd_listen_address); },
+       [](Options& o, const json& v) { o.ingest.statsd_listen_address = v.get<std::string>(); },
+       {},
+       [](const json& v) {
+         auto address = v.get<std::string>();
+         std::string error;
+         if (address.empty() || !http::to_civetweb_port(address, &error).empty())
+           return std::string();
+         return error;
+       }});
+  ingest_int("statsd.read-buffer-bytes",
+             "Socket receive buffer asked for (SO_RCVBUF); bursts beyond it are dropped by the "
+             "kernel and counted.",
+             &I::statsd_read_buffer_bytes, 65536, 1LL << 30);
+  using P = ProbeSettings;
+  auto probe_string = [&](std::string name, std::string help, std::string P::*member) {
+    t.push_back({std::move(name), Kind::string, std::move(help),
+                 [member](const Options& o) { return json(o.probe.*member); },
+                 [member](Options& o, const json& v) { o.probe.*member = v.get<std::string>(); }});
+  };
+  auto probe_duration = [&](std::string name, std::string help,
+                            std::chrono::milliseconds P::*member) {
+    t.push_back({std::move(name),
+                 Kind::duration,
+                 std::move(help),
+                 [member](const Options& o) { return json(format_duration(o.probe.*member)); },
+                 [member](Options& o, const json& v) {
+                   o.probe.*member = *parse_duration(v.get<std::string>());
+                 },
+                 {},
+                 [](const json& v) {
+                   return parse_duration(v.get<std::string>())->count() <= 0
+                              ? std::string("must be longer than 0s")
+                              : std::string();
+                 }});
+  };
+  probe_string("probe.url",
+               "The app's identify endpoint (http or https) to upload --probe.audio-file to on "
+               "a schedule; empty: no probe.",
+               &P::url);
+  probe_string("probe.audio-file", "Reference audio the probe uploads.", &P::audio_file);
+  probe_duration("probe.interval", "Time between probe starts (runs never overlap).", &P::interval);
+  probe_duration("probe.timeout", "Give up a probe request after this.", &P::timeout);
+  probe_string("probe.form-field",
+               "Multipart form field that carries the audio; empty: send it as the raw body.",
+               &P::form_field);
+  probe_string("probe.content-type", "Content type of the uploaded audio.", &P::content_type);
+}
+
 std::vector<OptionDef> build_option_table() {
   using S = collectors::CollectorSettings;
   std::vector<OptionDef> t;
@@ -214,6 +304,7 @@ std::vector<OptionDef> build_option_table() {
                [](Options& o, const json& v) {
                  o.collectors.pg_statements.all_databases = v.get<bool>();
                }});
+  add_pipeline_options(t);
   t.push_back(
       {"path.procfs", Kind::string, "procfs mount point.", getter(&S::procfs), setter(&S::procfs)});
   t.push_back(

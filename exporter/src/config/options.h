@@ -22,6 +22,29 @@ struct PostgresOptions {
   std::chrono::milliseconds cache_ttl{0};
 };
 
+// Pushed pipeline observations: the HTTP route and the statsd listener. The bearer token
+// comes from AFP_INGEST_TOKEN, AFP_INGEST_TOKEN_FILE or the file named here.
+struct IngestOptions {
+  std::string token_file;
+  bool allow_unauthenticated = false;  // without a token: also accept non-loopback peers
+  long long max_body_bytes = 1 << 20;
+  long long max_batch_items = 10000;
+  long long max_label_values = 100;  // distinct values per label
+  long long max_label_value_length = 128;
+  std::string statsd_listen_address;  // "": no statsd listener
+  long long statsd_read_buffer_bytes = 8 << 20;
+};
+
+// The active probe of the app's identify endpoint; off while url is empty.
+struct ProbeSettings {
+  std::string url;
+  std::string audio_file;
+  std::chrono::milliseconds interval{30000};
+  std::chrono::milliseconds timeout{15000};
+  std::string form_field = "file";  // "": the audio is the raw request body
+  std::string content_type = "audio/wav";
+};
+
 // Everything `afp_exporter` (the server) is configured with.
 struct Options {
   std::vector<std::string> listen_addresses{":9793"};
@@ -33,6 +56,8 @@ struct Options {
   std::map<std::string, bool, std::less<>> collector_flags;  // explicit choices only
   collectors::CollectorSettings collectors;
   PostgresOptions postgres;
+  IngestOptions ingest;
+  ProbeSettings probe;
   log::Level log_level = log::Level::info;
   log::Format log_format = log::Format::logfmt;
 
