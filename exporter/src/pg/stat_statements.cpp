@@ -9,7 +9,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "pg/query.h"
@@ -256,14 +259,32 @@ class StatStatementsQuery final : public PgQuery {
     written_ = buffer.size() - start;
   }
 
-  void write_families(metrics::TextWriter& out) const {
+  void write_families(metrics::TextWriter& out) {
     // Sorted by execution time, the most first.
     auto groups = merger_.top(static_cast<std::size_t>(settings_.limit),
                               static_cast<double>(settings_.min_calls));
-    for (const auto& family : kFamilies) {
-      out.family(family.name, family.help, metrics::MetricType::Counter);
-      for (const StatementGroup* g : groups) {
-        out.sample_rendered(g->labels, g->total.*family.value / family.divisor);
+    // The groups live in hash-map nodes all over the heap, visited here in time order:
+    // one pass gathers each one's label set and values into contiguous memory, so that
+    // the five families read that sequentially instead of chasing every group five times
+    // (cache misses were the largest cost of writing thousands of series).
+    lines_.clear();
+    lines_.reserve(groups.size());
+    labels_.clear();
+    for (const StatementGroup* g : groups) {
+      Line line;
+      line.labels_begin = labels_.size();
+      line.labels_size = g->labels.size();
+      labels_ += g->labels;
+      for (std::size_t k = 0; k < std::size(kFamilies); ++k) {
+        line.values[k] = g->total.*kFamilies[k].value / kFamilies[k].divisor;
+      }
+      lines_.push_back(line);
+    }
+    for (std::size_t k = 0; k < std::size(kFamilies); ++k) {
+      out.family(kFamilies[k].name, kFamilies[k].help, metrics::MetricType::Counter);
+      for (const Line& line : lines_) {
+        out.sample_rendered(std::string_view(labels_).substr(line.labels_begin, line.labels_size),
+                            line.values[k]);
       }
     }
     if (!settings_.include_query) return;
@@ -289,6 +310,14 @@ class StatStatementsQuery final : public PgQuery {
   StatementMerger merger_;
   std::vector<StatementRow> rows_;
   std::size_t written_ = 0;  // bytes of the last scrape's text
+  // write_families(): each exported series' label set (in labels_) and values, in order.
+  struct Line {
+    std::size_t labels_begin = 0;
+    std::size_t labels_size = 0;
+    double values[std::size(kFamilies)] = {};
+  };
+  std::vector<Line> lines_;
+  std::string labels_;
 };
 
 }  // namespace
