@@ -6,6 +6,7 @@
 #include "app/exporter_app.h"
 #include "build_info.h"
 #include "cli/db.h"
+#include "cli/profile.h"
 #include "cli/status.h"
 #include "config/options.h"
 #include "log/logger.h"
@@ -14,6 +15,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "status") {
     return afp::cli::run_status({args.begin() + 1, args.end()}, std::cout, std::cerr);
+  }
+  if (!args.empty() && args[0] == "profile") {
+    return afp::cli::run_profile({args.begin() + 1, args.end()}, std::cout, std::cerr);
   }
   if (!args.empty() && args[0] == "db") {  // db report | db optimize
     return afp::cli::run_db({args.begin() + 1, args.end()}, std::cout, std::cerr);

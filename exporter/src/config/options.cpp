@@ -516,6 +516,7 @@ std::string usage() {
   std::ostringstream out;
   out << "usage: afp_exporter [<flags>]\n"
          "       afp_exporter status [--url URL] [--json]\n"
+         "       afp_exporter profile [--mode audio|api|database|system|full] [--iterations N]\n"
          "       afp_exporter db report [--format text|json] | db optimize [--apply]\n\n"
          "Prometheus exporter for audio-fingerprinting services: system, pipeline and\n"
          "PostgreSQL metrics at /metrics.\n\nFlags:\n"
