@@ -83,7 +83,9 @@ std::vector<Sample> table(const std::string& relname, double live, double dead) 
           {"pg_stat_user_tables_n_dead_tup", labels, dead}};
 }
 
-std::vector<Sample> pg_up(double up) { return {{"pg_up", {}, up}}; }
+std::vector<Sample> pg_up(double up) {
+  return {{"pg_up", {}, up}};
+}
 
 const CheckRow* row(const std::vector<CheckRow>& rows, std::string_view name,
                     std::string_view target = "") {
@@ -198,7 +200,8 @@ TEST_CASE("status: disk used per filesystem with read-only ones shown but not ju
   CHECK(rows[5].target == "/boot/efi");
 }
 
-TEST_CASE("database thresholds: lower-is-worse readings judged from below", "[status][thresholds]") {
+TEST_CASE("database thresholds: lower-is-worse readings judged from below",
+          "[status][thresholds]") {
   using namespace afp::core;
   const auto& cache = *find_threshold("pg_cache_hit_ratio");
   CHECK(afp::cli::judge(cache, 0.99) == CheckState::Ok);
@@ -260,9 +263,9 @@ TEST_CASE("status: cache hit ratio per database, idle databases left out", "[sta
   const auto* afp = row(rows, "pg_cache_hit_ratio", "afp");
   const auto* busy = row(rows, "pg_cache_hit_ratio", "busy");
   REQUIRE((afp != nullptr && busy != nullptr));
-  CHECK(afp->state == CheckState::Ok);    // 99 % exactly
-  CHECK(busy->state == CheckState::Warn);  // 98.999 %
-  CHECK(row(rows, "pg_cache_hit_ratio", "template1") == nullptr);             // 1000 accesses
+  CHECK(afp->state == CheckState::Ok);                             // 99 % exactly
+  CHECK(busy->state == CheckState::Warn);                          // 98.999 %
+  CHECK(row(rows, "pg_cache_hit_ratio", "template1") == nullptr);  // 1000 accesses
   CHECK(row(rows, "pg_cache_hit_ratio", "cold") == nullptr);
 }
 
@@ -277,8 +280,8 @@ TEST_CASE("status: dead-row ratio for the fingerprint table and tables with many
   const auto* songs = row(rows, "pg_dead_row_ratio", "public.songs");
   const auto* small = row(rows, "pg_dead_row_ratio", "public.small");
   REQUIRE((songs != nullptr && small != nullptr));
-  CHECK(songs->state == CheckState::Warn);  // 10 % exactly
-  CHECK(small->state == CheckState::Crit);  // 95 %
+  CHECK(songs->state == CheckState::Warn);                           // 10 % exactly
+  CHECK(small->state == CheckState::Crit);                           // 95 %
   CHECK(row(rows, "pg_dead_row_ratio", "public.quiet") == nullptr);  // under 1000 dead rows
 }
 
@@ -298,6 +301,74 @@ TEST_CASE("status: PostgreSQL rows in the table", "[status][pg]") {
         "slowest statement mean queryid 7                    0.200 s      1 s       3 s  OK\n"
         "cache hit ratio afp                                   95.0%     <99%      <90%  WARN\n"
         "dead-row ratio public.fingerprints (900 live rows)    10.0%      10%       30%  WARN\n");
+}
+
+namespace {
+
+// A histogram whose observations sit in buckets by their upper bound: {bound, how many}.
+std::vector<Sample> histogram(const std::string& name, std::vector<std::pair<double, int>> obs,
+                              std::vector<std::pair<std::string, std::string>> labels = {}) {
+  std::vector<Sample> out;
+  double cumulative = 0;
+  for (double le : {0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 7.5, 10.0, 15.0}) {
+    for (const auto& [bound, n] : obs) {
+      if (bound == le) cumulative += n;
+    }
+    auto l = labels;
+    char text[16];
+    std::snprintf(text, sizeof text, "%g", le);
+    l.emplace_back("le", text);
+    out.push_back({name + "_bucket", l, cumulative});
+  }
+  auto l = labels;
+  l.emplace_back("le", "+Inf");
+  out.push_back({name + "_bucket", l, cumulative});
+  out.push_back({name + "_count", labels, cumulative});
+  return out;
+}
+
+std::vector<Sample> identifications(double match, double no_match, double error) {
+  return {{"afp_identifications_total", {{"result", "match"}}, match},
+          {"afp_identifications_total", {{"result", "no_match"}}, no_match},
+          {"afp_identifications_total", {{"result", "error"}}, error}};
+}
+
+}  // namespace
+
+TEST_CASE("status: pipeline p95s since start, summed over every series", "[status][pipeline]") {
+  // 95 of 100 fingerprints at or under 3 s: the p95 is 3 s exactly, a warning.
+  auto fingerprint =
+      histogram("afp_fingerprint_generation_seconds", {{2.0, 50}, {3.0, 45}, {4.0, 5}});
+  // Two endpoints: their sum has the p95 in the (7.5, 10] bucket, interpolated to 8.75 s.
+  auto api =
+      join({histogram("afp_api_request_duration_seconds", {{1.0, 90}}, {{"endpoint", "/identify"}}),
+            histogram("afp_api_request_duration_seconds", {{10.0, 10}}, {{"endpoint", "/songs"}})});
+  auto db = histogram("afp_db_query_duration_seconds", {}, {{"operation", "lookup"}});
+  auto rows = evaluate({}, join({fingerprint, api, db, identifications(900, 95, 5)}));
+  const auto* f = row(rows, "fingerprint_generation_p95");
+  const auto* a = row(rows, "api_processing_p95");
+  const auto* d = row(rows, "db_query_p95");
+  const auto* i = row(rows, "identification_error_ratio");
+  REQUIRE((f && a && d && i));
+  CHECK(*f->value == 3);
+  CHECK(f->state == CheckState::Warn);
+  CHECK(*a->value == Approx(8.75));
+  CHECK(a->state == CheckState::Warn);
+  CHECK(d->state == CheckState::Unknown);  // no observations yet: not a pass
+  CHECK(d->note == "no observations since the exporter started");
+  CHECK(*i->value == 0.005);
+  CHECK(i->state == CheckState::Ok);
+  CHECK(rows.front().threshold.name == "fingerprint_generation_p95");  // the table comes first
+
+  SECTION("errors are judged out of all identifications") {
+    auto errors = evaluate({}, identifications(90, 5, 5));
+    CHECK(row(errors, "identification_error_ratio")->state == CheckState::Crit);  // 5 %
+    auto none = evaluate({}, identifications(0, 0, 0));
+    CHECK(row(none, "identification_error_ratio")->state == CheckState::Unknown);
+  }
+  SECTION("no pipeline rows when the exporter publishes no pipeline metrics") {
+    CHECK(row(evaluate({}, memory(100, 50)), "fingerprint_generation_p95") == nullptr);
+  }
 }
 
 TEST_CASE("status: exit code", "[status]") {

@@ -16,6 +16,7 @@
 #include "collectors/settings.h"
 #include "config/options.h"
 #include "http/client.h"
+#include "metrics/histogram_quantile.h"
 #include "metrics/text_writer.h"
 #include "pg/advisor.h"
 
@@ -230,11 +231,52 @@ void check_dead_rows(const Scrapes& s, std::vector<CheckRow>& rows) {
   }
 }
 
+// ---------------------------------------------------------------------------------------
+// Pipeline: what the app pushed since the exporter started, judged as the alerts judge it
+// (histogram_quantile over every series of a histogram). Rows only when the exporter
+// publishes the pipeline metrics.
+
+void check_p95(const Scrapes& s, std::vector<CheckRow>& rows, const core::Threshold& t,
+               std::string_view histogram) {
+  std::string count_name = std::string(histogram) + "_count";
+  auto counts = metrics::find_samples(s.after, count_name);
+  if (counts.empty()) return;
+  auto p95 = metrics::bucket_quantile(0.95, metrics::sum_buckets(s.after, histogram));
+  if (!p95) {
+    rows.push_back(unknown(t, "", "no observations since the exporter started"));
+  } else {
+    rows.push_back(judged(t, "", *p95));
+  }
+}
+
+void check_pipeline_p95s(const Scrapes& s, std::vector<CheckRow>& rows) {
+  check_p95(s, rows, core::kFingerprintGenerationP95, "afp_fingerprint_generation_seconds");
+  check_p95(s, rows, core::kApiProcessingP95, "afp_api_request_duration_seconds");
+  check_p95(s, rows, core::kDbQueryP95, "afp_db_query_duration_seconds");
+}
+
+// Errors out of all identifications; a no-match is an answer, not a failure.
+void check_identifications(const Scrapes& s, std::vector<CheckRow>& rows) {
+  const auto& t = core::kIdentificationErrorRatio;
+  auto results = metrics::find_samples(s.after, "afp_identifications_total");
+  if (results.empty()) return;
+  double all = 0, errors = 0;
+  for (const auto* r : results) {
+    all += r->value;
+    if (metrics::label_value(*r, "result") == "error") errors += r->value;
+  }
+  if (!(all > 0)) {
+    rows.push_back(unknown(t, "", "no identifications since the exporter started"));
+  } else {
+    rows.push_back(judged(t, "", errors / all));
+  }
+}
+
 using Check = void (*)(const Scrapes&, std::vector<CheckRow>&);
-// Report order. Later checks (pipeline p95s) go here.
-constexpr std::array<Check, 7> kChecks{check_cpu,      check_memory,     check_filesystems,
-                                       check_pg_up,    check_statements, check_cache_hit,
-                                       check_dead_rows};
+// Report order: the requirement table first, then the database.
+constexpr std::array<Check, 9> kChecks{check_pipeline_p95s, check_identifications, check_cpu,
+                                       check_memory,        check_filesystems,     check_pg_up,
+                                       check_statements,    check_cache_hit,       check_dead_rows};
 
 // ---------------------------------------------------------------------------------------
 // Output.
@@ -293,7 +335,8 @@ struct Options {
 constexpr std::string_view kUsage =
     "usage: afp_exporter status [--url URL] [--json] [--interval DURATION] [--timeout DURATION]\n"
     "                           [--path.procfs DIR] [--path.sysfs DIR] [--path.rootfs DIR]\n"
-    "Reads CPU busy, memory used and disk used (and, when the exporter has a DSN, PostgreSQL\n"
+    "Reads the pipeline p95s and identification errors (pushed since the exporter started),\n"
+    "CPU busy, memory used and disk used (and, when the exporter has a DSN, PostgreSQL\n"
     "up, slowest statement mean time, cache hit ratio and dead-row ratio) from the exporter\n"
     "at --url (default http://127.0.0.1:9793/metrics) twice, --interval apart (default\n"
     "1s), or from the built-in collectors when no exporter answers, and judges them\n"
@@ -366,22 +409,27 @@ std::optional<std::pair<std::vector<Sample>, std::vector<Sample>>> scrape_export
 
 constexpr std::array<std::string_view, 3> kLocalCollectors{"cpu", "meminfo", "filesystem"};
 
-std::pair<std::vector<Sample>, std::vector<Sample>> scrape_locally(const Options& o,
-                                                                   std::ostream& err) {
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+
+std::pair<std::vector<Sample>, std::vector<Sample>> collect_locally(
+    const collectors::CollectorSettings& settings, std::chrono::milliseconds interval,
+    std::string_view command, std::ostream& err) {
   std::vector<std::pair<std::string_view, std::unique_ptr<collectors::Collector>>> local;
   for (auto name : kLocalCollectors) {
     const auto* spec = collectors::find_collector(name);
     if (spec == nullptr) throw std::logic_error("no built-in collector " + std::string(name));
     try {
-      local.emplace_back(name, spec->make({o.settings, nullptr}));
+      local.emplace_back(name, spec->make({settings, nullptr}));
     } catch (const std::exception& e) {
-      err << "status: local " << name << " collector unavailable: " << e.what() << "\n";
+      err << command << ": local " << name << " collector unavailable: " << e.what() << "\n";
     }
   }
   std::set<std::string_view> reported;
   std::vector<Sample> scrapes[2];
   for (int i = 0; i < 2; ++i) {
-    if (i == 1) std::this_thread::sleep_for(o.interval);
+    if (i == 1) std::this_thread::sleep_for(interval);
     std::string text;
     metrics::TextWriter writer(text);
     for (auto& [name, collector] : local) {
@@ -392,7 +440,7 @@ std::pair<std::vector<Sample>, std::vector<Sample>> scrape_locally(const Options
       } catch (const std::exception& e) {
         text.resize(mark);  // as the scraper: never half a family
         if (reported.insert(name).second) {
-          err << "status: local " << name << " collector failed: " << e.what() << "\n";
+          err << command << ": local " << name << " collector failed: " << e.what() << "\n";
         }
       }
     }
@@ -400,10 +448,6 @@ std::pair<std::vector<Sample>, std::vector<Sample>> scrape_locally(const Options
   }
   return {std::move(scrapes[0]), std::move(scrapes[1])};
 }
-
-}  // namespace
-
-// ---------------------------------------------------------------------------------------
 
 std::vector<CheckRow> evaluate(const std::vector<Sample>& before,
                                const std::vector<Sample>& after) {
@@ -519,7 +563,7 @@ int run_status(const std::vector<std::string>& args, std::ostream& out, std::ost
     if (!scrapes) {
       err << "status: no exporter at " << o.url << " (" << error << "); collecting locally\n";
       source = "local";
-      scrapes = scrape_locally(o, err);
+      scrapes = collect_locally(o.settings, o.interval, "status", err);
     }
     auto rows = evaluate(scrapes->first, scrapes->second);
     if (o.json) {

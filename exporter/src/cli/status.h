@@ -3,12 +3,15 @@
 // `afp_exporter status`: asks a running exporter (or, when none answers, the built-in
 // collectors) for the system readings and judges them against core/thresholds.h.
 
+#include <chrono>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "collectors/settings.h"
 #include "core/thresholds.h"
 #include "metrics/text_parser.h"
 
@@ -30,6 +33,14 @@ struct CheckRow {
 // is testable from synthetic samples; checks are added to the list in status.cpp.
 std::vector<CheckRow> evaluate(const std::vector<metrics::Sample>& before,
                                const std::vector<metrics::Sample>& after);
+
+// What evaluate() reads, from the built-in cpu, meminfo and filesystem collectors instead of
+// an exporter: two collections `interval` apart (CPU busy is a rate). A collector that
+// cannot be built or fails is left out with a line on err, prefixed "<command>: "; the
+// others still count. Shared by `status` (no exporter answering) and `profile --mode system`.
+std::pair<std::vector<metrics::Sample>, std::vector<metrics::Sample>> collect_locally(
+    const collectors::CollectorSettings& settings, std::chrono::milliseconds interval,
+    std::string_view command, std::ostream& err);
 
 CheckState judge(const core::Threshold& threshold, double value);
 std::string_view state_name(CheckState state);  // OK, WARN, CRIT, n/a

@@ -56,6 +56,11 @@ inline constexpr Threshold kDeadRowRatio{"pg_dead_row_ratio", "dead-row ratio", 
 inline constexpr std::array<Threshold, 4> kDatabaseThresholds{kPgUp, kStatementMeanTime,
                                                               kCacheHitRatio, kDeadRowRatio};
 
+// Identifications that ended in an error (not a no-match: that is an answer) out of all.
+// One in a hundred failing is worth a look; one in twenty is an outage for those users.
+inline constexpr Threshold kIdentificationErrorRatio{
+    "identification_error_ratio", "identification errors", Unit::Ratio, 0.01, 0.05};
+
 constexpr const Threshold* find_threshold(std::string_view name) {
   for (const auto& t : kThresholds) {
     if (t.name == name) return &t;
@@ -63,6 +68,7 @@ constexpr const Threshold* find_threshold(std::string_view name) {
   for (const auto& t : kDatabaseThresholds) {
     if (t.name == name) return &t;
   }
+  if (name == kIdentificationErrorRatio.name) return &kIdentificationErrorRatio;
   return nullptr;
 }
 
@@ -94,7 +100,7 @@ static_assert([] {
   for (const auto& t : kDatabaseThresholds) {
     if (!well_formed(t)) return false;
   }
-  return true;
+  return well_formed(kIdentificationErrorRatio);
 }());
 
 }  // namespace afp::core

@@ -125,7 +125,10 @@ void IngestHandler::handle(const http::Request& request, http::Response& respons
     return;
   }
   if (auto refusal = store_.apply(Transport::Http, batch)) {
-    refuse(response, 400, refusal->message, refusal->index);
+    // Worded like the parser's refusals, which name the place first.
+    refuse(response, 400,
+           "observations[" + std::to_string(refusal->index) + "]: " + refusal->message,
+           refusal->index);
     return;
   }
   answer(response, 200, {{"accepted", batch.size()}});
