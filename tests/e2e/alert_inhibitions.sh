@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The inhibition rules of alertmanager/alertmanager.yml, in a real Alertmanager (configuration
+# derived as for the delivery test) fed through its API: which alerts it reports as
+# suppressed, and which notifications reach the sinks.
+#   - a critical mutes the warning of the same alert, instance and object, nothing else;
+#   - AfpPostgresDown mutes the instance's other database alerts and its PostgreSQL
+#     collectors' failures;
+#   - AfpExporterDown mutes the instance's other exporter alerts.
+#
+#   alert_inhibitions.sh ALERTMANAGER
+source "$(dirname "$0")/alerting/lib.sh"
+alertmanager=$1
+
+start_sinks
+derive >/dev/null
+am=$(free_port)
+start_alertmanager alertmanager "$am" --cluster.listen-address=
+
+# Each alert: name severity component instance [label=value...]
+alerts=(
+  "AfpFingerprintGenerationSlow critical pipeline fp-1:9793"
+  "AfpFingerprintGenerationSlow warning pipeline fp-1:9793"
+  "AfpFingerprintGenerationSlow warning pipeline fp-2:9793"
+  "AfpFilesystemUsed critical system fp-1:9793 mountpoint=/data device=/dev/sdb1 fstype=xfs"
+  "AfpFilesystemUsed warning system fp-1:9793 mountpoint=/data device=/dev/sdb1 fstype=xfs"
+  "AfpFilesystemUsed warning system fp-1:9793 mountpoint=/srv device=/dev/sdc1 fstype=ext4"
+  "AfpPostgresDown critical database db-1:9793"
+  "AfpPostgresDeadRows warning database db-1:9793 datname=afp schemaname=public relname=fingerprints"
+  "AfpPostgresDeadRows warning database db-2:9793 datname=afp schemaname=public relname=fingerprints"
+  "AfpExporterCollectorFailing warning exporter db-1:9793 collector=pg_stat_statements"
+  "AfpExporterCollectorFailing warning exporter db-1:9793 collector=filesystem"
+  "AfpExporterDown critical exporter api-1:9793"
+  "AfpExporterCollectorFailing warning exporter api-1:9793 collector=cpu"
+  "AfpIngestRejecting warning exporter api-1:9793 transport=http reason=unauthorized"
+)
+"$py" - "$am" "${alerts[@]}" <<'EOF'
+import json, sys, urllib.request
+port, specs = sys.argv[1], sys.argv[2:]
+alerts = []
+for spec in specs:
+    name, severity, component, instance, *extra = spec.split()
+    labels = {"alertname": name, "severity": severity, "component": component,
+              "instance": instance, "job": "afp", **dict(e.split("=", 1) for e in extra)}
+    alerts.append({"labels": labels, "annotations": {
+        "summary": f"{name} {severity} on {instance} {' '.join(extra)}".strip(),
+        "runbook_url": f"docs/runbook.md#{name.lower()}", "dashboard": "/d/afp-overview"}})
+req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v2/alerts", json.dumps(alerts).encode(),
+                             {"Content-Type": "application/json"})
+urllib.request.urlopen(req, timeout=5).read()
+EOF
+
+# state NAME SEVERITY INSTANCE [label=value...]: prints active or suppressed
+state() {
+  "$py" - "$am" "$@" <<'EOF'
+import json, sys, urllib.request
+port, name, severity, instance, *extra = sys.argv[1:]
+want = {"alertname": name, "severity": severity, "instance": instance, **dict(e.split("=", 1) for e in extra)}
+alerts = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/alerts", timeout=5))
+found = [a for a in alerts if all(a["labels"].get(k) == v for k, v in want.items())]
+print(found[0]["status"]["state"] if len(found) == 1 else f"{len(found)} alerts match")
+EOF
+}
+failures=0
+expect_state() {
+  local want=$1 got
+  shift
+  got=$(state "$@")
+  if [ "$got" = "$want" ]; then
+    printf 'ok    %-11s %s\n' "$want" "$*"
+  else
+    printf 'FAIL  %-11s %s (want %s)\n' "$got" "$*" "$want"
+    failures=$((failures + 1))
+  fi
+}
+
+wait_until 10 "the alerts in Alertmanager" sh -c "curl -fsS http://127.0.0.1:$am/api/v2/alerts | grep -q AfpIngestRejecting"
+expect_state active AfpFingerprintGenerationSlow critical fp-1:9793
+expect_state suppressed AfpFingerprintGenerationSlow warning fp-1:9793
+expect_state active AfpFingerprintGenerationSlow warning fp-2:9793
+expect_state active AfpFilesystemUsed critical fp-1:9793 mountpoint=/data
+expect_state suppressed AfpFilesystemUsed warning fp-1:9793 mountpoint=/data
+expect_state active AfpFilesystemUsed warning fp-1:9793 mountpoint=/srv
+expect_state active AfpPostgresDown critical db-1:9793
+expect_state suppressed AfpPostgresDeadRows warning db-1:9793
+expect_state active AfpPostgresDeadRows warning db-2:9793
+expect_state suppressed AfpExporterCollectorFailing warning db-1:9793 collector=pg_stat_statements
+expect_state active AfpExporterCollectorFailing warning db-1:9793 collector=filesystem
+expect_state active AfpExporterDown critical api-1:9793
+expect_state suppressed AfpExporterCollectorFailing warning api-1:9793 collector=cpu
+expect_state suppressed AfpIngestRejecting warning api-1:9793
+((failures == 0)) || fail "$failures inhibition case(s) failed"
+
+# What reaches people: only the active alerts (group_wait 1 s, group_interval 2 s here).
+wait_until 30 "the notifications" arrived mail --title "[FIRING:1] CRITICAL AfpExporterDown on api-1:9793"
+sleep 5
+expect_count 1 slack --title "[FIRING:1] WARNING AfpFingerprintGenerationSlow on fp-2:9793"
+expect_count 0 slack --title "[FIRING:1] WARNING AfpFingerprintGenerationSlow on fp-1:9793"
+expect_count 1 slack --title "[FIRING:1] WARNING AfpFilesystemUsed on fp-1:9793" --has "mountpoint=/srv"
+expect_count 0 slack --has "WARNING: AfpFilesystemUsed warning on fp-1:9793 mountpoint=/data"
+expect_count 0 slack --title "[FIRING:1] WARNING AfpPostgresDeadRows on db-1:9793"
+expect_count 1 slack --title "[FIRING:1] WARNING AfpPostgresDeadRows on db-2:9793"
+expect_count 1 mail --title "[FIRING:1] WARNING AfpPostgresDeadRows on db-2:9793" --has "to: afp-dba@example.com"
+expect_count 1 mail --title "[FIRING:1] CRITICAL AfpPostgresDown on db-1:9793" --has "to: afp-dba@example.com"
+expect_count 1 mail --title "[FIRING:1] CRITICAL AfpPostgresDown on db-1:9793" --has "to: afp-oncall@example.com"
+expect_count 1 slack --title "[FIRING:1] WARNING AfpExporterCollectorFailing on db-1:9793" --has "collector=filesystem"
+expect_count 0 slack --has "collector=pg_stat_statements"
+expect_count 0 slack --title "[FIRING:1] WARNING AfpExporterCollectorFailing on api-1:9793"
+expect_count 0 slack --title "[FIRING:1] WARNING AfpIngestRejecting"
+step "inhibitions hold in a real Alertmanager"
