@@ -5,6 +5,8 @@
 #include <limits>
 #include <system_error>
 
+#include "core/utf8.h"
+
 namespace afp::pipeline {
 namespace {
 
@@ -118,29 +120,6 @@ bool valid_count(Kind kind, double value) {
   return value == std::floor(value) && value <= 9007199254740992.0;
 }
 
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80           ? 1
-                      : (c >> 5) == 0x6  ? 2
-                      : (c >> 4) == 0xe  ? 3
-                      : (c >> 3) == 0x1e ? 4
-                                         : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    std::uint32_t cp = len == 1 ? c : c & (0x7f >> len);
-    for (std::size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    constexpr std::uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMinForLength[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += len;
-  }
-  return true;
-}
-
 std::optional<Reject> read_labels(std::string_view tags, Observation& out) {
   const auto& schema = label_schema(out.kind);
   std::array<bool, 3> seen{};
@@ -154,7 +133,7 @@ std::optional<Reject> read_labels(std::string_view tags, Observation& out) {
     for (std::size_t i = 0; i < schema.count; ++i) {
       if (schema.names[i] != key) continue;
       auto value = item.substr(colon + 1);
-      if (seen[i] || !valid_utf8(value)) return Reject::Malformed;
+      if (seen[i] || !core::valid_utf8(value)) return Reject::Malformed;
       seen[i] = true;
       out.labels[i] = value;
     }

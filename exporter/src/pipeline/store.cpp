@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/utf8.h"
+
 namespace afp::pipeline {
 
 namespace {
@@ -130,41 +132,6 @@ struct Fault {
   std::string_view detail;
 };
 
-bool valid_utf8(std::string_view text) {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const auto* end = p + text.size();
-  while (p < end) {
-    unsigned c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    // Ranges of the second byte exclude overlong forms, surrogates and code points > U+10FFFF.
-    std::size_t tail = 0;
-    unsigned lo = 0x80;
-    unsigned hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      tail = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      tail = 2;
-      lo = c == 0xE0 ? 0xA0 : lo;
-      hi = c == 0xED ? 0x9F : hi;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      tail = 3;
-      lo = c == 0xF0 ? 0x90 : lo;
-      hi = c == 0xF4 ? 0x8F : hi;
-    } else {
-      return false;
-    }
-    if (static_cast<std::size_t>(end - p) <= tail || p[1] < lo || p[1] > hi) return false;
-    for (std::size_t k = 2; k <= tail; ++k) {
-      if ((p[k] & 0xC0) != 0x80) return false;
-    }
-    p += tail + 1;
-  }
-  return true;
-}
-
 bool is_method(std::string_view value) {
   return !value.empty() && value.size() <= kMaxMethodLength &&
          std::all_of(value.begin(), value.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
@@ -220,7 +187,7 @@ std::optional<std::string_view> violation(Rule rule, std::string_view value) {
       return "must be a 3-digit HTTP status code from 100 to 599";
     case Rule::Endpoint:
       if (value.empty()) return "must not be empty";
-      if (!valid_utf8(value)) return "must be valid UTF-8";
+      if (!core::valid_utf8(value)) return "must be valid UTF-8";
       return std::nullopt;
   }
   return std::nullopt;
