@@ -11,6 +11,7 @@
 #include "http/gzip.h"
 #include "http/server.h"
 #include "http_client.h"
+#include "running_app.h"
 
 using namespace afp;
 
@@ -53,16 +54,7 @@ config::Options fixture_options() {
   return o;
 }
 
-struct RunningApp {
-  log::Logger log{log::Level::error};
-  app::ExporterApp app;
-  std::string base;
-  explicit RunningApp(config::Options o) : app(std::move(o), {}, log) {
-    app.start();
-    base = "http://127.0.0.1:" + std::to_string(app.ports().at(0));
-  }
-  ~RunningApp() { app.stop(); }
-};
+using test::RunningApp;
 
 }  // namespace
 

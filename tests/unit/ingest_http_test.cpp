@@ -22,6 +22,7 @@
 #include "http_client.h"
 #include "metrics/text_parser.h"
 #include "pipeline/http_ingest.h"
+#include "running_app.h"
 
 using namespace afp;
 
@@ -37,15 +38,8 @@ config::Options ingest_options() {
   return o;
 }
 
-struct RunningApp {
-  log::Logger log{log::Level::error};
-  app::ExporterApp app;
-  std::string base;
-  explicit RunningApp(config::Options o) : app(std::move(o), {}, log) {
-    app.start();
-    base = "http://127.0.0.1:" + std::to_string(app.ports().at(0));
-  }
-  ~RunningApp() { app.stop(); }
+struct RunningApp : test::RunningApp {
+  using test::RunningApp::RunningApp;
 
   test::HttpResult push(const std::string& body, std::vector<std::string> headers = {kJson}) {
     test::RequestOptions options;
