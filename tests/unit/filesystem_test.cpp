@@ -37,15 +37,15 @@ StatResult fixed_stat(const std::string& path) {
   }
   if (mp.empty()) mp = "/";
   static const std::map<std::string, StatResult> table{
-      {"/", {0, 4096, 15000000, 6000000, 5200000, 3900000, 3100000, false}},
-      {"/boot", {0, 512, 1048576, 900000, 900000, 0, 0, true}},  // ST_RDONLY, options say rw
-      {"/srv/audio library", {0, 4096, 250000000, 50000000, 37500000, 61000000, 60000000, false}},
-      {"/mnt/archive", {0, 4096, 500000000, 1000, 1000, 1000000, 20, false}},
-      {"/mnt/tab\tdir\\x", {0, 1024, 100, 50, 40, 64, 32, false}},
-      {"/mnt/fingerprints", {0, 1048576, 2000000, 800000, 800000, 1000, 999, false}},
-      {"/run", {0, 4096, 407851, 407600, 407600, 2039275, 2038400, false}},
-      {"/run/lock", {0, 4096, 1280, 1279, 1279, 2039275, 2039272, false}},
-      {"/run/user/1000", {0, 4096, 407850, 407830, 407830, 407850, 407820, false}},
+      {"/", {0, 4096, 15000000, 6000000, 5200000, 3900000, 3100000}},
+      {"/boot", {0, 512, 1048576, 900000, 900000, 0, 0}},
+      {"/srv/audio library", {0, 4096, 250000000, 50000000, 37500000, 61000000, 60000000}},
+      {"/mnt/archive", {0, 4096, 500000000, 1000, 1000, 1000000, 20}},
+      {"/mnt/tab\tdir\\x", {0, 1024, 100, 50, 40, 64, 32}},
+      {"/mnt/fingerprints", {0, 1048576, 2000000, 800000, 800000, 1000, 999}},
+      {"/run", {0, 4096, 407851, 407600, 407600, 2039275, 2038400}},
+      {"/run/lock", {0, 4096, 1280, 1279, 1279, 2039275, 2039272}},
+      {"/run/user/1000", {0, 4096, 407850, 407830, 407830, 407850, 407820}},
   };
   if (mp == "/run/user/1000/doc") return StatResult{EACCES};
   auto it = table.find(mp);
@@ -137,9 +137,9 @@ TEST_CASE("filesystem reads the live mount table and reuses it until it changes"
   collectors::CollectorSettings settings;  // /proc, rootfs "/"
   settings.fs_types_exclude = "^$";        // whatever / is (overlay in a container), keep it
   std::atomic<int> calls{0};
-  auto c = collectors::make_filesystem_collector(settings, [&calls](const std::string& path) {
+  auto c = collectors::make_filesystem_collector(settings, [&calls](const std::string&) {
     ++calls;
-    return StatResult{0, 4096, 10, 5, 4, 100, 50, path == "/"};
+    return StatResult{0, 4096, 10, 5, 4, 100, 50};
   });
   auto first = test::run_collector(*c);
   auto second = test::run_collector(*c);
@@ -306,7 +306,7 @@ TEST_CASE("statfs pool replaces blocked workers and bounds stuck threads", "[sta
     collectors::StatfsPool pool(
         [gate](const std::string& path) {
           if (path.rfind("hang", 0) == 0) gate->pass();
-          return StatResult{0, 1, 1, 1, 1, 1, 1, false};
+          return StatResult{0, 1, 1, 1, 1, 1, 1};
         },
         options);
     // Two hung calls in one batch occupy both workers; the rest is still answered.

@@ -251,9 +251,10 @@ class FilesystemCollector final : public Collector {
          [&](std::size_t i) { return static_cast<double>(ok[i]->files_free); });
     emit("node_filesystem_free_bytes", "Filesystem free space in bytes.", false,
          [&](std::size_t i) { return blocks(ok[i]->blocks_free, i); });
-    emit("node_filesystem_readonly", "Filesystem read-only status.", true, [&](std::size_t i) {
-      return mounts[i].ro_option || (ok[i] != nullptr && ok[i]->readonly) ? 1.0 : 0.0;
-    });
+    // The mount table's options only, as node_exporter: under systemd's ProtectSystem=strict
+    // statfs() sees every mount read-only, while /proc/1/mounts keeps the host's view.
+    emit("node_filesystem_readonly", "Filesystem read-only status.", true,
+         [&](std::size_t i) { return mounts[i].ro_option ? 1.0 : 0.0; });
     emit("node_filesystem_size_bytes", "Filesystem size in bytes.", false,
          [&](std::size_t i) { return blocks(ok[i]->blocks, i); });
   }

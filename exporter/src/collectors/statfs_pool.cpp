@@ -1,6 +1,6 @@
 #include "collectors/statfs_pool.h"
 
-#include <sys/statvfs.h>  // ST_RDONLY
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 
 #include <algorithm>
@@ -162,7 +162,6 @@ StatResult real_statfs(const std::string& path) {
   r.blocks_avail = buf.f_bavail;
   r.files = buf.f_files;
   r.files_free = buf.f_ffree;
-  r.readonly = (buf.f_flags & ST_RDONLY) != 0;
   return r;
 }
 

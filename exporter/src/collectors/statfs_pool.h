@@ -23,7 +23,6 @@ struct StatResult {
   std::uint64_t blocks_avail = 0;  // free blocks available to unprivileged users
   std::uint64_t files = 0;
   std::uint64_t files_free = 0;
-  bool readonly = false;  // ST_RDONLY in the mount flags
 };
 
 // The seam tests replace: stats one path. May block for ever (dead NFS server).
