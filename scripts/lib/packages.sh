@@ -5,7 +5,7 @@
 AFP_BUILD_PACKAGES=(cmake g++ make pkg-config git prometheus-cpp-dev libcivetweb-dev libpq-dev
   nlohmann-json3-dev catch2 zlib1g-dev libcurl4-openssl-dev libyaml-cpp-dev libssl-dev
   libcrypt-dev)
-AFP_TEST_PACKAGES=(prometheus prometheus-alertmanager python3-yaml python3-aiosmtpd curl jq openssl postgresql postgresql-contrib)
+AFP_TEST_PACKAGES=(strace systemd prometheus prometheus-alertmanager python3-yaml python3-aiosmtpd curl jq openssl postgresql postgresql-contrib)
 
 ensure_packages() {
   local missing=() pkg
