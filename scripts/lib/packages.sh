@@ -4,7 +4,7 @@
 # libssl-dev also at run time for TLS: civetweb loads OpenSSL with dlopen("libssl.so").
 AFP_BUILD_PACKAGES=(cmake g++ make pkg-config git prometheus-cpp-dev libcivetweb-dev libpq-dev
   nlohmann-json3-dev catch2 zlib1g-dev libcurl4-openssl-dev libyaml-cpp-dev libssl-dev
-  libcrypt-dev)
+  libcrypt-dev libkissfft-dev libsndfile1-dev)
 AFP_TEST_PACKAGES=(strace systemd prometheus prometheus-alertmanager python3-yaml python3-aiosmtpd curl jq openssl postgresql postgresql-contrib)
 
 ensure_packages() {

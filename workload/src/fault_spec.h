@@ -1,0 +1,45 @@
+#pragma once
+
+// The fault switches' names and values as people type them: "NAME[=VALUE]", "clear" and
+// "clear=NAME" (afp_workload serve --fault, afp_workload fault, POST /admin/faults).
+//
+//   slow-fingerprint[=FACTOR]  the fingerprint stage takes FACTOR (1..1000) times as long
+//   drop-index                 the hash index on fingerprints.hash is dropped
+//   db-stall[=SECONDS]         a session keeps taking an exclusive lock on fingerprints
+//   cpu[=THREADS]              busy-looping threads (default: one per hardware thread)
+//   errors[=RATIO]             that share (0..1) of /identify requests fail with 500
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace afp::workload {
+
+enum class FaultName { SlowFingerprint, DropIndex, DbStall, Cpu, Errors };
+inline constexpr FaultName kAllFaults[] = {FaultName::SlowFingerprint, FaultName::DropIndex,
+                                           FaultName::DbStall, FaultName::Cpu, FaultName::Errors};
+
+inline constexpr double kDefaultSlowdown = 200;
+inline constexpr double kDefaultStallSeconds = 5;
+inline constexpr double kDefaultErrorRatio = 0.5;
+
+struct FaultSpec {
+  enum class Action { Set, Clear, ClearAll };
+  Action action = Action::Set;
+  FaultName name = FaultName::SlowFingerprint;  // unused for ClearAll
+  double value = 0;  // Set: the factor, seconds, threads or ratio (0 for drop-index)
+};
+
+// A spec that names no fault or carries a bad value; the message quotes the spec.
+class FaultSpecError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// `hardware_threads` is cpu's default. Throws FaultSpecError.
+FaultSpec parse_fault_spec(std::string_view text, unsigned hardware_threads);
+std::string_view fault_name(FaultName name);
+// "slow-fingerprint, drop-index, ..." for error and help messages.
+std::string fault_names();
+
+}  // namespace afp::workload

@@ -1,0 +1,198 @@
+// Fault switches without a database: spec parsing and its errors, the admin request's
+// specs, and the switches that need no SQL (slow-fingerprint, errors, cpu); drop-index and
+// db-stall against an unreachable server fail cleanly or stop cleanly.
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "admin_request.h"
+#include "faults.h"
+
+using namespace afp::workload;
+
+namespace {
+
+constexpr unsigned kThreads = 6;  // what "hardware concurrency" is in these tests
+// Nothing listens on port 1: connecting fails at once.
+const std::string kNowhere = "postgresql://afp@127.0.0.1:1/fingerprints?connect_timeout=2";
+
+FaultSpec parse(const std::string& text) {
+  return parse_fault_spec(text, kThreads);
+}
+
+std::string refusal(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const FaultSpecError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+struct Quiet {
+  afp::log::Logger log{afp::log::Level::error, afp::log::Format::logfmt, [](std::string_view) {}};
+};
+
+}  // namespace
+
+TEST_CASE("faults: specs name a fault and its value, with defaults", "[faults]") {
+  using A = FaultSpec::Action;
+  struct Case {
+    std::string text;
+    A action;
+    FaultName name;
+    double value;
+  };
+  const std::vector<Case> cases{
+      {"slow-fingerprint", A::Set, FaultName::SlowFingerprint, kDefaultSlowdown},
+      {"slow-fingerprint=3", A::Set, FaultName::SlowFingerprint, 3},
+      {"slow-fingerprint=1", A::Set, FaultName::SlowFingerprint, 1},
+      {"slow-fingerprint=1000", A::Set, FaultName::SlowFingerprint, 1000},
+      {"slow-fingerprint=2.5", A::Set, FaultName::SlowFingerprint, 2.5},
+      {"drop-index", A::Set, FaultName::DropIndex, 0},
+      {"db-stall", A::Set, FaultName::DbStall, kDefaultStallSeconds},
+      {"db-stall=0.5", A::Set, FaultName::DbStall, 0.5},
+      {"db-stall=3600", A::Set, FaultName::DbStall, 3600},
+      {"cpu", A::Set, FaultName::Cpu, kThreads},
+      {"cpu=2", A::Set, FaultName::Cpu, 2},
+      {"errors", A::Set, FaultName::Errors, kDefaultErrorRatio},
+      {"errors=0", A::Set, FaultName::Errors, 0},
+      {"errors=1", A::Set, FaultName::Errors, 1},
+      {"errors=0.25", A::Set, FaultName::Errors, 0.25},
+      {"clear=db-stall", A::Clear, FaultName::DbStall, 0},
+      {"clear=drop-index", A::Clear, FaultName::DropIndex, 0},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    auto spec = parse(c.text);
+    CHECK(spec.action == c.action);
+    CHECK(spec.name == c.name);
+    CHECK(spec.value == c.value);
+  }
+  CHECK(parse("clear").action == A::ClearAll);
+  CHECK(parse_fault_spec("cpu", 0).value == 1);  // hardware_concurrency() may not know
+}
+
+TEST_CASE("faults: bad specs are refused, quoting the spec and saying why", "[faults]") {
+  CHECK_THAT(refusal("slow"),
+             Catch::Contains("fault \"slow\": unknown fault") &&
+                 Catch::Contains("slow-fingerprint, drop-index, db-stall, cpu, errors"));
+  CHECK_THAT(refusal(""), Catch::Contains("unknown fault"));
+  CHECK_THAT(refusal("=3"), Catch::Contains("unknown fault"));
+  CHECK_THAT(refusal("Drop-Index"), Catch::Contains("unknown fault"));
+  CHECK_THAT(refusal("drop-index=1"), Catch::Contains("takes no value"));
+  CHECK_THAT(refusal("drop-index="), Catch::Contains("takes no value"));
+  CHECK_THAT(refusal("clear=everything"), Catch::Contains("clear what?"));
+  CHECK_THAT(refusal("clear="), Catch::Contains("clear what?"));
+  for (const char* bad : {"slow-fingerprint=0.5", "slow-fingerprint=1001", "slow-fingerprint=x",
+                          "slow-fingerprint=", "slow-fingerprint=nan", "slow-fingerprint=inf"}) {
+    CHECK_THAT(refusal(bad), Catch::Contains("a factor from 1 to 1000"));
+  }
+  for (const char* bad : {"db-stall=0", "db-stall=-1", "db-stall=3601", "db-stall=5s"}) {
+    CHECK_THAT(refusal(bad), Catch::Contains("seconds, above 0"));
+  }
+  for (const char* bad : {"cpu=0", "cpu=1.5", "cpu=1025", "cpu=two", "cpu=-1"}) {
+    CHECK_THAT(refusal(bad), Catch::Contains("a thread count from 1 to 1024"));
+  }
+  for (const char* bad : {"errors=1.01", "errors=-0.1", "errors=50%", "errors= 0.5"}) {
+    CHECK_THAT(refusal(bad), Catch::Contains("a ratio from 0 to 1"));
+  }
+}
+
+TEST_CASE("faults: an admin request's specs come from its query and its body", "[faults]") {
+  auto specs = fault_specs_of_request("drop-index&errors=0.5&slow-fingerprint%3D3",
+                                      "# a comment\r\n\r\n  db-stall=2  \r\nclear=cpu", kThreads);
+  REQUIRE(specs.size() == 5);
+  CHECK(specs[0].name == FaultName::DropIndex);
+  CHECK(specs[1].name == FaultName::Errors);
+  CHECK(specs[1].value == 0.5);
+  CHECK(specs[2].name == FaultName::SlowFingerprint);
+  CHECK(specs[2].value == 3);
+  CHECK(specs[3].name == FaultName::DbStall);
+  CHECK(specs[3].value == 2);
+  CHECK(specs[4].action == FaultSpec::Action::Clear);
+  CHECK(specs[4].name == FaultName::Cpu);
+
+  CHECK(fault_specs_of_request("", "clear", kThreads).size() == 1);
+  CHECK_THROWS_WITH(fault_specs_of_request("", "", kThreads), Catch::Contains("no fault given"));
+  CHECK_THROWS_WITH(fault_specs_of_request("&&", "\n# nothing\n", kThreads),
+                    Catch::Contains("no fault given"));
+  CHECK_THROWS_WITH(fault_specs_of_request("drop-index&bogus=1", "", kThreads),
+                    Catch::Contains("fault \"bogus=1\""));
+  CHECK_THROWS_WITH(fault_specs_of_request("", "cpu=2\nerrors=2", kThreads),
+                    Catch::Contains("fault \"errors=2\""));
+  CHECK_THROWS_WITH(fault_specs_of_request("errors=%zz", "", kThreads),
+                    Catch::Contains("bad %-escape"));
+  CHECK_THROWS_WITH(fault_specs_of_request("errors=0.5%", "", kThreads),
+                    Catch::Contains("bad %-escape"));
+}
+
+TEST_CASE("faults: slow-fingerprint and errors switch on and off", "[faults]") {
+  Quiet q;
+  Faults faults(kNowhere, q.log);
+  CHECK(faults.fingerprint_slowdown() == 1);
+  CHECK_FALSE(faults.fail_this_request());
+
+  faults.apply(parse("slow-fingerprint=4"));
+  CHECK(faults.fingerprint_slowdown() == 4);
+
+  faults.apply(parse("errors=1"));
+  for (int i = 0; i < 5; ++i)
+    CHECK(faults.fail_this_request());
+
+  faults.apply(parse("errors=0.5"));
+  std::vector<bool> half;
+  for (int i = 0; i < 6; ++i)
+    half.push_back(faults.fail_this_request());
+  CHECK(half == std::vector<bool>{false, true, false, true, false, true});
+
+  faults.apply(parse("errors=0.25"));
+  int failed = 0;
+  for (int i = 0; i < 400; ++i)
+    failed += faults.fail_this_request() ? 1 : 0;
+  CHECK(failed == 100);
+
+  faults.apply(parse("clear=errors"));
+  CHECK_FALSE(faults.fail_this_request());
+  CHECK(faults.fingerprint_slowdown() == 4);
+  faults.apply(parse("clear"));
+  CHECK(faults.fingerprint_slowdown() == 1);
+}
+
+TEST_CASE("faults: the state reads as JSON, off as false", "[faults]") {
+  Quiet q;
+  Faults faults(kNowhere, q.log);
+  CHECK(
+      faults.state_json().dump() ==
+      R"({"slow-fingerprint":false,"drop-index":false,"db-stall":false,"cpu":false,"errors":false})");
+  faults.apply({parse("slow-fingerprint=3"), parse("errors=0.25"), parse("cpu=1")});
+  CHECK(faults.state_json().dump() ==
+        R"({"slow-fingerprint":3.0,"drop-index":false,"db-stall":false,"cpu":1,"errors":0.25})");
+  CHECK(faults.state().cpu_threads == 1);
+  faults.apply(parse("clear=cpu"));
+  CHECK(faults.state().cpu_threads == 0);
+  faults.apply(parse("cpu=2"));
+  faults.apply(parse("cpu=1"));  // replaces the two threads
+  CHECK(faults.state().cpu_threads == 1);
+  faults.apply(parse("clear"));
+  CHECK(
+      faults.state_json().dump() ==
+      R"({"slow-fingerprint":false,"drop-index":false,"db-stall":false,"cpu":false,"errors":false})");
+}
+
+TEST_CASE("faults: a database fault without a database fails and changes nothing", "[faults]") {
+  Quiet q;
+  Faults faults(kNowhere, q.log);
+  CHECK_THROWS_WITH(faults.apply(parse("drop-index")), Catch::StartsWith("drop-index: "));
+  CHECK_FALSE(faults.state().drop_index);
+
+  // The stall's session cannot connect; it keeps trying until cleared, and clearing (or
+  // shutting down) ends it at once.
+  faults.apply(parse("db-stall=30"));
+  CHECK(faults.state().stall_seconds == 30);
+  faults.apply(parse("clear=db-stall"));
+  CHECK(faults.state().stall_seconds == 0);
+  faults.apply(parse("db-stall=30"));
+  faults.stop();
+  CHECK(faults.state().stall_seconds == 0);
+}
