@@ -5,6 +5,9 @@
 AFP_BUILD_PACKAGES=(cmake g++ make pkg-config git prometheus-cpp-dev libcivetweb-dev libpq-dev
   nlohmann-json3-dev catch2 zlib1g-dev libcurl4-openssl-dev libyaml-cpp-dev libssl-dev
   libcrypt-dev libkissfft-dev libsndfile1-dev)
+# What scripts/demo runs besides the build.
+AFP_DEMO_PACKAGES=(prometheus prometheus-alertmanager postgresql postgresql-contrib python3-yaml
+  python3-aiosmtpd openssl curl)
 AFP_TEST_PACKAGES=(strace systemd prometheus prometheus-alertmanager python3-yaml python3-aiosmtpd curl jq openssl postgresql postgresql-contrib)
 
 ensure_packages() {

@@ -12,7 +12,8 @@ them to OUT_DIR/ports as `smtp=N http=N`.
 Every message lands in OUT_DIR as one JSON file, numbered in arrival order:
   mail-NNN.json   {"subject", "from", "to", "tls", "login", "mechanism", "text", "html"}
   http-NNN.json   {"path", "body"} with the POSTed JSON document as "body"
-Stops on SIGTERM.
+With AFP_SINK_ECHO=1 each message is also printed to stdout in readable form as it arrives
+(the demo shows them in its terminal). Stops on SIGTERM.
 """
 import asyncio
 import email
@@ -30,6 +31,19 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 out_dir, cert, key, smtp_user, smtp_password = sys.argv[1:6]
 lock = threading.Lock()
 counter = {"mail": 0, "http": 0}
+echo = os.environ.get("AFP_SINK_ECHO") == "1"
+
+
+def readable(kind, record):
+    if kind == "mail":
+        text = "\n".join("    " + line for line in record["text"].strip().splitlines()[:20])
+        return (f"--- email to {', '.join(record['to'])}: {record['subject']}\n{text}\n")
+    body = record["body"] if isinstance(record["body"], dict) else {}
+    lines = []
+    for att in body.get("attachments") or [body]:
+        lines.append(str(att.get("title") or att.get("text") or ""))
+        lines += ["    " + line for line in str(att.get("text", "")).strip().splitlines()[:12]]
+    return f"--- webhook POST {record['path']}\n" + "\n".join(lines) + "\n"
 
 
 def store(kind, record):
@@ -40,6 +54,8 @@ def store(kind, record):
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(record, f, indent=1, ensure_ascii=False)
     os.rename(tmp, name)  # readers never see half a file
+    if echo:
+        print(readable(kind, record), flush=True)
 
 
 class MailHandler:

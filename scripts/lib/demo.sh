@@ -1,0 +1,313 @@
+# Sourced by scripts/demo (which sets repo_dir): starts, supervises, breaks and stops the
+# demo's processes. Everything lives in one temporary directory and is gone after Ctrl-C.
+
+py=/usr/bin/python3 # Debian's, with python3-yaml and python3-aiosmtpd
+alerting_dir=$repo_dir/tests/e2e/alerting
+pg_cluster=$repo_dir/tests/integration/pg_cluster.sh
+state_file=${AFP_DEMO_STATE:-${TMPDIR:-/tmp}/afp-demo-$(id -u).state}
+build_dir=${BUILD_DIR:-$repo_dir/build}
+
+exporter_port=${AFP_DEMO_EXPORTER_PORT:-9793}
+prometheus_port=${AFP_DEMO_PROMETHEUS_PORT:-9090}
+alertmanager_port=${AFP_DEMO_ALERTMANAGER_PORT:-9093}
+workload_port=${AFP_DEMO_WORKLOAD_PORT:-8080}
+songs=${AFP_DEMO_SONGS:-300}
+rate=${AFP_DEMO_RATE:-2}
+report=${AFP_DEMO_REPORT:-http}
+interval=${AFP_DEMO_INTERVAL:-5s}
+alert_for=${AFP_DEMO_FOR:-30s}
+group_wait=${AFP_DEMO_GROUP_WAIT:-10s}
+group_interval=${AFP_DEMO_GROUP_INTERVAL:-30s}
+
+names=()
+pids=()
+
+demo_die() {
+  echo "demo: $*" >&2
+  exit 2
+}
+say() { printf '[demo %s] %s\n' "$(date +%T)" "$*"; }
+
+demo_check_fault() {
+  case "${1%%=*}" in
+    slow-fingerprint | drop-index | db-stall | db-down | cpu | errors | clear) ;;
+    *) demo_die "unknown fault '$1': slow-fingerprint[=FACTOR] drop-index db-stall[=SECONDS] db-down cpu[=THREADS] errors[=RATIO] clear[=NAME]" ;;
+  esac
+  [ "$1" != db-down ] && [[ "$1" == db-down=* ]] && demo_die "db-down takes no value"
+  return 0
+}
+
+demo_build() {
+  exporter_bin=$build_dir/exporter/afp_exporter
+  workload_bin=$build_dir/workload/afp_workload
+  if [ "${AFP_DEMO_NO_BUILD:-0}" != 1 ]; then
+    cmake -S "$repo_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$build_dir" -j"$(nproc)" --target afp_exporter afp_workload
+  fi
+  [ -x "$exporter_bin" ] && [ -x "$workload_bin" ] ||
+    demo_die "afp_exporter or afp_workload is not built in $build_dir"
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+demo_check_ports() {
+  if [ -f "$state_file" ] && kill -0 "$(sed -n 's/^demo_pid=//p' "$state_file")" 2>/dev/null; then
+    demo_die "a demo is already running (see $state_file); stop it with Ctrl-C first"
+  fi
+  local entry name port var
+  for entry in "exporter:$exporter_port:EXPORTER" "Prometheus:$prometheus_port:PROMETHEUS" \
+    "Alertmanager:$alertmanager_port:ALERTMANAGER" "afp_workload:$workload_port:WORKLOAD"; do
+    IFS=: read -r name port var <<<"$entry"
+    if port_busy "$port"; then
+      demo_die "port $port (for $name) on 127.0.0.1 is busy: stop what listens there, or pick another with AFP_DEMO_${var}_PORT=N"
+    fi
+  done
+}
+
+free_port() {
+  "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# spawn NAME COMMAND...: in the background, output in $dir/NAME.log.
+spawn() {
+  local name=$1
+  shift
+  "$@" >"$dir/$name.log" 2>&1 &
+  names+=("$name")
+  pids+=($!)
+  echo "pid_$name=$!" >>"$state_file"
+}
+
+# wait_for SECONDS WHAT COMMAND...
+wait_for() {
+  local limit=$1 what=$2 deadline
+  shift 2
+  deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      echo "demo: timed out after ${limit}s waiting for $what" >&2
+      exit 1
+    fi
+    sleep 0.25
+  done
+}
+
+http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
+
+demo_cleanup() {
+  local rc=$? i
+  trap - EXIT INT TERM
+  if ((rc != 0 && rc != 130 && rc != 143)) && [ -n "${dir:-}" ]; then
+    for log in "$dir"/*.log; do
+      [ -f "$log" ] || continue
+      echo "----- last lines of $(basename "$log")" >&2
+      tail -n 15 "$log" >&2
+    done
+  fi
+  say "stopping everything"
+  for i in "${!pids[@]}"; do kill "${pids[$i]}" 2>/dev/null || true; done
+  for i in "${!pids[@]}"; do
+    for _ in $(seq 1 40); do kill -0 "${pids[$i]}" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
+  [ -n "${dir:-}" ] && "$pg_cluster" stop "$dir/pg" >/dev/null 2>&1 || true
+  rm -f "$state_file"
+  [ -n "${dir:-}" ] && rm -rf "$dir"
+  say "stopped; nothing left behind"
+  exit "$rc"
+}
+
+start_postgres() {
+  say "PostgreSQL: a temporary cluster with pg_stat_statements"
+  "$pg_cluster" start "$dir/pg" >"$dir/postgres.log" 2>&1 ||
+    { cat "$dir/postgres.log" >&2; exit 1; }
+  pg_port=$(cat "$dir/pg/port")
+  echo "pg_dir=$dir/pg" >>"$state_file"
+}
+
+start_sinks() {
+  say "sinks: SMTP (STARTTLS + AUTH) and webhook, printing what they receive"
+  mkdir -p "$dir/inbox"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$dir/sink.key" -out "$dir/ca.pem" \
+    >"$dir/openssl.log" 2>&1 || demo_die "openssl could not make the sinks' certificate"
+  smtp_password=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+  local user
+  user=$(sed -n 's/^ *smtp_auth_username: *//p' "$repo_dir/alertmanager/alertmanager.yml" | tr -d "\"'")
+  # Its stdout is this terminal: each message is printed as it arrives.
+  AFP_SINK_ECHO=1 "$py" "$alerting_dir/sinks.py" "$dir/inbox" "$dir/ca.pem" "$dir/sink.key" \
+    "$user" "$smtp_password" 2>"$dir/sinks.log" &
+  names+=(sinks)
+  pids+=($!)
+  echo "pid_sinks=$!" >>"$state_file"
+  wait_for 15 "the sinks to listen" test -f "$dir/inbox/ports"
+  smtp_port=$(sed -n 's/.*smtp=\([0-9]*\).*/\1/p' "$dir/inbox/ports")
+  webhook_port=$(sed -n 's/.*http=\([0-9]*\).*/\1/p' "$dir/inbox/ports")
+}
+
+derive_configs() {
+  "$py" "$alerting_dir/derive.py" --rules-dir "$repo_dir/rules" \
+    --alertmanager "$repo_dir/alertmanager/alertmanager.yml" --out "$dir/derived" \
+    --smtp "127.0.0.1:$smtp_port" --slack-url "http://127.0.0.1:$webhook_port/slack" \
+    --smtp-password "$smtp_password" --for "$alert_for" --keep-firing-for "$alert_for" \
+    --group-wait "$group_wait" --group-interval "$group_interval" >"$dir/derive.log"
+  "$py" "$alerting_dir/derive_prometheus.py" "$repo_dir/deploy/prometheus.yml" \
+    "$dir/derived/prometheus.yml" --rules "$dir/derived/rules/*.yml" \
+    --alertmanager "127.0.0.1:$alertmanager_port" --interval "$interval" \
+    --target "afp=127.0.0.1:$exporter_port" --target "prometheus=127.0.0.1:$prometheus_port" \
+    --target "alertmanager=127.0.0.1:$alertmanager_port" >>"$dir/derive.log"
+}
+
+start_alertmanager() {
+  say "Alertmanager: the shipped routes, delivering to the sinks"
+  mkdir -p "$dir/alertmanager"
+  spawn alertmanager env SSL_CERT_FILE="$dir/ca.pem" prometheus-alertmanager \
+    --config.file="$dir/derived/alertmanager.yml" --storage.path="$dir/alertmanager" \
+    --web.listen-address="127.0.0.1:$alertmanager_port" --cluster.listen-address= \
+    --web.external-url="http://127.0.0.1:$alertmanager_port/"
+  wait_for 30 "Alertmanager" http_ok "http://127.0.0.1:$alertmanager_port/-/ready"
+}
+
+start_exporter_and_workload() {
+  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/ingest_token"
+  chmod 600 "$dir/ingest_token"
+  local push=(--report "http://127.0.0.1:$exporter_port") statsd=()
+  if [ "$report" = statsd ]; then
+    local statsd_port
+    statsd_port=$(free_port)
+    push=(--report "statsd://127.0.0.1:$statsd_port")
+    statsd=(--statsd.listen-address="127.0.0.1:$statsd_port")
+  elif [ "$report" != http ]; then
+    demo_die "AFP_DEMO_REPORT=$report: http or statsd"
+  fi
+  # The probe's reference audio: the first 10 seconds of song 1.
+  "$workload_bin" synth --seed 1 --seconds 10 --out "$dir/probe.wav" >/dev/null
+  say "afp_exporter: every collector, PostgreSQL, ingest ($report), a probe of the service"
+  spawn exporter env AFP_PG_DSN_FILE="$dir/pg/dsn" AFP_INGEST_TOKEN_FILE="$dir/ingest_token" \
+    "$exporter_bin" --web.listen-address="127.0.0.1:$exporter_port" \
+    --pg.statements.include-query "${statsd[@]}" \
+    --probe.url="http://127.0.0.1:$workload_port/identify" --probe.audio-file="$dir/probe.wav" \
+    --probe.interval=15s --probe.timeout=10s
+  wait_for 30 "afp_exporter" http_ok "http://127.0.0.1:$exporter_port/-/healthy"
+  say "afp_workload: ingesting $songs synthetic songs, identifying $rate clips/s"
+  spawn workload env AFP_PG_DSN_FILE="$dir/pg/dsn" AFP_INGEST_TOKEN_FILE="$dir/ingest_token" \
+    "$workload_bin" serve --listen "127.0.0.1:$workload_port" "${push[@]}" \
+    --songs "$songs" --rate "$rate"
+  wait_for 60 "afp_workload" http_ok "http://127.0.0.1:$workload_port/healthz"
+}
+
+start_prometheus() {
+  say "Prometheus: deploy/prometheus.yml and rules/, demo timings"
+  mkdir -p "$dir/prometheus"
+  spawn prometheus prometheus --config.file="$dir/derived/prometheus.yml" \
+    --storage.tsdb.path="$dir/prometheus" --web.listen-address="127.0.0.1:$prometheus_port" \
+    --web.external-url="http://127.0.0.1:$prometheus_port/"
+  wait_for 30 "Prometheus" http_ok "http://127.0.0.1:$prometheus_port/-/ready"
+}
+
+demo_start() {
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/afp-demo.XXXXXX")
+  chmod 755 "$dir"
+  trap demo_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  cat >"$state_file" <<EOF
+demo_pid=$$
+dir=$dir
+exporter_bin=$exporter_bin
+workload_bin=$workload_bin
+exporter_port=$exporter_port
+workload_port=$workload_port
+EOF
+  start_postgres
+  start_sinks
+  derive_configs
+  start_alertmanager
+  start_exporter_and_workload
+  start_prometheus
+  local spec
+  for spec in "$@"; do apply_fault "$spec"; done
+  banner
+}
+
+banner() {
+  cat <<EOF
+
+afp demo is up on 127.0.0.1 (Ctrl-C stops everything and removes $dir)
+  afp_exporter   http://127.0.0.1:$exporter_port/          metrics: /metrics
+  Prometheus     http://127.0.0.1:$prometheus_port/alerts    targets: /targets
+  Alertmanager   http://127.0.0.1:$alertmanager_port/
+  afp_workload   http://127.0.0.1:$workload_port/          POST /identify, GET /stats
+  PostgreSQL     127.0.0.1:$pg_port, database fingerprints (DSN in $dir/pg/dsn)
+  quick look     scripts/demo status
+Messages: email and webhook (Slack) notifications are printed here as they arrive, and kept
+  as JSON in $dir/inbox/.
+Grafana: add a Prometheus data source at http://127.0.0.1:$prometheus_port and import
+  grafana/dashboards/*.json, or provision them: grafana/provisioning/ (README "Grafana").
+Break it, in another terminal: scripts/demo fault drop-index | slow-fingerprint | db-stall |
+  db-down | cpu | errors      mend it: scripts/demo fault clear
+This demo's copies of the rules and routes are shortened: scrape and evaluation every
+  $interval, alerts' 'for' at most $alert_for, group_wait $group_wait, group_interval $group_interval.
+EOF
+  say "ready"
+}
+
+demo_wait() {
+  local i
+  while sleep 1; do
+    for i in "${!pids[@]}"; do
+      if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+        echo "demo: ${names[$i]} exited unexpectedly" >&2
+        exit 1
+      fi
+    done
+  done
+}
+
+# apply_fault SPEC, inside the demo or from `scripts/demo fault` (state read from the file).
+apply_fault() {
+  local spec=$1 url="http://127.0.0.1:$workload_port"
+  demo_check_fault "$spec"
+  case "$spec" in
+    db-down)
+      say "fault: stopping PostgreSQL (expect AfpPostgresDown, then AfpIdentificationErrors)"
+      "$pg_cluster" pause "$dir/pg"
+      touch "$dir/db-down"
+      return
+      ;;
+    clear | clear=db-down)
+      if [ -f "$dir/db-down" ]; then
+        "$pg_cluster" resume "$dir/pg"
+        rm -f "$dir/db-down"
+        say "PostgreSQL is back"
+      fi
+      [ "$spec" = clear=db-down ] && return
+      ;;
+    slow-fingerprint) spec=slow-fingerprint=${AFP_DEMO_SLOW_FACTOR:-400} ;;
+    db-stall) spec=db-stall=5 ;;
+  esac
+  say "fault: $spec"
+  "$workload_bin" fault --url "$url" "$spec"
+}
+
+load_state() {
+  [ -f "$state_file" ] || demo_die "no demo is running (no $state_file); start one with scripts/demo"
+  local demo_pid
+  demo_pid=$(sed -n 's/^demo_pid=//p' "$state_file")
+  kill -0 "$demo_pid" 2>/dev/null || demo_die "the demo recorded in $state_file is not running"
+  eval "$(grep -E '^(dir|exporter_bin|workload_bin|exporter_port|workload_port)=' "$state_file")"
+}
+
+demo_fault() {
+  (($#)) || demo_die "usage: scripts/demo fault SPEC... (e.g. drop-index, clear)"
+  local spec
+  for spec in "$@"; do demo_check_fault "$spec"; done
+  load_state
+  for spec in "$@"; do apply_fault "$spec"; done
+}
+
+demo_status() {
+  load_state
+  "$exporter_bin" status --url "http://127.0.0.1:$exporter_port/metrics"
+}
