@@ -144,9 +144,9 @@ def main():
                 continue
             rule = found[0]
             expr = " ".join(rule["expr"].split())
-            comparisons = re.findall(r"(?<![\w:])" + re.escape(series) + r"(?!\{)\s*(>=|<=|==|!=|>|<)\s*(" + NUMBER + r")(?![\w.])", expr)
+            comparisons = re.findall(r"(?<![\w:])" + re.escape(series) + r"(?:\{[^}]*\})?\s*(>=|<=|==|!=|>|<)\s*(" + NUMBER + r")(?![\w.])", expr)
             if len(comparisons) != 1:
-                errors.append(f"{alert} ({level}): want one `{series} {op} N` in the expression, "
+                errors.append(f"{alert} ({level}): want one `{series}[{{matchers}}] {op} N` in the expression, "
                               f"found {len(comparisons)}: {expr}")
                 continue
             got_op, got_value = comparisons[0][0], float(comparisons[0][1])
