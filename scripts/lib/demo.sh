@@ -284,7 +284,7 @@ apply_fault() {
       fi
       [ "$spec" = clear=db-down ] && return
       ;;
-    slow-fingerprint) spec=slow-fingerprint=${AFP_DEMO_SLOW_FACTOR:-400} ;;
+    slow-fingerprint) spec=slow-fingerprint=${AFP_DEMO_SLOW_FACTOR:-1000} ;;
     db-stall) spec=db-stall=5 ;;
   esac
   say "fault: $spec"

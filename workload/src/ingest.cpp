@@ -34,19 +34,31 @@ IngestCounts Ingest::run() {
                                {"first_seed", std::to_string(options_.first_seed)},
                                {"song_seconds", number_text(options_.song_seconds)},
                                {"jobs", std::to_string(options_.jobs)}});
+  work(1);
+  if (stored_.load() > 0) analyze();
   std::vector<std::thread> workers;
   for (int i = 0; i < std::max(1, options_.jobs); ++i)
-    workers.emplace_back(&Ingest::work, this);
+    workers.emplace_back(&Ingest::work, this, options_.songs);
   for (auto& w : workers)
     w.join();
+  if (stored_.load() > 1) analyze();
   log_progress(true);
   return counts();
 }
 
-void Ingest::work() {
+void Ingest::analyze() {
+  try {
+    store_.analyze();
+  } catch (const std::exception& e) {
+    log_.warn("ANALYZE failed; look-ups may not use the hash index", {{"err", e.what()}});
+  }
+}
+
+void Ingest::work(int until) {
   for (;;) {
+    if (next_.load() >= until || stopping_.load()) return;
     int i = next_.fetch_add(1);
-    if (i >= options_.songs || stopping_.load()) return;
+    if (i >= options_.songs) return;
     std::uint64_t seed = options_.first_seed + static_cast<std::uint64_t>(i);
     for (int attempt = 1;; ++attempt) {
       try {

@@ -32,7 +32,10 @@ class Ingest {
  public:
   Ingest(IngestOptions options, SongStore& store, Reporter& reporter, log::Logger& log);
 
-  // Blocks until every song is stored, skipped or failed, or stop() is called.
+  // Blocks until every song is stored, skipped or failed, or stop() is called. The first
+  // song is stored alone and both tables analyzed, as again at the end: a look-up planned
+  // without statistics reads the whole table, so concurrent identifications (and the
+  // exporter's AfpFingerprintSeqScans) would see sequential scans during the ingest.
   IngestCounts run();
   // Lets the songs in progress finish; run() then returns. Thread-safe.
   void stop() { stopping_.store(true); }
@@ -40,7 +43,8 @@ class Ingest {
   nlohmann::ordered_json stats_json() const;
 
  private:
-  void work();
+  void work(int until);
+  void analyze();
   void ingest_song(std::uint64_t seed);
   void log_progress(bool final);
 

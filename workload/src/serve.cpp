@@ -35,8 +35,7 @@ std::string identify_url(const std::string& listen, int port) {
 }
 
 // The songs to ingest while serving: the schema first, as soon as the database is there;
-// then fresh planner statistics, as after any bulk load (without them every look-up is a
-// sequential scan until autovacuum gets round to the table); then the identify load.
+// then the identify load.
 void background_ingest(Ingest& ingest, SongStore& store, const std::atomic<bool>& stopping,
                        log::Logger& log, const std::function<void()>& then) {
   for (bool warned = false; !stopping.load();) {
@@ -50,13 +49,7 @@ void background_ingest(Ingest& ingest, SongStore& store, const std::atomic<bool>
     }
   }
   if (stopping.load()) return;
-  if (ingest.run().stored > 0) {
-    try {
-      store.analyze();
-    } catch (const std::exception& e) {
-      log.warn("ANALYZE after the ingest failed", {{"err", e.what()}});
-    }
-  }
+  ingest.run();
   if (!stopping.load()) then();
 }
 
