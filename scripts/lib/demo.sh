@@ -181,8 +181,8 @@ start_exporter_and_workload() {
   elif [ "$report" != http ]; then
     demo_die "AFP_DEMO_REPORT=$report: http or statsd"
   fi
-  # The probe's reference audio: the first 10 seconds of song 1.
-  "$workload_bin" synth --seed 1 --seconds 10 --out "$dir/probe.wav" >/dev/null
+  # The probe's reference audio: 5 seconds from the middle of song 1, as the clients send.
+  "$workload_bin" synth --seed 1 --start 10 --clip-seconds 5 --out "$dir/probe.wav" >/dev/null
   say "afp_exporter: every collector, PostgreSQL, ingest ($report), a probe of the service"
   spawn exporter env AFP_PG_DSN_FILE="$dir/pg/dsn" AFP_INGEST_TOKEN_FILE="$dir/ingest_token" \
     "$exporter_bin" --web.listen-address="127.0.0.1:$exporter_port" \
