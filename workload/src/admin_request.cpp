@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "core/ascii.h"
+
 namespace afp::workload {
 
 namespace {
@@ -33,14 +35,6 @@ std::string percent_decoded(std::string_view text) {
   return out;
 }
 
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 std::vector<FaultSpec> fault_specs_of_request(std::string_view query, std::string_view body,
@@ -54,7 +48,7 @@ std::vector<FaultSpec> fault_specs_of_request(std::string_view query, std::strin
   }
   while (!body.empty()) {
     auto newline = body.find('\n');
-    auto line = trimmed(body.substr(0, newline));
+    auto line = core::trim_space(body.substr(0, newline));
     body = newline == std::string_view::npos ? std::string_view() : body.substr(newline + 1);
     if (!line.empty() && line.front() != '#')
       specs.push_back(parse_fault_spec(line, hardware_threads));

@@ -3,24 +3,12 @@
 #include <array>
 #include <memory>
 
+#include "core/ascii.h"
 #include "pipeline/curl.h"
 
 namespace afp::workload {
 
 namespace {
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   auto& headers = *static_cast<std::map<std::string, std::string>*>(user);
@@ -30,8 +18,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   if (colon == std::string_view::npos) return size * n;
   std::string name(line.substr(0, colon));
   for (auto& c : name)
-    c = lower(c);
-  auto value = trim(line.substr(colon + 1));
+    c = core::ascii_lower(c);
+  auto value = core::trim_space(line.substr(colon + 1));
   auto [it, inserted] = headers.try_emplace(name, value);
   if (!inserted) it->second.append(", ").append(value);
   return size * n;

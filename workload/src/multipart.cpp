@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/ascii.h"
+
 namespace afp::workload {
 
 namespace {
@@ -9,23 +11,6 @@ namespace {
 constexpr std::size_t kMaxParts = 100;
 constexpr std::size_t kMaxHeaderBytes = 8192;  // per part
 constexpr std::size_t kMaxBoundary = 70;       // RFC 2046
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 bool is_token_char(char c) {
   if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f) return false;
@@ -46,30 +31,30 @@ class Parameters {
   // Consumes the leading type token.
   std::string type() {
     auto end = text_.find(';');
-    auto type = trim(text_.substr(0, end));
+    auto type = core::trim_space(text_.substr(0, end));
     text_ = end == std::string_view::npos ? std::string_view() : text_.substr(end);
     std::string out;
     for (char c : type)
-      out += lower(c);
+      out += core::ascii_lower(c);
     return out;
   }
 
   // The next parameter, false after the last.
   bool next(std::string* key, std::string* value) {
-    text_ = trim(text_);
+    text_ = core::trim_space(text_);
     if (text_.empty()) return false;
     if (text_.front() != ';') fail("expected ';'");
-    text_ = trim(text_.substr(1));
+    text_ = core::trim_space(text_.substr(1));
     auto eq = text_.find('=');
     if (eq == std::string_view::npos) fail("a parameter without '='");
-    auto name = trim(text_.substr(0, eq));
+    auto name = core::trim_space(text_.substr(0, eq));
     if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
       fail("a bad parameter name");
     }
     key->clear();
     for (char c : name)
-      *key += lower(c);
-    text_ = trim(text_.substr(eq + 1));
+      *key += core::ascii_lower(c);
+    text_ = core::trim_space(text_.substr(eq + 1));
     *value = text_.starts_with('"') ? quoted_string() : token();
     if (std::find(seen_.begin(), seen_.end(), *key) != seen_.end())
       fail("parameter " + *key + " given twice");
@@ -149,12 +134,12 @@ void read_headers(std::string_view headers, MultipartPart& part) {
       throw MultipartError("a part header without a name");
     }
     auto name = line.substr(0, colon);
-    auto value = trim(line.substr(colon + 1));
-    if (iequals(name, "Content-Disposition")) {
+    auto value = core::trim_space(line.substr(colon + 1));
+    if (core::iequals(name, "Content-Disposition")) {
       if (disposition) throw MultipartError("Content-Disposition given twice in a part");
       disposition = true;
       read_disposition(value, part);
-    } else if (iequals(name, "Content-Type")) {
+    } else if (core::iequals(name, "Content-Type")) {
       if (type) throw MultipartError("Content-Type given twice in a part");
       type = true;
       part.content_type = value;

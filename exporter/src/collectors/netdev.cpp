@@ -7,6 +7,7 @@
 #include "collectors/catalog.h"
 #include "collectors/name_filter.h"
 #include "collectors/proc_file.h"
+#include "core/ascii.h"
 
 namespace afp::collectors {
 
@@ -42,15 +43,6 @@ struct Device {
   std::array<std::uint64_t, kStats.size()> values{};
 };
 
-std::string_view trim(std::string_view s) {
-  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  while (!s.empty() && is_space(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
 class NetdevCollector final : public Collector {
  public:
   explicit NetdevCollector(const CollectorSettings& settings)
@@ -80,12 +72,12 @@ class NetdevCollector final : public Collector {
     std::vector<std::string_view> fields;
     for_each_line(text, [&](std::string_view line) {
       if (line.find('|') != std::string_view::npos) return;
-      if (trim(line).empty()) return;
+      if (core::trim_space(line).empty()) return;
       auto colon = line.rfind(':');
       Device d;
       bool ok = colon != std::string_view::npos;
       if (ok) {
-        d.name = trim(line.substr(0, colon));
+        d.name = core::trim_space(line.substr(0, colon));
         split_fields(line.substr(colon + 1), fields);
         ok = !d.name.empty() && fields.size() == kStats.size();
       }
@@ -121,7 +113,7 @@ class NetdevCollector final : public Collector {
                    metrics::MetricType::Gauge);
       }
       any = true;
-      out.sample({{"device", d.name}}, trim(state) == "up" ? 1 : 0);
+      out.sample({{"device", d.name}}, core::trim_space(state) == "up" ? 1 : 0);
     }
   }
 

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "core/ascii.h"
 #include "http/gzip.h"
 #include "http/tls_context.h"
 #include "http/web_config.h"
@@ -49,21 +50,6 @@ std::string_view reason_phrase(int status) {
     default:
       return "Status";
   }
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
 }
 
 std::string resolve_ipv4(const std::string& host, std::string* error) {
@@ -120,17 +106,17 @@ bool is_loopback(std::string_view remote_addr) {
 bool accepts_gzip(std::string_view accept_encoding) {
   while (!accept_encoding.empty()) {
     auto comma = accept_encoding.find(',');
-    auto item = trim(accept_encoding.substr(0, comma));
+    auto item = core::trim_space(accept_encoding.substr(0, comma));
     accept_encoding =
         comma == std::string_view::npos ? std::string_view{} : accept_encoding.substr(comma + 1);
     auto semi = item.find(';');
-    auto coding = trim(item.substr(0, semi));
-    if (!iequals(coding, "gzip") && coding != "*") continue;
+    auto coding = core::trim_space(item.substr(0, semi));
+    if (!core::iequals(coding, "gzip") && coding != "*") continue;
     if (semi == std::string_view::npos) return true;
-    auto param = trim(item.substr(semi + 1));
+    auto param = core::trim_space(item.substr(semi + 1));
     if (param.size() < 2 || (param[0] != 'q' && param[0] != 'Q') || param[1] != '=') return true;
     double q = 1;
-    auto value = trim(param.substr(2));
+    auto value = core::trim_space(param.substr(2));
     std::from_chars(value.data(), value.data() + value.size(), q);
     if (q > 0) return true;
   }

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/ascii.h"
 #include "http/tls_context.h"
 
 namespace afp::http {
@@ -36,13 +37,6 @@ const std::array<AllowedHeader, 5>& allowed_headers() {
       {"X-XSS-Protection", {}},
   }};
   return headers;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // Go's time.ParseDuration, which exporter-toolkit's YAML uses: "1s", "100ms", "1m30s", "0".
@@ -375,7 +369,7 @@ bool WebConfig::admit(const Request& request, Response& response, bool check_bas
 void WebConfig::add_headers(Response& response) const {
   for (const auto& [name, value] : headers_) {
     bool set = std::any_of(response.headers.begin(), response.headers.end(),
-                           [&](const auto& h) { return iequals(h.first, name); });
+                           [&](const auto& h) { return core::iequals(h.first, name); });
     if (!set) response.headers.emplace_back(name, value);
   }
 }

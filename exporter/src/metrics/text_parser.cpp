@@ -7,6 +7,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "core/ascii.h"
+
 namespace afp::metrics {
 
 namespace {
@@ -18,13 +20,6 @@ bool is_name_char(char c) {
   return is_name_start(c) || (c >= '0' && c <= '9');
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-           return lower(x) == lower(y);
-         });
-}
-
 // Go's strconv.ParseFloat, which Prometheus uses, as far as expositions need it.
 std::optional<double> parse_value(std::string_view text) {
   if (text.empty()) return std::nullopt;
@@ -34,8 +29,8 @@ std::optional<double> parse_value(std::string_view text) {
     negative = body.front() == '-';
     body.remove_prefix(1);
   }
-  if (iequals(body, "nan")) return std::numeric_limits<double>::quiet_NaN();
-  if (iequals(body, "inf") || iequals(body, "infinity")) {
+  if (core::iequals(body, "nan")) return std::numeric_limits<double>::quiet_NaN();
+  if (core::iequals(body, "inf") || core::iequals(body, "infinity")) {
     return negative ? -std::numeric_limits<double>::infinity()
                     : std::numeric_limits<double>::infinity();
   }

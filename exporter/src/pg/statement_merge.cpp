@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/ascii.h"
 #include "metrics/text_writer.h"
 
 namespace afp::pg {
@@ -73,15 +74,11 @@ bool is_op_char(char c) {
       return false;
   }
 }
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 // Case-insensitive comparison of a word with a lower-case keyword.
 bool word_is(std::string_view word, std::string_view keyword) {
   if (word.size() != keyword.size()) return false;
   for (std::size_t i = 0; i < word.size(); ++i) {
-    if (lower(word[i]) != keyword[i]) return false;
+    if (core::ascii_lower(word[i]) != keyword[i]) return false;
   }
   return true;
 }
@@ -148,7 +145,7 @@ class Lexer {
         ++i_;
       // E'...' (backslash escapes), B'...', X'...', N'...': one string token.
       if (at(i_) == '\'' && i_ - begin == 1) {
-        char p = lower(s_[begin]);
+        char p = core::ascii_lower(s_[begin]);
         if (p == 'e' || p == 'b' || p == 'x' || p == 'n') {
           quoted('\'', p == 'e');
           return Tok::string;
@@ -536,7 +533,7 @@ CanonicalText canonicalize(std::string_view sql) {
     switch (t.kind) {
       case Tok::word:
         for (char c : text)
-          fnv.byte(lower(c));
+          fnv.byte(core::ascii_lower(c));
         put(text);
         break;
       case Tok::param: {

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "core/ascii.h"
+
 namespace afp::pipeline {
 
 namespace {
@@ -20,18 +22,10 @@ void refuse(http::Response& response, int status, std::string_view message,
   answer(response, status, body);
 }
 
-bool iequals_prefix(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
-  }
-  return true;
-}
-
 // "application/json", optionally with parameters ("; charset=utf-8").
 bool is_json(std::string_view content_type) {
   constexpr std::string_view kJson = "application/json";
-  if (!iequals_prefix(content_type, kJson)) return false;
+  if (!core::istarts_with(content_type, kJson)) return false;
   auto rest = content_type.substr(kJson.size());
   return rest.empty() || rest.front() == ';' || rest.front() == ' ';
 }
@@ -56,7 +50,7 @@ std::string_view ingest_mode_name(IngestMode mode) {
 }
 
 bool bearer_matches(std::string_view authorization, std::string_view token) {
-  if (!iequals_prefix(authorization, "bearer ")) return false;
+  if (!core::istarts_with(authorization, "bearer ")) return false;
   auto given = authorization.substr(7);
   while (!given.empty() && given.front() == ' ')
     given.remove_prefix(1);

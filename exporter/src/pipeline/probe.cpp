@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "build_info.h"
+#include "core/ascii.h"
 #include "pipeline/curl.h"
 #include "pipeline/server_timing.h"
 
@@ -28,28 +29,11 @@ using Clock = std::chrono::steady_clock;
 // useful header (32 entries of 64-byte names with quoted descriptions).
 constexpr std::size_t kMaxServerTimingBytes = 64u << 10;
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-}
-
-bool istarts_with(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), text.begin(),
-                    [](char a, char b) { return lower(a) == lower(b); });
-}
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
 void check_options(const ProbeOptions& o) {
   std::string_view url = o.url;
-  std::size_t prefix = istarts_with(url, "http://") ? 7 : istarts_with(url, "https://") ? 8 : 0;
+  std::size_t prefix = core::istarts_with(url, "http://")    ? 7
+                       : core::istarts_with(url, "https://") ? 8
+                                                             : 0;
   if (prefix == 0 || url.size() == prefix) {
     throw ProbeError("probe URL \"" + redact_url(url) +
                      "\" must be an http:// or https:// URL with a host");
@@ -132,14 +116,14 @@ struct Transfer {
       return;
     }
     if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
-      if (in_timing) append_timing(trim_ows(line), " ");
+      if (in_timing) append_timing(core::trim_space(line), " ");
       return;
     }
     auto colon = line.find(':');
     in_timing =
-        colon != std::string_view::npos && colon == 13 && istarts_with(line, "server-timing");
+        colon != std::string_view::npos && colon == 13 && core::istarts_with(line, "server-timing");
     // Trailers arrive here too, so a Server-Timing trailer counts like a header.
-    if (in_timing) append_timing(trim_ows(line.substr(colon + 1)), ", ");
+    if (in_timing) append_timing(core::trim_space(line.substr(colon + 1)), ", ");
   }
 };
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <string>
 
+#include "core/ascii.h"
+
 namespace afp::pipeline {
 
 namespace {
@@ -16,13 +18,6 @@ bool is_tchar(char c) {
 
 bool is_ows(char c) {
   return c == ' ' || c == '\t';
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    return lower(x) == lower(y);
-  });
 }
 
 // qdtext and the second byte of a quoted-pair: HTAB, SP, visible ASCII and obs-text.
@@ -94,7 +89,7 @@ class Parser {
       value = param_value();
       if (!ok()) return;
     }
-    if (!iequals(name, "dur")) return;  // desc is checked for shape only; others ignored
+    if (!core::iequals(name, "dur")) return;  // desc is checked for shape only; others ignored
     auto ms = has_value ? to_milliseconds(value) : std::nullopt;
     if (!ms) {
       fail_at(where, "dur is not a finite non-negative number");
