@@ -22,7 +22,9 @@ fail() { echo "FAIL: $1" >&2; cat "$workdir/log" >&2; exit 1; }
 probe_server=
 trap '[ -n "$probe_server" ] && kill "$probe_server" 2>/dev/null; cleanup_exporter' EXIT
 
-# The probe's target: any HTTP server will do (it answers the upload with 501).
+# The probe's target: any HTTP server will do (it answers the upload with 501). The log
+# exists before the server starts, or the first read of it races the shell's redirection.
+: >"$workdir/http.log"
 python3 -u -m http.server --bind 127.0.0.1 0 --directory "$workdir" >"$workdir/http.log" 2>&1 &
 probe_server=$!
 for _ in $(seq 1 100); do
