@@ -42,8 +42,8 @@ IndexInfo index(const std::string& name, const std::string& table, const std::st
 }
 
 // A healthy Dejavu database: nothing to report.
-Snapshot healthy() {
-  Snapshot s;
+DatabaseSnapshot healthy() {
+  DatabaseSnapshot s;
   s.database = "fingerprints";
   s.user = "afp";
   s.server_version = 150000;

@@ -314,7 +314,7 @@ struct Session {
   }
 };
 
-ReportContext context_of(const pg::Snapshot& snap, const std::string& target) {
+ReportContext context_of(const pg::DatabaseSnapshot& snap, const std::string& target) {
   return {snap.database, target, snap.fp_sql_name, snap.hash_column_sql};
 }
 

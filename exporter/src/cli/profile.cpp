@@ -362,7 +362,8 @@ void time_lookups(DbSession& db, const Options& o, const std::function<std::stri
 
 // EXPLAIN ANALYZE of one look-up; when that fails (a look-up slower than the timeout), the
 // plan without run-time figures, which still shows a sequential scan.
-void explain(DbSession& db, const pg::Snapshot& snap, const std::string& sql, p::DatabaseFacts& f) {
+void explain(DbSession& db, const pg::DatabaseSnapshot& snap, const std::string& sql,
+             p::DatabaseFacts& f) {
   for (const char* options : {"ANALYZE, BUFFERS, VERBOSE, FORMAT JSON", "VERBOSE, FORMAT JSON"}) {
     try {
       auto r = db.query("EXPLAIN (" + std::string(options) + ") " + sql);

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/thresholds.h"
+#include "pg/sql_redact.h"
 
 namespace afp::pg {
 
@@ -60,7 +61,7 @@ bool reloption_true(std::string value) {
            value == "n");
 }
 
-void load_fingerprint_table(Connection& conn, const AdvisorSettings& s, Snapshot& snap,
+void load_fingerprint_table(Connection& conn, const AdvisorSettings& s, DatabaseSnapshot& snap,
                             Clock::time_point deadline) {
   const std::string target =
       "left('ix_' || c.relname || '_' || " + literal(s.hash_column) + ", 63)";
@@ -105,7 +106,7 @@ void load_fingerprint_table(Connection& conn, const AdvisorSettings& s, Snapshot
   snap.fp_schema_sql = text_of(r, 0, 8);
 }
 
-void load_tables(Connection& conn, Snapshot& snap, Clock::time_point deadline) {
+void load_tables(Connection& conn, DatabaseSnapshot& snap, Clock::time_point deadline) {
   // Who may VACUUM and ANALYZE: the table owner, the database owner, and from PostgreSQL 17
   // whoever holds MAINTAIN. CREATE INDEX needs the table owner.
   std::string db_owner =
@@ -150,7 +151,7 @@ void load_tables(Connection& conn, Snapshot& snap, Clock::time_point deadline) {
   }
 }
 
-void load_indexes(Connection& conn, Snapshot& snap, Clock::time_point deadline) {
+void load_indexes(Connection& conn, DatabaseSnapshot& snap, Clock::time_point deadline) {
   auto r = conn.query(
       "SELECT n.nspname, t.relname, i.relname, " + sql_name_expr("n.nspname", "i.relname") + ", " +
           sql_name_expr("n.nspname", "t.relname") +
@@ -190,7 +191,7 @@ void load_indexes(Connection& conn, Snapshot& snap, Clock::time_point deadline) 
   }
 }
 
-void load_statements(Connection& conn, Snapshot& snap, Clock::time_point deadline) {
+void load_statements(Connection& conn, DatabaseSnapshot& snap, Clock::time_point deadline) {
   auto ext = conn.query(
       "SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = "
       "e.extnamespace WHERE e.extname = 'pg_stat_statements'",
@@ -232,7 +233,7 @@ void load_statements(Connection& conn, Snapshot& snap, Clock::time_point deadlin
     st.mean_seconds = double_of(r, i, 2).value_or(0);
     st.total_seconds = double_of(r, i, 3).value_or(0);
     st.rows = int_of(r, i, 4);
-    st.query = text_of(r, i, 5);
+    st.query = redact_sql(text_of(r, i, 5));
     out.push_back(std::move(st));
   }
   snap.statements = std::move(out);
@@ -240,9 +241,9 @@ void load_statements(Connection& conn, Snapshot& snap, Clock::time_point deadlin
 
 }  // namespace
 
-Snapshot load_snapshot(Connection& conn, const AdvisorSettings& settings,
-                       Clock::time_point deadline) {
-  Snapshot snap;
+DatabaseSnapshot load_snapshot(Connection& conn, const AdvisorSettings& settings,
+                               Clock::time_point deadline) {
+  DatabaseSnapshot snap;
   auto db = conn.query(
       "SELECT current_database(), current_user, d.blks_hit, d.blks_read, "
       "extract(epoch FROM now() - d.stats_reset) FROM pg_stat_database d "
@@ -348,7 +349,7 @@ std::string seconds_text(double s) {
   return buf;
 }
 
-const TableStats* find_table(const Snapshot& snap, const std::string& schema,
+const TableStats* find_table(const DatabaseSnapshot& snap, const std::string& schema,
                              const std::string& name) {
   for (const auto& t : snap.tables) {
     if (t.schema == schema && t.name == name) return &t;
@@ -356,12 +357,12 @@ const TableStats* find_table(const Snapshot& snap, const std::string& schema,
   return nullptr;
 }
 
-bool is_lookup_index(const Snapshot& snap, const IndexInfo& x) {
+bool is_lookup_index(const DatabaseSnapshot& snap, const IndexInfo& x) {
   return x.schema == snap.fp_schema && x.table == snap.fp_table && x.valid && !x.partial &&
          x.first_column == snap.hash_column && (x.method == "hash" || x.method == "btree");
 }
 
-void check_lookup_index(const Snapshot& snap, std::vector<Finding>& out) {
+void check_lookup_index(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
   const TableStats* fp = find_table(snap, snap.fp_schema, snap.fp_table);
   std::vector<const IndexInfo*> lookup;
   json unusable = json::array();
@@ -444,7 +445,7 @@ void check_lookup_index(const Snapshot& snap, std::vector<Finding>& out) {
   }
 }
 
-void check_invalid_indexes(const Snapshot& snap, std::vector<Finding>& out) {
+void check_invalid_indexes(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
   for (const auto& x : snap.indexes) {
     if (x.valid) continue;
     Finding f;
@@ -474,7 +475,7 @@ void check_invalid_indexes(const Snapshot& snap, std::vector<Finding>& out) {
   }
 }
 
-void check_unused_indexes(const Snapshot& snap, std::vector<Finding>& out) {
+void check_unused_indexes(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
   for (const auto& x : snap.indexes) {
     if (!x.valid || x.idx_scan != 0 || x.unique || x.primary || x.constraint) continue;
     if (is_lookup_index(snap, x)) continue;  // never suggest dropping the look-up index
@@ -497,7 +498,8 @@ void check_unused_indexes(const Snapshot& snap, std::vector<Finding>& out) {
   }
 }
 
-void check_tables(const Snapshot& snap, const AdvisorSettings& s, std::vector<Finding>& out) {
+void check_tables(const DatabaseSnapshot& snap, const AdvisorSettings& s,
+                  std::vector<Finding>& out) {
   for (const auto& t : snap.tables) {
     const std::string subject = t.schema + "." + t.name;
     if (statistics_stale(t, s.stale_analyze_age)) {
@@ -555,7 +557,7 @@ void check_tables(const Snapshot& snap, const AdvisorSettings& s, std::vector<Fi
   }
 }
 
-void check_statements(const Snapshot& snap, std::vector<Finding>& out) {
+void check_statements(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
   if (!snap.statements) {
     Finding f;
     f.id = "pg_stat_statements_missing";
@@ -604,7 +606,7 @@ void check_statements(const Snapshot& snap, std::vector<Finding>& out) {
   }
 }
 
-void check_cache(const Snapshot& snap, std::vector<Finding>& out) {
+void check_cache(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
   if (!cache_ratio_low(snap.blks_hit, snap.blks_read)) return;
   double ratio =
       static_cast<double>(snap.blks_hit) / static_cast<double>(snap.blks_hit + snap.blks_read);
@@ -626,7 +628,7 @@ void check_cache(const Snapshot& snap, std::vector<Finding>& out) {
 
 }  // namespace
 
-std::vector<Finding> evaluate(const Snapshot& snap, const AdvisorSettings& settings) {
+std::vector<Finding> evaluate(const DatabaseSnapshot& snap, const AdvisorSettings& settings) {
   std::vector<Finding> out;
   check_lookup_index(snap, out);
   check_invalid_indexes(snap, out);

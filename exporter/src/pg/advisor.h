@@ -1,7 +1,7 @@
 #pragma once
 
 // The database advisor behind `db report` and `db optimize`: reads the catalog and the
-// statistics views into a Snapshot (load_snapshot, the only part that talks SQL), judges
+// statistics views into a DatabaseSnapshot (load_snapshot, the only part that talks SQL), judges
 // it (evaluate, pure) and turns the findings into the safe actions optimize may run
 // (make_plan, pure).
 
@@ -76,7 +76,7 @@ struct StatementStats {
   std::int64_t rows = 0;
 };
 
-struct Snapshot {
+struct DatabaseSnapshot {
   std::string database;
   std::string user;  // current_user
   int server_version = 0;
@@ -105,8 +105,8 @@ class AdvisorError : public std::runtime_error {
 };
 
 // Reads everything evaluate needs. Throws AdvisorError or PgError.
-Snapshot load_snapshot(Connection& conn, const AdvisorSettings& settings,
-                       Clock::time_point deadline);
+DatabaseSnapshot load_snapshot(Connection& conn, const AdvisorSettings& settings,
+                               Clock::time_point deadline);
 
 // ---------------------------------------------------------------------------------------
 // Findings and the plan.
@@ -138,7 +138,7 @@ struct Finding {
   std::string blocked;           // why optimize will not do its action, "" when it will
 };
 
-std::vector<Finding> evaluate(const Snapshot& snap, const AdvisorSettings& settings);
+std::vector<Finding> evaluate(const DatabaseSnapshot& snap, const AdvisorSettings& settings);
 
 // The pieces of evaluate, exposed for the unit tests.
 bool statistics_stale(const TableStats& t, std::chrono::milliseconds max_age);

@@ -84,7 +84,7 @@ struct StatementGroup {
   std::string queryid_label;
   std::string datname;
   std::string user;
-  std::string query;  // capped canonical text, for pg_stat_statements_query_id
+  std::string query;  // capped, redacted canonical text, for pg_stat_statements_query_id
   // {datname="...",user="...",queryid="..."}, rendered once for metrics::TextWriter.
   std::string labels;
   StatementCounters total;  // what is exported: never decreases
