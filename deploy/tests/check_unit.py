@@ -29,6 +29,7 @@ REQUIRED = {
     "SystemCallArchitectures": ("native", "no 32-bit syscall entry"),
     "UMask": ("0077", "nothing it creates is readable by others"),
     "Restart": ("on-failure", "back after a crash"),
+    "LimitCORE": ("0", "no core file holding the DSN or the token"),
     # statfs("/home") under ProtectHome=yes/tmpfs reports the empty directory mounted over
     # /home, not the home file system.
     "ProtectHome": ("read-only", "/home read-only but statfs still sees its file system"),

@@ -1,4 +1,6 @@
 // afp_exporter entry point: picks the subcommand and wires options into the app.
+#include <sys/prctl.h>
+
 #include <iostream>
 #include <string>
 #include <vector>
@@ -12,6 +14,8 @@
 #include "log/logger.h"
 
 int main(int argc, char** argv) {
+  // A core dump would hold the DSN, the ingest token and the basic-auth cache in clear.
+  prctl(PR_SET_DUMPABLE, 0);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "status") {
     return afp::cli::run_status({args.begin() + 1, args.end()}, std::cout, std::cerr);

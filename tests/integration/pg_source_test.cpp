@@ -67,8 +67,8 @@ TEST_CASE("pg: a snapshot holds each collector's families from the live views", 
   LogCapture capture;
   pg::Source source(dsn(), {}, capture.log);
   source.add("pg_stat_database", pg::make_stat_database_query());
-  source.add("pg_stat_user_tables", pg::make_stat_user_tables_query());
-  source.add("pg_stat_user_indexes", pg::make_stat_user_indexes_query());
+  source.add("pg_stat_user_tables", pg::make_stat_user_tables_query(500));
+  source.add("pg_stat_user_indexes", pg::make_stat_user_indexes_query(500));
   auto snap = source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s);
   REQUIRE(snap->up);
   for (const auto& [name, part] : snap->parts) {
@@ -114,13 +114,13 @@ TEST_CASE("pg: index scans show up in the index metrics", "[pg]") {
   }
   CHECK(scans != "0");
   pg::Source source(dsn(), {}, log);
-  source.add("pg_stat_user_indexes", pg::make_stat_user_indexes_query());
+  source.add("pg_stat_user_indexes", pg::make_stat_user_indexes_query(500));
   auto snap = source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s);
   CHECK_THAT(snap->parts.at("pg_stat_user_indexes").text,
              Catch::Contains("indexrelname=\"ix_fingerprints_hash\"} " + scans + "\n"));
 }
 
-TEST_CASE("pg: concurrent scrapes share one collection and one connection", "[pg]") {
+TEST_CASE("pg: concurrent scrapes share one collection and one connection", "[pg][concurrency]") {
   log::Logger log(log::Level::error);
   pg::Source source({cluster_file("dsn") + "?application_name=afp_share_test", "test"}, {}, log);
   source.add("pg_stat_database", pg::make_stat_database_query());
@@ -196,4 +196,97 @@ TEST_CASE("pg: an SQL error keeps the connection", "[pg]") {
                     Catch::Contains("no_such_table"));
   CHECK(conn.connected());
   CHECK(conn.query("SELECT 1", pg::Clock::now() + 20s).value(0, 0) == "1");
+}
+
+namespace {
+
+// A collector that takes `seconds` on the server and writes the backend's pid, so a test
+// sees whether the session survived.
+class SlowQuery final : public pg::PgQuery {
+ public:
+  explicit SlowQuery(double seconds) : seconds_(seconds) {}
+  void collect(pg::Connection& conn, metrics::TextWriter& out,
+               pg::Clock::time_point deadline) override {
+    auto r =
+        conn.query("SELECT pg_backend_pid(), pg_sleep(" + std::to_string(seconds_) + ")", deadline);
+    out.family("slow_backend_pid", "pid", metrics::MetricType::Gauge);
+    out.sample({}, std::stod(std::string(r.value(0, 0))));
+  }
+
+ private:
+  double seconds_;
+};
+
+}  // namespace
+
+TEST_CASE("pg: a scrape that stops waiting neither cancels the collection nor drops the session",
+          "[pg][deadline][concurrency]") {
+  LogCapture capture;
+  pg::SourceOptions options;
+  options.connection.statement_timeout = 10s;
+  pg::Source source(dsn(), options, capture.log);
+  source.add("slow", std::make_unique<SlowQuery>(1.5));
+  auto first = source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s);
+  REQUIRE(first->parts.at("slow").ok);
+  auto pid = first->parts.at("slow").text;
+
+  // A hostile scraper: a tiny deadline, again and again, while a collection runs.
+  for (int i = 0; i < 5; ++i) {
+    auto hurried = source.snapshot(pg::Clock::now(), pg::Clock::now() + 50ms);
+    CHECK(hurried->timed_out);
+    CHECK_FALSE(hurried->parts.count("slow"));
+  }
+  auto hurried_end = pg::Clock::now();
+  // The collection those scrapes gave up on went on; it serves the next scrape, on the same
+  // session, and no reconnect happened.
+  std::this_thread::sleep_for(1500ms);
+  auto next = source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s);
+  CHECK(next->up);
+  REQUIRE(next->parts.at("slow").ok);
+  CHECK(next->started < hurried_end);  // the late result, not a new collection
+  CHECK(next->parts.at("slow").text == pid);
+  CHECK(capture.text.find("PostgreSQL unavailable") == std::string::npos);
+}
+
+TEST_CASE("pg: thousands of tables export only the largest, the rest counted", "[pg][limits]") {
+  admin(
+      "DROP SCHEMA IF EXISTS many CASCADE; CREATE SCHEMA many; "
+      "DO $$BEGIN FOR i IN 1..40 LOOP "
+      "EXECUTE format('CREATE TABLE many.t%s (id int PRIMARY KEY)', i); END LOOP; END$$; "
+      "INSERT INTO many.t7 SELECT generate_series(1, 20000); "
+      "INSERT INTO many.t8 SELECT generate_series(1, 10000);");
+  log::Logger log(log::Level::error);
+  pg::Connection conn(cluster_file("dsn"), {}, log);
+  auto count = [&](const char* view) {
+    auto r = conn.query(std::string("SELECT count(*) FROM ") + view, pg::Clock::now() + 20s);
+    return std::stoi(std::string(r.value(0, 0)));
+  };
+  int tables = count("pg_stat_user_tables");
+  int indexes = count("pg_stat_user_indexes");
+  REQUIRE(tables >= 40);
+
+  pg::Source source(dsn(), {}, log);
+  source.add("pg_stat_user_tables", pg::make_stat_user_tables_query(3));
+  source.add("pg_stat_user_indexes", pg::make_stat_user_indexes_query(2));
+  auto snap = source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s);
+  const auto& t = snap->parts.at("pg_stat_user_tables").text;
+  const auto& i = snap->parts.at("pg_stat_user_indexes").text;
+  auto series = [](const std::string& text, const std::string& family) {
+    std::size_t n = 0;
+    for (auto at = text.find("\n" + family + "{"); at != std::string::npos;
+         at = text.find("\n" + family + "{", at + 1))
+      ++n;
+    return n;
+  };
+  CHECK(series(t, "pg_stat_user_tables_n_live_tup") == 3);
+  CHECK(series(i, "pg_stat_user_indexes_size_bytes") == 2);
+  CHECK_THAT(
+      t, Catch::Contains("afp_pg_stat_user_tables_omitted " + std::to_string(tables - 3) + "\n"));
+  CHECK_THAT(
+      i, Catch::Contains("afp_pg_stat_user_indexes_omitted " + std::to_string(indexes - 2) + "\n"));
+  // The largest are the ones kept: the fingerprints table and the two filled ones.
+  CHECK_THAT(t, Catch::Contains("relname=\"t7\""));
+  CHECK_THAT(t, Catch::Contains("relname=\"fingerprints\""));
+  CHECK_THAT(i, Catch::Contains("indexrelname=\"t7_pkey\""));
+  admin("DROP SCHEMA many CASCADE");
 }

@@ -121,7 +121,7 @@ TEST_CASE("filesystem stats the real root filesystem", "[collector][filesystem]"
   collectors::CollectorSettings settings;
   settings.procfs = (tree.root / "proc").string();
   settings.rootfs = "/";
-  auto c = collectors::make_filesystem_collector(settings);
+  auto c = collectors::make_filesystem_collector(settings, collectors::real_statfs);
   auto r = test::run_collector(*c);
   INFO(r.text);
   const std::string labels = "{device=\"/dev/root\",fstype=\"ext4\",mountpoint=\"/\"}";
@@ -217,7 +217,7 @@ TEST_CASE("filesystem skips and counts malformed mount lines", "[collector][file
 }
 
 TEST_CASE("filesystem does not hang on a hung statfs and skips the mount until it returns",
-          "[collector][filesystem][hang]") {
+          "[collector][filesystem][hang][concurrency]") {
   auto gate = std::make_shared<Gate>();
   auto settings = test::fixture_settings();
   settings.mount_timeout = 200ms;
@@ -255,7 +255,26 @@ TEST_CASE("filesystem does not hang on a hung statfs and skips the mount until i
   test::check_golden(text, "filesystem");
 }
 
-TEST_CASE("filesystem gives identical output to concurrent scrapes", "[collector][filesystem]") {
+TEST_CASE("filesystem collectors of successive reloads share one pool: a hung mount leaks nothing",
+          "[collector][filesystem][hang][concurrency]") {
+  auto gate = std::make_shared<Gate>();
+  auto settings = test::fixture_settings();
+  settings.mount_timeout = 100ms;
+  auto pool = std::make_shared<collectors::StatfsPool>(hanging_stat(gate, "/mnt/fingerprints"));
+  for (int reload = 0; reload < 5; ++reload) {
+    auto c = collectors::make_filesystem_collector(settings, pool);
+    auto text = test::run_collector(*c).text;
+    CHECK(contains(text, "node_filesystem_device_error" + kNfsLabels + " 1\n"));
+  }
+  // Each reload's collector knew the mount was stuck: one hung thread, not one per SIGHUP.
+  CHECK(gate->calls == 1);
+  CHECK(pool->counts().stuck == 1);
+  gate->release();
+  CHECK(eventually([&] { return pool->counts().stuck == 0; }));
+}
+
+TEST_CASE("filesystem gives identical output to concurrent scrapes",
+          "[collector][filesystem][concurrency]") {
   auto c = collectors::make_filesystem_collector(test::fixture_settings(), fixed_stat);
   const std::string expected = test::run_collector(*c).text;
   constexpr int kRounds = 200;
@@ -280,7 +299,7 @@ TEST_CASE("filesystem gives identical output to concurrent scrapes", "[collector
 }
 
 TEST_CASE("filesystem destructor does not wait for a hung statfs",
-          "[collector][filesystem][hang]") {
+          "[collector][filesystem][hang][concurrency]") {
   auto gate = std::make_shared<Gate>();
   auto settings = test::fixture_settings();
   settings.mount_timeout = 100ms;
@@ -296,7 +315,8 @@ TEST_CASE("filesystem destructor does not wait for a hung statfs",
   CHECK(eventually([&] { return gate.use_count() == 1; }));
 }
 
-TEST_CASE("statfs pool replaces blocked workers and bounds stuck threads", "[statfs_pool]") {
+TEST_CASE("statfs pool replaces blocked workers and bounds stuck threads",
+          "[statfs_pool][concurrency]") {
   auto gate = std::make_shared<Gate>();
   collectors::StatfsPoolOptions options;
   options.workers = 2;
@@ -347,7 +367,7 @@ TEST_CASE("statfs pool replaces blocked workers and bounds stuck threads", "[sta
   CHECK(eventually([&] { return gate.use_count() == 1; }));
 }
 
-TEST_CASE("statfs pool honours a deadline already past", "[statfs_pool]") {
+TEST_CASE("statfs pool honours a deadline already past", "[statfs_pool][concurrency]") {
   collectors::StatfsPool pool([](const std::string&) { return StatResult{}; });
   auto out = pool.stat_all({"a"}, Clock::now() - 1ms);
   CHECK(out[0].status == collectors::StatOutcome::Status::TimedOut);

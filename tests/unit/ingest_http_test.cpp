@@ -297,11 +297,48 @@ TEST_CASE("ingest: limits and refusals answer 4xx and count nothing", "[ingest][
     auto samples = r.scrape();
     CHECK(metrics::find_samples(samples, "afp_api_request_duration_seconds_count").size() == 2);
   }
+  SECTION("running totals stay finite: the push that would overflow one is refused") {
+    const std::string huge = R"({"observations": [{"metric": "audio_processed", "seconds": 1e308},
+        {"metric": "fingerprint_generation", "seconds": 1e308}]})";
+    CHECK(r.push(huge).status == 200);
+    auto res = r.push(huge);
+    REQUIRE(res.status == 400);
+    CHECK(nlohmann::json::parse(res.body)["index"] == 0);
+    CHECK(error_of(res).find("observations[0]: would make a running total") == 0);
+    CHECK(rejected("overflow") == 2);
+    CHECK(r.value("afp_audio_processed_seconds_total") == 1e308);
+    CHECK(r.value("afp_fingerprint_generation_seconds_sum") == 1e308);
+  }
+  SECTION("control characters in a label value, even escaped, are refused") {
+    for (const char* endpoint : {R"(/a\nb)", R"(/a\u001b[2J)", R"(/a\u0000)", R"(/\u007f)"}) {
+      INFO(endpoint);
+      auto res = r.push(endpoint_batch(endpoint));
+      REQUIRE(res.status == 400);
+      CHECK(error_of(res).find("control characters") != std::string::npos);
+    }
+    CHECK(rejected("invalid_value") == 4);
+  }
   SECTION("only POST") {
     auto res = test::http_request(r.base + "/api/v1/observations");
     CHECK(res.status == 405);
     CHECK(res.headers["allow"] == "POST");
   }
+}
+
+TEST_CASE("ingest: at most max-series api_request series, known ones keep working",
+          "[ingest][limits]") {
+  auto options = ingest_options();
+  options.ingest.max_series = 3;
+  RunningApp r(options);
+  for (const char* endpoint : {"/a", "/b", "/c"})
+    REQUIRE(r.push(endpoint_batch(endpoint)).status == 200);
+  auto res = r.push(endpoint_batch("/d"));
+  REQUIRE(res.status == 400);
+  CHECK(error_of(res) == "observations[0]: new series refused, the limit of 3 series is reached");
+  CHECK(r.push(endpoint_batch("/b")).status == 200);
+  CHECK(r.value("afp_ingest_rejected_total", {{"transport", "http"}, {"reason", "series_limit"}}) ==
+        1);
+  CHECK(metrics::find_samples(r.scrape(), "afp_api_request_duration_seconds_count").size() == 3);
 }
 
 TEST_CASE("ingest: concurrent HTTP and statsd pushes add up exactly", "[ingest][concurrency]") {

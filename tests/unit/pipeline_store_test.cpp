@@ -117,14 +117,14 @@ TEST_CASE("pipeline store: a fresh store shows every fixed series at zero", "[pi
 
   CHECK(value(samples, kAccepted, {{"transport", "http"}}) == 0);
   CHECK(value(samples, kAccepted, {{"transport", "statsd"}}) == 0);
-  CHECK(find_samples(samples, kRejected, {{"transport", "http"}}).size() == 10);
-  CHECK(find_samples(samples, kRejected, {{"transport", "statsd"}}).size() == 8);
+  CHECK(find_samples(samples, kRejected, {{"transport", "http"}}).size() == 12);
+  CHECK(find_samples(samples, kRejected, {{"transport", "statsd"}}).size() == 10);
   for (auto reason : {"unsupported_type", "dropped"})
     CHECK(find_samples(samples, kRejected, {{"transport", "http"}, {"reason", reason}}).empty());
   for (auto reason : {"too_many_items", "body_too_large", "unsupported_media", "unauthorized"})
     CHECK(find_samples(samples, kRejected, {{"transport", "statsd"}, {"reason", reason}}).empty());
   for (auto reason : {"malformed", "unknown_metric", "unknown_label", "invalid_value",
-                      "label_too_long", "cardinality"}) {
+                      "label_too_long", "cardinality", "overflow", "series_limit"}) {
     CHECK(rejected(samples, "http", reason) == 0);
     CHECK(rejected(samples, "statsd", reason) == 0);
   }
@@ -146,6 +146,8 @@ TEST_CASE("pipeline store: names of transports and reasons", "[pipeline][store]"
   CHECK(afp::pipeline::reject_name(Reject::LabelTooLong) == "label_too_long");
   CHECK(afp::pipeline::reject_name(Reject::UnsupportedMedia) == "unsupported_media");
   CHECK(afp::pipeline::reject_name(Reject::Dropped) == "dropped");
+  CHECK(afp::pipeline::reject_name(Reject::Overflow) == "overflow");
+  CHECK(afp::pipeline::reject_name(Reject::SeriesLimit) == "series_limit");
 }
 
 TEST_CASE("pipeline store: a value on a bucket bound lands in that bucket", "[pipeline][store]") {
@@ -249,7 +251,11 @@ TEST_CASE("pipeline store: label and value checks", "[pipeline][store]") {
       {api("/x", "GET", "599"), {}},
       {api("日本語/🎵"), {}},
       {api(long_endpoint), {}},
-      {api(std::string_view("a\0b", 3)), {}},  // any valid UTF-8
+      {api(std::string_view("a\0b", 3)), Reject::InvalidValue},  // control characters
+      {api("/a\nb"), Reject::InvalidValue},
+      {api("/a\x1b[31m"), Reject::InvalidValue},
+      {api("/a\x7f"), Reject::InvalidValue},
+      {api("/a\tb"), Reject::InvalidValue},
       {api(too_long), Reject::LabelTooLong},
       {api(""), Reject::InvalidValue},
       {api("/x", "get"), Reject::InvalidValue},
@@ -411,6 +417,98 @@ TEST_CASE("pipeline store: the cardinality cap holds per label name", "[pipeline
   }
 }
 
+TEST_CASE("pipeline store: running totals never become infinite", "[pipeline][store]") {
+  Store store;
+  constexpr double kHuge = 1e308;
+  auto audio = [](double seconds) { return obs(Kind::AudioProcessed, seconds); };
+  auto fingerprint = [](double seconds) { return obs(Kind::FingerprintGeneration, seconds); };
+  REQUIRE_FALSE(store.apply(Transport::Http, std::vector{audio(kHuge), fingerprint(kHuge)}));
+
+  SECTION("a second push past the limit is refused whole, naming the item") {
+    auto r = store.apply(Transport::Http, std::vector{fingerprint(1), audio(kHuge)});
+    REQUIRE(r);
+    CHECK(r->index == 1);
+    CHECK(r->reason == Reject::Overflow);
+    CHECK(r->message.find("running total") != std::string::npos);
+    auto samples = scrape(store);
+    CHECK(value(samples, "afp_audio_processed_seconds_total") == kHuge);
+    CHECK(value(samples, "afp_fingerprint_generation_seconds_count") == 1);
+    CHECK(rejected(samples, "http", "overflow") == 2);
+  }
+  SECTION("two items of one batch that overflow together") {
+    Store fresh;
+    auto r = fresh.apply(Transport::Http, std::vector{fingerprint(kHuge), fingerprint(kHuge)});
+    REQUIRE(r);
+    CHECK(r->index == 1);
+    auto api_huge = api("/a", "GET", "200", kHuge);
+    r = fresh.apply(Transport::Http, std::vector{api_huge, api("/b"), api_huge});
+    REQUIRE(r);
+    CHECK(r->index == 2);  // a series the batch would create is followed too
+    CHECK(find_samples(scrape(fresh), "afp_api_request_duration_seconds_count").empty());
+  }
+  SECTION("statsd refuses the line and keeps the rest") {
+    std::vector<Observation> lines{audio(kHuge), audio(1), fingerprint(kHuge)};
+    CHECK(store.apply_each(Transport::Statsd, lines) == 1);
+    auto samples = scrape(store);
+    CHECK(rejected(samples, "statsd", "overflow") == 2);
+    CHECK(std::isfinite(value(samples, "afp_audio_processed_seconds_total")));
+    CHECK(std::isfinite(value(samples, "afp_fingerprint_generation_seconds_sum")));
+  }
+}
+
+TEST_CASE("pipeline store: the series cap holds per family", "[pipeline][store]") {
+  Store store(Limits{.max_label_values = 100, .max_label_value_length = 128, .max_series = 4});
+  REQUIRE_FALSE(store.apply(Transport::Http,
+                            std::vector{api("/0"), api("/1"), api("/0", "POST"), api("/0")}));
+
+  SECTION("a batch creating one series too many is refused whole") {
+    auto r = store.apply(Transport::Http,
+                         std::vector{api("/1", "POST"), api("/1"), api("/2"), api("/1", "POST")});
+    REQUIRE(r);
+    CHECK(r->index == 2);
+    CHECK(r->reason == Reject::SeriesLimit);
+    CHECK(r->message == "new series refused, the limit of 4 series is reached");
+    auto samples = scrape(store);
+    CHECK(find_samples(samples, "afp_api_request_duration_seconds_count").size() == 3);
+    CHECK(rejected(samples, "http", "series_limit") == 4);
+  }
+  SECTION("known series keep working at the cap") {
+    REQUIRE_FALSE(store.apply(Transport::Http, std::vector{api("/1", "PUT")}));
+    CHECK(store.apply(Transport::Http, std::vector{api("/3")}));
+    CHECK_FALSE(store.apply(Transport::Http, std::vector{api("/0"), api("/1", "PUT"), api("/1")}));
+    CHECK(store.apply_each(Transport::Statsd, std::vector{api("/4"), api("/0")}) == 1);
+    auto samples = scrape(store);
+    CHECK(find_samples(samples, "afp_api_request_duration_seconds_count").size() == 4);
+    CHECK(rejected(samples, "statsd", "series_limit") == 1);
+  }
+  SECTION("a million label sets make no more than the cap") {
+    Store flood;
+    std::deque<std::string> text;  // the label values the observations point into
+    std::vector<std::string_view> endpoints, methods, statuses;
+    for (int i = 0; i < 100; ++i) {
+      endpoints.push_back(text.emplace_back("/" + std::to_string(i)));
+      methods.push_back(text.emplace_back(
+          std::string{static_cast<char>('A' + i / 26), static_cast<char>('A' + i % 26)}));
+      statuses.push_back(text.emplace_back(std::to_string(100 + i)));
+    }
+    std::size_t accepted = 0;
+    std::vector<Observation> batch;
+    for (auto endpoint : endpoints) {
+      batch.clear();
+      for (auto method : methods) {
+        for (auto status : statuses)
+          batch.push_back(api(endpoint, method, status));
+      }
+      accepted += flood.apply_each(Transport::Statsd, batch);
+    }
+    CHECK(accepted == Limits{}.max_series);
+    auto samples = scrape(flood);
+    CHECK(find_samples(samples, "afp_api_request_duration_seconds_count").size() ==
+          Limits{}.max_series);
+    CHECK(rejected(samples, "statsd", "series_limit") == 1'000'000 - Limits{}.max_series);
+  }
+}
+
 TEST_CASE("pipeline store: the closed label sets need no cap", "[pipeline][store]") {
   Store store(Limits{.max_label_values = 1});
   std::vector<Observation> batch;
@@ -495,7 +593,7 @@ TEST_CASE("pipeline store: histograms are written as TextSerializer writes them"
                {db[3].Collect(), {"operation", "other"}}});
 }
 
-TEST_CASE("pipeline store: concurrent batches add up exactly", "[pipeline][store]") {
+TEST_CASE("pipeline store: concurrent batches add up exactly", "[pipeline][store][concurrency]") {
   Store store;
   constexpr int kThreads = 4;
   constexpr int kBatches = 480;  // 20 rounds over 24 endpoints

@@ -41,7 +41,8 @@ TEST_CASE("ProcFile re-reads iterated /proc files whole", "[proc_file]") {
   CHECK(second == first);
 }
 
-TEST_CASE("ProcFile: concurrent readers of one fd each get the whole file", "[proc_file]") {
+TEST_CASE("ProcFile: concurrent readers of one fd each get the whole file",
+          "[proc_file][concurrency]") {
   ProcFile f(afp::test::fixture("default/proc/stat"), ProcFile::Kind::single_shot);
   std::string expected = read_file(afp::test::fixture("default/proc/stat"));
   std::atomic<int> mismatches{0};
@@ -61,7 +62,7 @@ TEST_CASE("ProcFile: concurrent readers of one fd each get the whole file", "[pr
 }
 
 TEST_CASE("ProcFile: a missing file is a CollectError naming it, and try_read says false",
-          "[proc_file]") {
+          "[proc_file][concurrency]") {
   ProcFile f("/nonexistent/afp/file", ProcFile::Kind::single_shot);
   std::string out;
   CHECK_THROWS_WITH(f.read(out), Catch::Contains("/nonexistent/afp/file"));

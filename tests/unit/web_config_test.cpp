@@ -224,6 +224,12 @@ TEST_CASE("web config: every error names the file and the key", "[web_config]") 
        {"tls_server_config.client_ca_file \"" + dir.file("ca.crt") + "\"", "NoClientCert"}},
       {tls + "  client_auth_type: RequestClientCert\n  client_allowed_sans: [a]\n",
        {"tls_server_config.client_allowed_sans", "RequireAndVerifyClientCert"}},
+      // Without a verified chain a client signs its own certificate with the allowed SAN.
+      {tls + "  client_auth_type: RequireAnyClientCert\n  client_allowed_sans: [a]\n",
+       {"tls_server_config.client_allowed_sans", "any client can make one"}},
+      {tls + "  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ca.crt\n"
+             "  client_allowed_sans: [a]\n",
+       {"tls_server_config.client_allowed_sans", "may send no certificate"}},
       {tls + "  min_version: TLS14\n",
        {"tls_server_config.min_version", "\"TLS14\" is not one of"}},
       {tls + "  min_version: TLS13\n  max_version: TLS12\n",

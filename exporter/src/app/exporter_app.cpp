@@ -10,6 +10,7 @@
 #include <future>
 #include <thread>
 
+#include "app/scrape_timeout.h"
 #include "build_info.h"
 #include "collectors/catalog.h"
 #include "collectors/proc_file.h"
@@ -23,7 +24,6 @@ namespace afp::app {
 namespace {
 
 constexpr auto kShutdownGrace = std::chrono::milliseconds(4500);  // SIGTERM → exit within 5 s
-constexpr double kScrapeTimeoutMargin = 0.5;  // seconds left for the response to travel
 
 // civetweb needs workers for idle keep-alive connections and the health routes on top of
 // the scrapes the limit admits, so a full house of scrapes never blocks /-/healthy.
@@ -48,18 +48,6 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-std::chrono::steady_clock::time_point scrape_deadline(const http::Request& request) {
-  auto header = request.header("X-Prometheus-Scrape-Timeout-Seconds");
-  double seconds = 0;
-  auto res = std::from_chars(header.data(), header.data() + header.size(), seconds);
-  if (header.empty() || res.ec != std::errc() || seconds <= kScrapeTimeoutMargin) {
-    return std::chrono::steady_clock::time_point::max();
-  }
-  return std::chrono::steady_clock::now() +
-         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-             std::chrono::duration<double>(seconds - kScrapeTimeoutMargin));
-}
-
 // The --web.config.file, checked; null when there is none. Throws http::ServerError.
 std::shared_ptr<const http::WebConfig> load_web_config(const std::string& path) {
   return path.empty() ? nullptr : http::WebConfig::load(path);
@@ -72,7 +60,7 @@ bool pipeline_settings_differ(const config::Options& a, const config::Options& b
   const auto& q = b.probe;
   return x.token_file != y.token_file || x.allow_unauthenticated != y.allow_unauthenticated ||
          x.max_body_bytes != y.max_body_bytes || x.max_batch_items != y.max_batch_items ||
-         x.max_label_values != y.max_label_values ||
+         x.max_label_values != y.max_label_values || x.max_series != y.max_series ||
          x.max_label_value_length != y.max_label_value_length ||
          x.statsd_listen_address != y.statsd_listen_address ||
          x.statsd_read_buffer_bytes != y.statsd_read_buffer_bytes || p.url != q.url ||
@@ -140,7 +128,8 @@ Pipeline build_pipeline(const config::Options& options, log::Logger& log) {
   Pipeline p;
   p.store = std::make_shared<pipeline::Store>(
       pipeline::Limits{static_cast<std::size_t>(options.ingest.max_label_values),
-                       static_cast<std::size_t>(options.ingest.max_label_value_length)});
+                       static_cast<std::size_t>(options.ingest.max_label_value_length),
+                       static_cast<std::size_t>(options.ingest.max_series)});
   p.ingest = std::make_unique<pipeline::IngestHandler>(*p.store, ingest_settings(options));
   if (!options.ingest.statsd_listen_address.empty()) {
     p.statsd = std::make_unique<pipeline::StatsdListener>(
@@ -148,6 +137,7 @@ Pipeline build_pipeline(const config::Options& options, log::Logger& log) {
         static_cast<std::size_t>(options.ingest.statsd_read_buffer_bytes));
   }
   p.probe = make_probe(options.probe, log);
+  p.statfs_pool = std::make_shared<collectors::StatfsPool>();
   return p;
 }
 
@@ -161,6 +151,7 @@ std::shared_ptr<const collectors::Scraper> build_scraper(const config::Options& 
   if (pipeline) {
     deps.pipeline = pipeline->store;
     deps.probe = pipeline->probe;
+    deps.statfs_pool = pipeline->statfs_pool;
   }
   std::vector<collectors::NamedCollector> list;
   for (const auto& name : options.enabled_collectors()) {
@@ -288,6 +279,23 @@ void ExporterApp::serve_metrics(const http::Request& request, http::Response& re
   metrics::TextWriter writer(response.body);
   scraper->scrape(writer, scrape_deadline(request));
   size_hint_.store(response.body.size() + response.body.size() / 8, std::memory_order_relaxed);
+}
+
+std::chrono::steady_clock::time_point ExporterApp::scrape_deadline(const http::Request& request) {
+  auto header = request.header("X-Prometheus-Scrape-Timeout-Seconds");
+  if (header.empty()) return std::chrono::steady_clock::time_point::max();
+  auto seconds = parse_scrape_timeout(header);
+  if (!seconds) {
+    // Once per process: a client sending junk in a loop must not flood the log either.
+    if (!malformed_timeout_logged_.exchange(true)) {
+      log_.warn(
+          "ignoring an X-Prometheus-Scrape-Timeout-Seconds header that is not a plain "
+          "positive number of seconds (logged once)",
+          {{"remote_addr", std::string(request.remote_addr)}});
+    }
+    return std::chrono::steady_clock::time_point::max();
+  }
+  return std::chrono::steady_clock::now() + scrape_budget(*seconds);
 }
 
 void ExporterApp::serve_landing(http::Response& response) const {

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "collectors/scraper.h"
+#include "collectors/statfs_pool.h"
 #include "config/options.h"
 #include "http/server.h"
 #include "log/logger.h"
@@ -17,13 +19,14 @@
 
 namespace afp::app {
 
-// The fingerprint-pipeline parts. Built once at start and kept across reloads: what the
-// app pushed must not be lost to a SIGHUP.
+// The parts built once at start and kept across reloads: what the app pushed must not be
+// lost to a SIGHUP, and threads stuck on a dead mount must not be left behind by one.
 struct Pipeline {
   std::shared_ptr<pipeline::Store> store;
   std::unique_ptr<pipeline::IngestHandler> ingest;
   std::unique_ptr<pipeline::StatsdListener> statsd;  // null without --statsd.listen-address
   std::shared_ptr<pipeline::Probe> probe;            // null without --probe.url
+  std::shared_ptr<collectors::StatfsPool> statfs_pool;
 };
 
 // Loads the ingest token (AFP_INGEST_TOKEN, AFP_INGEST_TOKEN_FILE, ingest.token-file) and
@@ -60,6 +63,8 @@ class ExporterApp {
  private:
   void serve_metrics(const http::Request& request, http::Response& response);
   void serve_landing(http::Response& response) const;
+  // When this scrape must answer, from the scraper's timeout header; max() without one.
+  std::chrono::steady_clock::time_point scrape_deadline(const http::Request& request);
 
   config::Options options_;
   std::vector<std::string> args_;
@@ -70,6 +75,7 @@ class ExporterApp {
   std::shared_ptr<const collectors::Scraper> scraper_;
   std::atomic<int> in_flight_{0};
   std::atomic<std::size_t> size_hint_{64 * 1024};
+  std::atomic<bool> malformed_timeout_logged_{false};
   http::Server server_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "collectors/filesystem.h"
 #include "pg/collectors.h"
 #include "pg/query.h"
 #include "pipeline/collectors.h"
@@ -12,6 +13,11 @@ namespace {
 template <std::unique_ptr<Collector> (*Make)(const CollectorSettings&)>
 std::unique_ptr<Collector> system(const CollectorDeps& deps) {
   return Make(deps.settings);
+}
+
+std::unique_ptr<Collector> filesystem(const CollectorDeps& deps) {
+  auto pool = deps.statfs_pool ? deps.statfs_pool : std::make_shared<StatfsPool>();
+  return make_filesystem_collector(deps.settings, std::move(pool));
 }
 
 // Registers the collector's query with the shared source, which runs every PostgreSQL
@@ -30,7 +36,7 @@ constexpr std::array kBuiltin{
     CollectorSpec{"meminfo", "Memory statistics (/proc/meminfo).", true, Needs::nothing,
                   system<make_meminfo_collector>},
     CollectorSpec{"filesystem", "Filesystem space and inodes (statfs of each mount).", true,
-                  Needs::nothing, system<make_filesystem_collector>},
+                  Needs::nothing, filesystem},
     CollectorSpec{"diskstats", "Disk I/O statistics (/proc/diskstats).", true, Needs::nothing,
                   system<make_diskstats_collector>},
     CollectorSpec{"netdev", "Network device statistics (/proc/net/dev).", true, Needs::nothing,
@@ -51,14 +57,18 @@ constexpr std::array kBuiltin{
                   "a DSN).",
                   true, Needs::postgres,
                   [](const CollectorDeps& d) {
-                    return postgres<pg::make_stat_user_tables_query>(d, "pg_stat_user_tables");
+                    d.postgres->add("pg_stat_user_tables",
+                                    pg::make_stat_user_tables_query(d.settings.pg_relations_limit));
+                    return pg::make_collector(d.postgres, "pg_stat_user_tables");
                   }},
-    CollectorSpec{"pg_stat_user_indexes",
-                  "Per-index scans, tuples read and fetched, sizes (needs a DSN).", true,
-                  Needs::postgres,
-                  [](const CollectorDeps& d) {
-                    return postgres<pg::make_stat_user_indexes_query>(d, "pg_stat_user_indexes");
-                  }},
+    CollectorSpec{
+        "pg_stat_user_indexes", "Per-index scans, tuples read and fetched, sizes (needs a DSN).",
+        true, Needs::postgres,
+        [](const CollectorDeps& d) {
+          d.postgres->add("pg_stat_user_indexes",
+                          pg::make_stat_user_indexes_query(d.settings.pg_relations_limit));
+          return pg::make_collector(d.postgres, "pg_stat_user_indexes");
+        }},
     CollectorSpec{"pg_stat_statements",
                   "Per-statement calls, execution time, rows and block I/O time, statements "
                   "differing only in IN/VALUES list length merged (needs a DSN and the "

@@ -17,6 +17,8 @@ class Probe;
 
 namespace afp::collectors {
 
+class StatfsPool;
+
 // What a collector may be built from.
 struct CollectorDeps {
   const CollectorSettings& settings;
@@ -26,6 +28,9 @@ struct CollectorDeps {
   std::shared_ptr<pipeline::Store> pipeline = nullptr;
   // The active probe; null when --probe.url is not set.
   std::shared_ptr<pipeline::Probe> probe = nullptr;
+  // The filesystem collector's statfs threads; null: a pool of its own. The app keeps one
+  // across reloads.
+  std::shared_ptr<StatfsPool> statfs_pool = nullptr;
 };
 
 // What a collector cannot run without; it is left out (whatever its flag says) when the
@@ -50,7 +55,6 @@ bool available(const CollectorSpec& spec, const CollectorDeps& deps);
 std::unique_ptr<Collector> make_cpu_collector(const CollectorSettings& settings);
 std::unique_ptr<Collector> make_loadavg_collector(const CollectorSettings& settings);
 std::unique_ptr<Collector> make_meminfo_collector(const CollectorSettings& settings);
-std::unique_ptr<Collector> make_filesystem_collector(const CollectorSettings& settings);
 std::unique_ptr<Collector> make_diskstats_collector(const CollectorSettings& settings);
 std::unique_ptr<Collector> make_netdev_collector(const CollectorSettings& settings);
 std::unique_ptr<Collector> make_process_collector(const CollectorSettings& settings);

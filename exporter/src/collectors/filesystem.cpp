@@ -93,7 +93,8 @@ bool has_ro_option(std::string_view options) {
 
 class FilesystemCollector final : public Collector {
  public:
-  FilesystemCollector(const CollectorSettings& settings, StatFn stat)
+  FilesystemCollector(const CollectorSettings& settings, StatFn stat,
+                      std::shared_ptr<StatfsPool> pool)
       : mounts_path_(join_path(settings.procfs, "1/mounts")),
         self_mounts_path_(join_path(settings.procfs, "self/mounts")),
         rootfs_(settings.rootfs.empty() ? "/" : settings.rootfs),
@@ -101,8 +102,8 @@ class FilesystemCollector final : public Collector {
                             kMaxMountTimeout)),
         mount_points_({}, settings.mount_points_exclude),
         fs_types_({}, settings.fs_types_exclude),
-        stat_(stat),
-        pool_(std::move(stat)) {
+        stat_(std::move(stat)),
+        pool_(std::move(pool)) {
     while (rootfs_.size() > 1 && rootfs_.back() == '/')
       rootfs_.pop_back();
   }
@@ -118,7 +119,7 @@ class FilesystemCollector final : public Collector {
     auto deadline = ctx.deadline - now > timeout_ ? now + timeout_ : ctx.deadline;
     std::vector<StatOutcome> outcomes(list->mounts.size());
     if (!list->pooled.empty()) {
-      auto pooled = pool_.stat_all(list->pooled_paths, deadline);
+      auto pooled = pool_->stat_all(list->pooled_paths, deadline);
       for (std::size_t k = 0; k < pooled.size(); ++k)
         outcomes[list->pooled[k]] = pooled[k];
     }
@@ -266,7 +267,9 @@ class FilesystemCollector final : public Collector {
   NameFilter mount_points_;
   NameFilter fs_types_;
   StatFn stat_;
-  StatfsPool pool_;
+  // Shared with the collectors of later reloads: threads stuck on a dead mount stay
+  // counted against one bound instead of a new pool's each time.
+  std::shared_ptr<StatfsPool> pool_;
   std::mutex mutex_;  // guards fd_ and cached_
   int fd_ = -1;
   std::shared_ptr<const MountList> cached_;
@@ -276,11 +279,13 @@ class FilesystemCollector final : public Collector {
 
 std::unique_ptr<Collector> make_filesystem_collector(const CollectorSettings& settings,
                                                      StatFn stat) {
-  return std::make_unique<FilesystemCollector>(settings, std::move(stat));
+  auto pool = std::make_shared<StatfsPool>(stat);
+  return std::make_unique<FilesystemCollector>(settings, std::move(stat), std::move(pool));
 }
 
-std::unique_ptr<Collector> make_filesystem_collector(const CollectorSettings& settings) {
-  return make_filesystem_collector(settings, real_statfs);
+std::unique_ptr<Collector> make_filesystem_collector(const CollectorSettings& settings,
+                                                     std::shared_ptr<StatfsPool> pool) {
+  return std::make_unique<FilesystemCollector>(settings, real_statfs, std::move(pool));
 }
 
 }  // namespace afp::collectors

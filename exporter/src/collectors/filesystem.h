@@ -9,8 +9,13 @@
 namespace afp::collectors {
 
 // The filesystem collector with its stat call replaced (tests inject fakes that fail or
-// hang). make_filesystem_collector(settings) in catalog.h uses real_statfs.
+// hang), on a pool of its own.
 std::unique_ptr<Collector> make_filesystem_collector(const CollectorSettings& settings,
                                                      StatFn stat);
+
+// The real collector on `pool`, which outlives it: the app keeps one pool across reloads,
+// so threads stuck on a dead mount are not left behind by every SIGHUP.
+std::unique_ptr<Collector> make_filesystem_collector(const CollectorSettings& settings,
+                                                     std::shared_ptr<StatfsPool> pool);
 
 }  // namespace afp::collectors

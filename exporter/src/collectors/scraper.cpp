@@ -53,10 +53,15 @@ void Scraper::scrape(metrics::TextWriter& out,
     auto mark = buffer.size();
     auto start = std::chrono::steady_clock::now();
     std::string error;
-    try {
-      entry.collector->collect(ctx);
-    } catch (const std::exception& e) {
-      error = e.what();
+    if (start >= deadline) {
+      // The scraper stopped waiting: answer with what there is, this one marked failed.
+      error = "skipped: the scrape's deadline had passed";
+    } else {
+      try {
+        entry.collector->collect(ctx);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
     }
     bool ok = error.empty();
     if (!ok) buffer.resize(mark);  // never expose a half-written family

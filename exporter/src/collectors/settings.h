@@ -36,6 +36,9 @@ struct CollectorSettings {
   std::string netdev_device_include;  // empty: every device
   std::string netdev_device_exclude;  // empty: none
   StatementsSettings pg_statements;
+  // The largest tables and indexes pg_stat_user_tables/indexes export; 0: all. A schema of
+  // thousands of partitions would otherwise mean tens of thousands of series.
+  long long pg_relations_limit = 500;
 };
 
 }  // namespace afp::collectors

@@ -132,6 +132,10 @@ void add_pipeline_options(std::vector<OptionDef>& t) {
              "Most distinct values a pushed label (endpoint, method, status) may take; "
              "observations with further values are refused and counted.",
              &I::max_label_values, 1, 100'000);
+  ingest_int("ingest.max-series",
+             "Most series of one pushed family (api_request's endpoint, method and status "
+             "combinations); observations that would create more are refused and counted.",
+             &I::max_series, 1, 100'000);
   ingest_int("ingest.max-label-value-length", "Longest pushed label value, in bytes.",
              &I::max_label_value_length, 1, 4096);
   t.push_back(
@@ -272,6 +276,16 @@ std::vector<OptionDef> build_option_table() {
       return n < 0 || n > max ? "must be between 0 and " + std::to_string(max) : std::string();
     };
   };
+  t.push_back(
+      {"pg.relations.limit",
+       Kind::integer,
+       "Export pg_stat_user_tables and pg_stat_user_indexes for the largest tables "
+       "and indexes, at most this many of each (the rest are counted in "
+       "afp_pg_stat_user_*_omitted); 0: all.",
+       [](const Options& o) { return json(o.collectors.pg_relations_limit); },
+       [](Options& o, const json& v) { o.collectors.pg_relations_limit = v.get<long long>(); },
+       {},
+       count_check(1'000'000)});
   t.push_back(
       {"pg.statements.limit",
        Kind::integer,

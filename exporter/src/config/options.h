@@ -30,6 +30,7 @@ struct IngestOptions {
   long long max_body_bytes = 1 << 20;
   long long max_batch_items = 10000;
   long long max_label_values = 100;  // distinct values per label
+  long long max_series = 2000;       // series per pushed family
   long long max_label_value_length = 128;
   std::string statsd_listen_address;  // "": no statsd listener
   long long statsd_read_buffer_bytes = 8 << 20;

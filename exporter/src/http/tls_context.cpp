@@ -351,10 +351,14 @@ std::shared_ptr<const TlsSettings> load_tls_settings(const TlsServerConfig& c,
     }
   }
   if (!c.client_allowed_sans.empty()) {
-    if (!(auth->verify_mode & SSL_VERIFY_FAIL_IF_NO_PEER_CERT)) {
+    // A SAN is only worth checking on a certificate whose chain was verified: otherwise a
+    // client signs its own certificate naming an allowed SAN.
+    if (!auth->verify_chain || !(auth->verify_mode & SSL_VERIFY_FAIL_IF_NO_PEER_CERT)) {
       fail("client_allowed_sans",
-           "needs client_auth_type RequireAndVerifyClientCert (or RequireAnyClientCert): with " +
-               auth_name + " a client may send no certificate to match");
+           "needs client_auth_type RequireAndVerifyClientCert: with " + auth_name +
+               (auth->verify_chain ? " a client may send no certificate to match"
+                                   : " a client's certificate is not verified, so any client "
+                                     "can make one naming an allowed SAN"));
     }
     s->allowed_sans = c.client_allowed_sans;
   }

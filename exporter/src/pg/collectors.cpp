@@ -30,6 +30,8 @@ class UpCollector final : public collectors::Collector {
 
   void collect(collectors::ScrapeContext& ctx) override {
     auto snapshot = source_->snapshot(ctx.scrape_start, ctx.deadline);
+    // Not waiting long enough says nothing about PostgreSQL: no pg_up 0 for it.
+    if (snapshot->timed_out) throw collectors::CollectError(snapshot->error);
     ctx.out.family("pg_up", "Whether the last connection to PostgreSQL was successful.",
                    metrics::MetricType::Gauge);
     ctx.out.sample({}, snapshot->up ? 1 : 0);

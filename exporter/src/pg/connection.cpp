@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
+#include <vector>
 
 #include "pg/dsn.h"
 #include "pg/libpq.h"
@@ -53,8 +55,9 @@ bool Result::is_null(int row, int column) const {
   return libpq().PQgetisnull(result_.get(), row, column) != 0;
 }
 
-Connection::Connection(std::string conninfo, ConnectionOptions options, log::Logger& log)
-    : conninfo_(std::move(conninfo)), options_(options), log_(log) {}
+Connection::Connection(std::string conninfo, ConnectionOptions options, log::Logger& log,
+                       LookupFn lookup)
+    : conninfo_(std::move(conninfo)), options_(options), log_(log), resolver_(std::move(lookup)) {}
 
 Connection::~Connection() {
   if (conn_) libpq().PQfinish(conn_);
@@ -100,9 +103,26 @@ void Connection::ensure_connected(Clock::time_point deadline) {
 }
 
 void Connection::connect(Clock::time_point deadline) {
-  const char* keys[] = {"dbname", "fallback_application_name", nullptr};
-  const char* values[] = {conninfo_.c_str(), "afp_exporter", nullptr};
-  conn_ = libpq().PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+  std::optional<ResolvedHosts> resolved;
+  try {
+    resolved = resolver_.resolve(conninfo_, deadline);
+  } catch (const PgError& e) {
+    fail(e.what());
+  }
+  // Keys after dbname override what the expanded DSN says.
+  std::vector<const char*> keys{"dbname", "fallback_application_name"};
+  std::vector<const char*> values{conninfo_.c_str(), "afp_exporter"};
+  if (resolved) {
+    keys.insert(keys.end(), {"host", "hostaddr"});
+    values.insert(values.end(), {resolved->host.c_str(), resolved->hostaddr.c_str()});
+    if (!resolved->port.empty()) {
+      keys.push_back("port");
+      values.push_back(resolved->port.c_str());
+    }
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  conn_ = libpq().PQconnectStartParams(keys.data(), values.data(), /*expand_dbname=*/1);
   if (!conn_) fail("out of memory starting a PostgreSQL connection");
   if (libpq().PQstatus(conn_) == CONNECTION_BAD) fail(trimmed(libpq().PQerrorMessage(conn_)));
   auto state = PGRES_POLLING_WRITING;

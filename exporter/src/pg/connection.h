@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "log/logger.h"
+#include "pg/host_resolver.h"
 
 struct pg_conn;
 struct pg_result;
@@ -42,14 +43,16 @@ struct ConnectionOptions {
   std::chrono::milliseconds max_backoff{30000};
 };
 
-// One persistent libpq connection. Every call has a deadline: connecting and querying use
-// libpq's non-blocking API and poll(), so a hung or locked server costs a scrape at most
-// its deadline. A failed connection is retried with exponential backoff (1 s doubling to
-// max_backoff); while backing off, calls fail at once instead of piling up connections.
+// One persistent libpq connection. Every call has a deadline: host names are looked up on
+// a thread of their own (pg/host_resolver.h), and connecting and querying use libpq's
+// non-blocking API and poll(), so a hung resolver or a hung or locked server costs a
+// collection at most its deadline. A failed connection is retried with exponential backoff (1 s
+// doubling to max_backoff); while backing off, calls fail at once instead of piling up connections.
 // Not thread-safe: one owner (the PostgreSQL source) serialises its use.
 class Connection {
  public:
-  Connection(std::string conninfo, ConnectionOptions options, log::Logger& log);
+  Connection(std::string conninfo, ConnectionOptions options, log::Logger& log,
+             LookupFn lookup = system_lookup);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -70,6 +73,7 @@ class Connection {
   std::string conninfo_;
   ConnectionOptions options_;
   log::Logger& log_;
+  HostResolver resolver_;
   pg_conn* conn_ = nullptr;
   Clock::time_point next_attempt_{};
   std::chrono::milliseconds backoff_{0};

@@ -1,6 +1,5 @@
 #include "pg/dsn.h"
 
-#include <map>
 #include <memory>
 
 #include "config/secret.h"
@@ -8,26 +7,19 @@
 
 namespace afp::pg {
 
-namespace {
-
-using Options = std::map<std::string, std::string, std::less<>>;
-
-// The parsed options that are set; nullopt when libpq cannot parse the string.
-std::optional<Options> parse(std::string_view conninfo) {
+std::optional<ConninfoOptions> parse_conninfo(std::string_view conninfo) {
   char* err = nullptr;
   const Libpq& pq = libpq();
   std::unique_ptr<PQconninfoOption, decltype(pq.PQconninfoFree)> opts(
       pq.PQconninfoParse(std::string(conninfo).c_str(), &err), pq.PQconninfoFree);
   if (err) pq.PQfreemem(err);  // may quote the input, so it is never shown
   if (!opts) return std::nullopt;
-  Options out;
+  ConninfoOptions out;
   for (auto* o = opts.get(); o->keyword; ++o) {
     if (o->val && *o->val) out.emplace(o->keyword, o->val);
   }
   return out;
 }
-
-}  // namespace
 
 std::optional<Dsn> load_dsn(const char* env_dsn, const char* env_file,
                             const std::string& file_option) {
@@ -39,7 +31,7 @@ std::optional<Dsn> load_dsn(const char* env_dsn, const char* env_file,
   }
   if (!secret) return std::nullopt;
   Dsn dsn{std::move(secret->value), std::move(secret->source)};
-  if (!parse(dsn.conninfo)) {
+  if (!parse_conninfo(dsn.conninfo)) {
     throw DsnError(dsn.source +
                    ": not a valid libpq connection string or postgresql:// URI (its text is "
                    "not shown: it may hold a password)");
@@ -48,7 +40,7 @@ std::optional<Dsn> load_dsn(const char* env_dsn, const char* env_file,
 }
 
 std::string describe(std::string_view conninfo) {
-  auto opts = parse(conninfo);
+  auto opts = parse_conninfo(conninfo);
   if (!opts) return "<invalid DSN>";
   auto get = [&](const char* key, const char* fallback) {
     auto it = opts->find(key);
@@ -59,7 +51,7 @@ std::string describe(std::string_view conninfo) {
 }
 
 std::string scrub(std::string text, std::string_view conninfo) {
-  auto opts = parse(conninfo);
+  auto opts = parse_conninfo(conninfo);
   if (!opts) return text;
   auto it = opts->find("password");
   if (it == opts->end() || it->second.empty()) return text;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -23,6 +24,11 @@ struct Dsn {
 // Checks the syntax with libpq. Throws DsnError.
 std::optional<Dsn> load_dsn(const char* env_dsn, const char* env_file,
                             const std::string& file_option);
+
+// The options a DSN sets (keyword → value, unset ones left out); nullopt when libpq cannot
+// parse it.
+using ConninfoOptions = std::map<std::string, std::string, std::less<>>;
+std::optional<ConninfoOptions> parse_conninfo(std::string_view conninfo);
 
 // "user@host:port/dbname" for log lines: what the DSN connects to, without secrets.
 std::string describe(std::string_view conninfo);

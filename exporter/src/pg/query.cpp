@@ -43,4 +43,23 @@ void write_columns(metrics::TextWriter& out, const Result& result,
   }
 }
 
+std::string largest_rows_sql(std::string_view select, std::string_view size_expression,
+                             std::string_view order, long long limit) {
+  std::string out = "SELECT * FROM (SELECT *, count(*) OVER () AS total FROM (";
+  out.append(select).append(") AS s ORDER BY ").append(size_expression).append(" DESC, ");
+  out.append(order).append(" LIMIT ");
+  out += limit > 0 ? std::to_string(limit) : "ALL";
+  out.append(") AS t ORDER BY ").append(order);
+  return out;
+}
+
+void write_omitted(metrics::TextWriter& out, const Result& result, const char* metric,
+                   const char* help) {
+  double total = 0;
+  int column = result.column("total");
+  if (column >= 0 && result.rows() > 0) total = number(result, 0, column);
+  out.family(metric, help, metrics::MetricType::Gauge);
+  out.sample({}, total - result.rows());
+}
+
 }  // namespace afp::pg

@@ -17,8 +17,9 @@ class PgQuery {
 };
 
 std::unique_ptr<PgQuery> make_stat_database_query();
-std::unique_ptr<PgQuery> make_stat_user_tables_query();
-std::unique_ptr<PgQuery> make_stat_user_indexes_query();
+// limit: the largest tables (indexes) kept, the rest counted in *_omitted; 0: all.
+std::unique_ptr<PgQuery> make_stat_user_tables_query(long long limit);
+std::unique_ptr<PgQuery> make_stat_user_indexes_query(long long limit);
 std::unique_ptr<PgQuery> make_stat_statements_query(const collectors::StatementsSettings& settings);
 
 // Writes one family per column of `result` named in `columns`, a sample per row, labelled
@@ -33,5 +34,14 @@ struct ColumnMetric {
 void write_columns(metrics::TextWriter& out, const Result& result,
                    std::initializer_list<const char*> label_columns,
                    std::initializer_list<ColumnMetric> metrics);
+
+// The largest `limit` rows of `select` (a query with the columns of one relation per row),
+// ordered by `size_expression` (which may name its columns) and then returned in `order`;
+// every row also has a `total` column counting all rows before the limit. 0: all rows.
+std::string largest_rows_sql(std::string_view select, std::string_view size_expression,
+                             std::string_view order, long long limit);
+// A gauge `metric` with how many rows largest_rows_sql() left out.
+void write_omitted(metrics::TextWriter& out, const Result& result, const char* metric,
+                   const char* help);
 
 }  // namespace afp::pg

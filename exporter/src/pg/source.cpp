@@ -5,37 +5,76 @@ namespace afp::pg {
 Source::Source(Dsn dsn, SourceOptions options, log::Logger& log)
     : dsn_(std::move(dsn)),
       options_(options),
-      connection_(dsn_.conninfo, options.connection, log) {}
+      connection_(dsn_.conninfo, options.connection, log),
+      thread_([this] { run(); }) {}
+
+Source::~Source() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  requested_.notify_all();
+  thread_.join();
+}
 
 void Source::add(std::string name, std::unique_ptr<PgQuery> query) {
+  std::lock_guard lock(mutex_);  // the thread reads queries_ once a snapshot is asked for
   queries_.emplace_back(std::move(name), std::move(query));
+}
+
+bool Source::reusable(Clock::time_point scrape_start, Clock::time_point now) const {
+  if (!last_) return false;
+  bool fresh = last_->started >= scrape_start || now - last_->started < options_.cache_ttl;
+  bool late = last_unclaimed_ && now - last_finished_ < options_.budget;
+  return fresh || late || claimed_by_ == scrape_start;
+}
+
+std::shared_ptr<const Snapshot> Source::claim(Clock::time_point scrape_start) {
+  if (last_unclaimed_) {
+    last_unclaimed_ = false;
+    claimed_by_ = scrape_start;  // the scrape's other PostgreSQL collectors share it
+  }
+  return last_;
 }
 
 std::shared_ptr<const Snapshot> Source::snapshot(Clock::time_point scrape_start,
                                                  Clock::time_point deadline) {
   std::unique_lock lock(mutex_);
-  if (in_flight_) {
-    auto generation = generation_;
-    if (!finished_.wait_until(lock, deadline, [&] { return generation_ != generation; })) {
-      auto timed_out = std::make_shared<Snapshot>();
-      timed_out->error = "timed out waiting for the PostgreSQL collection in flight";
-      return timed_out;
-    }
-    return last_;
+  if (!in_flight_ && reusable(scrape_start, Clock::now())) return claim(scrape_start);
+  if (!in_flight_) {
+    in_flight_ = true;
+    requested_.notify_one();
   }
-  auto now = Clock::now();
-  if (last_ && (last_->started >= scrape_start || now - last_->started < options_.cache_ttl)) {
-    return last_;
+  auto generation = generation_;
+  ++waiting_;
+  bool done = finished_.wait_until(lock, deadline, [&] { return generation_ != generation; });
+  --waiting_;
+  if (!done) {
+    auto timed_out = std::make_shared<Snapshot>();
+    timed_out->timed_out = true;
+    timed_out->error =
+        "the scrape's deadline passed before the PostgreSQL collection finished (it goes on, "
+        "and serves the next scrape)";
+    return timed_out;
   }
-  in_flight_ = true;
-  lock.unlock();
-  auto result = collect(std::min(deadline, now + options_.budget));
-  lock.lock();
-  in_flight_ = false;
-  last_ = result;
-  ++generation_;
-  finished_.notify_all();
-  return result;
+  return claim(scrape_start);
+}
+
+void Source::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    requested_.wait(lock, [&] { return in_flight_ || stopping_; });
+    if (stopping_) return;
+    lock.unlock();
+    auto result = collect(Clock::now() + options_.budget);
+    lock.lock();
+    last_ = std::move(result);
+    last_finished_ = Clock::now();
+    last_unclaimed_ = waiting_ == 0;
+    in_flight_ = false;
+    ++generation_;
+    finished_.notify_all();
+  }
 }
 
 std::shared_ptr<const Snapshot> Source::collect(Clock::time_point deadline) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "log/logger.h"
@@ -26,6 +27,8 @@ struct Part {
 struct Snapshot {
   Clock::time_point started{};
   bool up = false;
+  // The scrape stopped waiting before the collection finished: nothing is known yet.
+  bool timed_out = false;
   std::string error;  // the connection error while !up
   std::map<std::string, Part, std::less<>> parts;
 };
@@ -41,33 +44,53 @@ struct SourceOptions {
 // whose result every scrape waiting meanwhile shares (so concurrent scrapes never open
 // extra connections or run the statistics queries twice). A result is reused by later
 // collectors of the same scrape, and by later scrapes for --pg.cache-ttl.
+//
+// Collections run on a thread of their own, under their own budget: a scrape's deadline
+// (which any client can set) only bounds how long that scrape waits. A scrape that gives up
+// leaves the collection running; its result then serves the next scrape, and a short
+// deadline can never cut a query and cost the session.
 class Source {
  public:
   Source(Dsn dsn, SourceOptions options, log::Logger& log);
+  // Waits for the collection in flight (at most its budget), then stops the thread.
+  ~Source();
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
 
   // Queries run in the order added; add them all before the first snapshot().
   void add(std::string name, std::unique_ptr<PgQuery> query);
 
   // A collection that began at or after scrape_start, or the one in flight, or a cached
-  // one; otherwise runs one now. Waits at most until deadline.
+  // one, or one that finished after every scrape waiting for it had given up; otherwise
+  // starts one. Waits at most until deadline.
   std::shared_ptr<const Snapshot> snapshot(Clock::time_point scrape_start,
                                            Clock::time_point deadline);
 
   const Dsn& dsn() const { return dsn_; }
 
  private:
+  void run();
   std::shared_ptr<const Snapshot> collect(Clock::time_point deadline);
+  bool reusable(Clock::time_point scrape_start, Clock::time_point now) const;
+  std::shared_ptr<const Snapshot> claim(Clock::time_point scrape_start);
 
   Dsn dsn_;
   SourceOptions options_;
-  Connection connection_;  // used only by the thread running collect()
+  Connection connection_;  // used only by the collection thread
   std::vector<std::pair<std::string, std::unique_ptr<PgQuery>>> queries_;
 
   std::mutex mutex_;
+  std::condition_variable requested_;
   std::condition_variable finished_;
   bool in_flight_ = false;
+  bool stopping_ = false;
+  int waiting_ = 0;  // scrapes waiting for the collection in flight
   std::uint64_t generation_ = 0;
   std::shared_ptr<const Snapshot> last_;
+  Clock::time_point last_finished_{};
+  bool last_unclaimed_ = false;     // it finished after every scrape waiting for it gave up
+  Clock::time_point claimed_by_{};  // the scrape_start of the scrape that took it then
+  std::thread thread_;              // last: starts once everything above exists
 };
 
 }  // namespace afp::pg

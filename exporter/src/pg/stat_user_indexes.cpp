@@ -9,12 +9,15 @@ namespace {
 
 class StatUserIndexesQuery final : public PgQuery {
  public:
+  explicit StatUserIndexesQuery(long long limit)
+      : sql_(largest_rows_sql(
+            "SELECT current_database() AS datname, schemaname, relname, indexrelname, idx_scan, "
+            "idx_tup_read, idx_tup_fetch, pg_relation_size(indexrelid) AS size "
+            "FROM pg_stat_user_indexes",
+            "size", "schemaname, relname, indexrelname", limit)) {}
+
   void collect(Connection& conn, metrics::TextWriter& out, Clock::time_point deadline) override {
-    auto result = conn.query(
-        "SELECT current_database() AS datname, schemaname, relname, indexrelname, idx_scan, "
-        "idx_tup_read, idx_tup_fetch, pg_relation_size(indexrelid) AS size "
-        "FROM pg_stat_user_indexes ORDER BY schemaname, relname, indexrelname",
-        deadline);
+    auto result = conn.query(sql_, deadline);
     using metrics::MetricType;
     write_columns(
         out, result, {"datname", "schemaname", "relname", "indexrelname"},
@@ -27,13 +30,19 @@ class StatUserIndexesQuery final : public PgQuery {
           MetricType::Counter},
          {"size", "pg_stat_user_indexes_size_bytes", "Disk space used by this index, in bytes.",
           MetricType::Gauge}});
+    write_omitted(out, result, "afp_pg_stat_user_indexes_omitted",
+                  "Indexes of the database left out of pg_stat_user_indexes_* by "
+                  "--pg.relations.limit (the largest indexes are kept).");
   }
+
+ private:
+  std::string sql_;
 };
 
 }  // namespace
 
-std::unique_ptr<PgQuery> make_stat_user_indexes_query() {
-  return std::make_unique<StatUserIndexesQuery>();
+std::unique_ptr<PgQuery> make_stat_user_indexes_query(long long limit) {
+  return std::make_unique<StatUserIndexesQuery>(limit);
 }
 
 }  // namespace afp::pg

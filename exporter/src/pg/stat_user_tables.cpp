@@ -10,17 +10,20 @@ namespace {
 
 class StatUserTablesQuery final : public PgQuery {
  public:
+  explicit StatUserTablesQuery(long long limit)
+      : sql_(largest_rows_sql(
+            "SELECT current_database() AS datname, schemaname, relname, seq_scan, seq_tup_read, "
+            "idx_scan, n_live_tup, n_dead_tup, n_mod_since_analyze, "
+            "extract(epoch FROM last_analyze) AS last_analyze, "
+            "extract(epoch FROM last_autoanalyze) AS last_autoanalyze, "
+            "extract(epoch FROM last_vacuum) AS last_vacuum, "
+            "extract(epoch FROM last_autovacuum) AS last_autovacuum, "
+            "pg_table_size(relid) AS table_size, pg_indexes_size(relid) AS index_size "
+            "FROM pg_stat_user_tables",
+            "table_size + index_size", "schemaname, relname", limit)) {}
+
   void collect(Connection& conn, metrics::TextWriter& out, Clock::time_point deadline) override {
-    auto result = conn.query(
-        "SELECT current_database() AS datname, schemaname, relname, seq_scan, seq_tup_read, "
-        "idx_scan, n_live_tup, n_dead_tup, n_mod_since_analyze, "
-        "extract(epoch FROM last_analyze) AS last_analyze, "
-        "extract(epoch FROM last_autoanalyze) AS last_autoanalyze, "
-        "extract(epoch FROM last_vacuum) AS last_vacuum, "
-        "extract(epoch FROM last_autovacuum) AS last_autovacuum, "
-        "pg_table_size(relid) AS table_size, pg_indexes_size(relid) AS index_size "
-        "FROM pg_stat_user_tables ORDER BY schemaname, relname",
-        deadline);
+    auto result = conn.query(sql_, deadline);
     using metrics::MetricType;
     write_columns(
         out, result, {"datname", "schemaname", "relname"},
@@ -53,13 +56,19 @@ class StatUserTablesQuery final : public PgQuery {
           "Disk space used by this table (without indexes), in bytes.", MetricType::Gauge},
          {"index_size", "pg_stat_user_tables_index_size_bytes",
           "Disk space used by the indexes of this table, in bytes.", MetricType::Gauge}});
+    write_omitted(out, result, "afp_pg_stat_user_tables_omitted",
+                  "Tables of the database left out of pg_stat_user_tables_* by "
+                  "--pg.relations.limit (the largest tables are kept).");
   }
+
+ private:
+  std::string sql_;
 };
 
 }  // namespace
 
-std::unique_ptr<PgQuery> make_stat_user_tables_query() {
-  return std::make_unique<StatUserTablesQuery>();
+std::unique_ptr<PgQuery> make_stat_user_tables_query(long long limit) {
+  return std::make_unique<StatUserTablesQuery>(limit);
 }
 
 }  // namespace afp::pg

@@ -344,10 +344,14 @@ ProbeResult Probe::run_once() {
 }
 
 void Probe::record(const Outcome& outcome) {
-  std::lock_guard lock(result_mutex_);
-  last_ = outcome.result;
-  last_end_unix_ =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  {
+    std::lock_guard lock(result_mutex_);
+    last_ = outcome.result;
+    last_end_unix_ =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
+  // Logged outside result_mutex_, which scrapes take: a slow log sink must not stall them.
+  std::lock_guard lock(report_mutex_);
   report(outcome);
 }
 

@@ -100,6 +100,7 @@ class Probe {
   mutable std::mutex result_mutex_;
   std::optional<ProbeResult> last_;
   double last_end_unix_ = 0;
+  std::mutex report_mutex_;   // the two below; never held by a scrape
   std::string last_failure_;  // the reason last logged; empty while succeeding
   bool reported_ = false;     // whether any run was logged yet
 };

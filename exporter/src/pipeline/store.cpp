@@ -33,9 +33,9 @@ constexpr std::array<std::string_view, 3> kResults{"match", "no_match", "error"}
 constexpr std::size_t kMaxMethodLength = 16;
 
 constexpr std::array<std::string_view, kRejectCount> kRejectNames{
-    "malformed",         "unknown_metric", "unknown_label",    "invalid_value",
-    "label_too_long",    "cardinality",    "too_many_items",   "body_too_large",
-    "unsupported_media", "unauthorized",   "unsupported_type", "dropped"};
+    "malformed",        "unknown_metric", "unknown_label",  "invalid_value",     "label_too_long",
+    "cardinality",      "too_many_items", "body_too_large", "unsupported_media", "unauthorized",
+    "unsupported_type", "dropped",        "overflow",       "series_limit"};
 
 constexpr std::string_view kHelpFingerprint =
     "Time the service took to fingerprint one audio file (decode, spectrogram, peak finding, "
@@ -142,6 +142,13 @@ bool is_status(std::string_view value) {
          std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+bool has_control_byte(std::string_view value) {
+  return std::any_of(value.begin(), value.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
 // Equality without a call to memcmp: label values are short and compared often.
 bool same(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -188,6 +195,8 @@ std::optional<std::string_view> violation(Rule rule, std::string_view value) {
     case Rule::Endpoint:
       if (value.empty()) return "must not be empty";
       if (!core::valid_utf8(value)) return "must be valid UTF-8";
+      // JSON escapes (\n, \u0000) reach here; statsd refuses such bytes in the line.
+      if (has_control_byte(value)) return "must not contain control characters";
       return std::nullopt;
   }
   return std::nullopt;
@@ -235,6 +244,10 @@ std::string message(const Fault& fault, const Limits& limits) {
     text.append("new value refused, the limit of ")
         .append(std::to_string(limits.max_label_values))
         .append(" distinct values is reached");
+  } else if (fault.reason == Reject::SeriesLimit) {
+    text.append("new series refused, the limit of ")
+        .append(std::to_string(limits.max_series))
+        .append(" series is reached");
   } else if (fault.reason == Reject::UnknownLabel && fault.label.empty()) {
     text.append("a label the metric does not take");
   } else {
@@ -242,6 +255,11 @@ std::string message(const Fault& fault, const Limits& limits) {
   }
   return text;
 }
+
+constexpr Fault kOverflow{Reject::Overflow,
+                          {},
+                          "would make a running total (a counter or a histogram sum) exceed the "
+                          "largest finite number"};
 
 bool possible(Transport transport, Reject reason) {
   if (transport == Transport::Http) {
@@ -279,15 +297,18 @@ struct Store::State {
 
   // Reused by every apply(), so that a batch of known series allocates nothing.
   std::vector<Target> targets;
-  std::array<std::vector<std::string_view>, 3> pending;  // new values the batch would admit
+  std::array<std::vector<std::string_view>, 3> pending;   // new values the batch would admit
+  std::unordered_set<ApiKey, ApiKeyHash> pending_series;  // new series the batch would create
 
   std::optional<Fault> resolve(const Observation& o, const Limits& limits, Target& target);
   std::optional<Fault> resolve_api(const ApiKey& key, const Limits& limits, Target& target);
   void commit(const Observation& o, Target target);
   Hist& api_series(const ApiKey& key);
+  std::optional<std::size_t> first_overflow(std::span<const Observation> batch) const;
   void clear_pending() {
     for (auto& noted : pending)
       noted.clear();
+    pending_series.clear();
   }
 };
 
@@ -324,6 +345,9 @@ std::optional<Fault> Store::State::resolve_api(const ApiKey& key, const Limits& 
     target.hist = it->second;
     return std::nullopt;
   }
+  if (!pending_series.contains(key) && api.size() + pending_series.size() >= limits.max_series) {
+    return Fault{Reject::SeriesLimit, {}, {}};
+  }
   const auto& names = label_schema(Kind::ApiRequest).names;
   for (std::size_t i = 0; i < key.size(); ++i) {
     auto& noted = pending[i];
@@ -335,6 +359,44 @@ std::optional<Fault> Store::State::resolve_api(const ApiKey& key, const Limits& 
       return Fault{Reject::Cardinality, names[i], {}};
     }
     noted.push_back(key[i]);
+  }
+  pending_series.insert(key);
+  return std::nullopt;
+}
+
+namespace {
+
+double total_of(const Target& target) {
+  return target.hist ? target.hist->sum : target.counter ? *target.counter : 0;
+}
+
+}  // namespace
+
+// Observations are finite one by one, but running totals can still overflow (two pushes of
+// 1e308 seconds): a counter at +Inf stays there until restart. The common case is settled
+// by one sum over the batch; only near the limit is each total followed on its own.
+std::optional<std::size_t> Store::State::first_overflow(std::span<const Observation> batch) const {
+  double added = 0;
+  double largest = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    added += batch[i].value * batch[i].weight;
+    largest = std::max(largest, total_of(targets[i]));
+  }
+  if (std::isfinite(largest + added)) return std::nullopt;
+  std::unordered_map<const void*, double> existing;        // per known sum or counter
+  std::unordered_map<ApiKey, double, ApiKeyHash> created;  // per series the batch creates
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const Target& t = targets[i];
+    const Observation& o = batch[i];
+    double& total = t.hist || t.counter
+                        ? existing
+                              .try_emplace(t.hist ? static_cast<const void*>(t.hist)
+                                                  : static_cast<const void*>(t.counter),
+                                           total_of(t))
+                              .first->second
+                        : created[{o.labels[0], o.labels[1], o.labels[2]}];
+    total += o.value * o.weight;
+    if (!std::isfinite(total)) return i;
   }
   return std::nullopt;
 }
@@ -393,6 +455,7 @@ std::optional<Refusal> Store::apply(Transport transport, std::span<const Observa
     if (auto fault = s.resolve(batch[i], limits_, s.targets[i])) return refuse(i, *fault);
   }
   if (shape_fault) return refuse(shaped, *shape_fault);
+  if (auto i = s.first_overflow(batch)) return refuse(*i, kOverflow);
   for (std::size_t i = 0; i < batch.size(); ++i)
     s.commit(batch[i], s.targets[i]);
   s.values.accepted[at(transport)] += batch.size();
@@ -408,6 +471,7 @@ std::size_t Store::apply_each(Transport transport, std::span<const Observation> 
     Target target;
     auto fault = check_shape(o, limits_);
     if (!fault) fault = s.resolve(o, limits_, target);
+    if (!fault && !std::isfinite(total_of(target) + o.value * o.weight)) fault = kOverflow;
     if (fault) {
       ++s.values.rejected[at(transport)][at(fault->reason)];
       continue;

@@ -42,8 +42,10 @@ enum class Reject : std::uint8_t {
   Unauthorized,      // 401/403 (HTTP)
   UnsupportedType,   // statsd type other than ms, h, d, c (gauges, sets)
   Dropped,           // statsd datagrams the kernel dropped (receive buffer full)
+  Overflow,          // would make a counter or a histogram sum non-finite
+  SeriesLimit,       // a new api_request series beyond Limits::max_series
 };
-inline constexpr std::size_t kRejectCount = 12;
+inline constexpr std::size_t kRejectCount = 14;
 std::string_view reject_name(Reject r);  // snake_case label value, e.g. "label_too_long"
 
 struct Limits {
@@ -51,6 +53,9 @@ struct Limits {
   // status need it: operation and result are closed sets, always admitted.
   std::size_t max_label_values = 100;
   std::size_t max_label_value_length = 128;  // bytes
+  // Series of one pushed family. Only api_request can have more than a handful: its label
+  // values are capped one by one, but their combinations (100 × 100 × 100) would not be.
+  std::size_t max_series = 2000;
 };
 
 // Why a batch was refused, naming the first observation at fault.
