@@ -173,6 +173,16 @@ TEST_CASE("canonical text: what must not merge", "[pg][statements]") {
         canonicalize(dejavu_lookup(3) + " AND song_id = $1").hash);
 }
 
+TEST_CASE("canonical text: deep nesting is kept as it is", "[pg][statements]") {
+  // Each '[' of ARRAY[[[... recursed without the depth limit of other items: a million of
+  // them overflowed the stack (tests/fuzz/regressions/statement_merge/deep-array-brackets).
+  auto deep = canonicalize("SELECT 1 WHERE a IN (ARRAY" + std::string(1000000, '[') + ")");
+  CHECK_FALSE(deep.merged);
+  std::string nested = std::string(40, '[') + "$2" + std::string(40, ']');
+  expect_kept("SELECT 1 WHERE a IN ($1, ARRAY" + nested + ")");
+  expect_collapsed("SELECT 1 WHERE a IN ($1, ARRAY[[[$2]], [[$3]]])", "SELECT 1 WHERE a IN (...)");
+}
+
 TEST_CASE("query label text: capped at 120 characters on a UTF-8 boundary", "[pg][statements]") {
   CHECK(cap_utf8("short", 120) == "short");
   CHECK(cap_utf8(std::string(300, 'a'), 120) == std::string(120, 'a'));

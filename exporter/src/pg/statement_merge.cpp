@@ -375,6 +375,8 @@ class ListParser {
   }
 
   std::size_t bracket_items(std::size_t i, int depth) const {
+    // ARRAY[[[[...: one recursion per '[', so the depth is limited as in item().
+    if (depth > 32) return kFail;
     ++i;  // '['
     if (kind(i) == Tok::rbracket) return i + 1;
     for (;;) {
