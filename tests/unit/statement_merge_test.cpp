@@ -183,6 +183,18 @@ TEST_CASE("canonical text: deep nesting is kept as it is", "[pg][statements]") {
   expect_collapsed("SELECT 1 WHERE a IN ($1, ARRAY[[[$2]], [[$3]]])", "SELECT 1 WHERE a IN (...)");
 }
 
+TEST_CASE("canonical text: a hundred thousand parameters are renumbered", "[pg][statements]") {
+  // Renumbering searched a list per parameter: quadratic, seconds for a text like this one
+  // (tests/fuzz/regressions/statement_merge/many-parameters).
+  std::string sql = "SELECT 1 WHERE a IN ($1) AND b = $2";
+  for (int p = 3; p <= 100001; ++p)
+    sql += " + $" + std::to_string(p);
+  auto c = canonicalize(sql + " + $2");
+  CHECK(c.merged);
+  CHECK_THAT(c.text, Catch::StartsWith("SELECT 1 WHERE a IN (...) AND b = $1 + $2 + $3 + "));
+  CHECK_THAT(c.text, Catch::EndsWith(" + $99999 + $100000 + $1"));
+}
+
 TEST_CASE("query label text: capped at 120 characters on a UTF-8 boundary", "[pg][statements]") {
   CHECK(cap_utf8("short", 120) == "short");
   CHECK(cap_utf8(std::string(300, 'a'), 120) == std::string(120, 'a'));

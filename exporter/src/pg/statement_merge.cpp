@@ -497,8 +497,9 @@ CanonicalText canonicalize(std::string_view sql) {
   out.merged = merged;
   out.text.reserve(std::min<std::size_t>(sql.size(), 4096));
   Fnv fnv;
-  // Parameters renumbered (merged texts only): old number → new number.
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> renumbered;
+  // Parameters renumbered (merged texts only): old number → new number. A hash map: a
+  // text can hold a hundred thousand distinct parameters.
+  std::unordered_map<std::uint64_t, std::uint64_t> renumbered;
   std::size_t s = 0;  // index into sig, in step with the walk over all tokens
   bool pending_space = false;
   auto put = [&](std::string_view text) {
@@ -546,14 +547,7 @@ CanonicalText canonicalize(std::string_view sql) {
         }
         std::uint64_t old_number = 0;
         std::from_chars(text.data() + 1, text.data() + text.size(), old_number);
-        std::uint64_t number = 0;
-        for (const auto& [from, to] : renumbered) {
-          if (from == old_number) number = to;
-        }
-        if (number == 0) {
-          number = renumbered.size() + 1;
-          renumbered.emplace_back(old_number, number);
-        }
+        auto number = renumbered.try_emplace(old_number, renumbered.size() + 1).first->second;
         put("$" + std::to_string(number));
         break;
       }
