@@ -209,6 +209,13 @@ TEST_CASE("query label text: capped at 120 characters on a UTF-8 boundary", "[pg
   CHECK(cap_utf8("a\xff"
                  "b\xc3",
                  120) == "a?b?");
+  // Found by fuzzing (tests/fuzz/regressions/statement_merge/crash-4b43...): sequences of
+  // the right shape that are still not UTF-8 passed through.
+  CHECK(cap_utf8("\xf0\x82\xac\x8e", 120) == "????");              // overlong, 4 bytes
+  CHECK(cap_utf8("\xe0\x80\xaf", 120) == "???");                   // overlong, 3 bytes
+  CHECK(cap_utf8("\xed\xa0\x80", 120) == "???");                   // a UTF-16 surrogate
+  CHECK(cap_utf8("\xf4\x90\x80\x80x", 120) == "????x");            // beyond U+10FFFF
+  CHECK(cap_utf8("\xf0\x9f\x8e\xb5", 120) == "\xf0\x9f\x8e\xb5");  // U+1F3B5 stays
   // The stored label text is the canonical text, capped.
   std::string long_select = "SELECT " + std::string(200, 'x') + " FROM t WHERE a IN ($1)";
   StatementMerger m;

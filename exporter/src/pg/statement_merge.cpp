@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/ascii.h"
+#include "core/utf8.h"
 #include "metrics/text_writer.h"
 
 namespace afp::pg {
@@ -568,18 +569,12 @@ std::string cap_utf8(std::string_view text, std::size_t max_chars) {
   std::size_t chars = 0;
   std::size_t i = 0;
   while (i < text.size() && chars < max_chars) {
-    auto c = static_cast<unsigned char>(text[i]);
-    std::size_t len = c < 0x80           ? 1
-                      : (c >> 5) == 0x6  ? 2
-                      : (c >> 4) == 0xe  ? 3
-                      : (c >> 3) == 0x1e ? 4
-                                         : 0;
-    bool valid = len != 0 && i + len <= text.size();
-    for (std::size_t k = 1; valid && k < len; ++k) {
-      valid = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
-    }
-    if (valid && len == 2) valid = c >= 0xc2;  // no overlong forms
-    if (valid) {
+    // The shared validator: overlong forms, surrogates and code points beyond U+10FFFF
+    // are invalid too, and Prometheus refuses a scrape with such a label value.
+    std::size_t len = static_cast<unsigned char>(text[i]) < 0x80
+                          ? 1
+                          : core::utf8_sequence_length(text.data() + i, text.data() + text.size());
+    if (len != 0) {
       out.append(text.substr(i, len));
       i += len;
     } else {
