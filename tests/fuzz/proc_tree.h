@@ -19,8 +19,8 @@ inline constexpr std::string_view kValidSelfStat =
     "4521 18446744073709551615 94219400396800 94219400416681 140732185281024 0 0 0 0 0 0 0 0 0 "
     "17 1 0 0 0 0 0\n";
 
-// A proc/, sys/ and root/ tree under the temp directory, made on first use and removed at
-// exit; one per process, so parallel fuzzing jobs never share files.
+// A proc/, sys/ and root/ tree under /dev/shm (or the temp directory), made on first use
+// and removed at exit; one per process, so parallel fuzzing jobs never share files.
 class ProcTree {
  public:
   static const ProcTree& get();
