@@ -95,3 +95,22 @@ TEST_CASE("meminfo requires MemTotal in kB", "[collector][meminfo]") {
   auto c = collectors::make_meminfo_collector(settings);
   CHECK_THROWS_WITH(test::run_collector(*c), Catch::Contains("no MemTotal"));
 }
+
+TEST_CASE("meminfo writes a family once when two keys spell the same name",
+          "[collector][meminfo]") {
+  // Found by fuzzing (tests/fuzz/regressions/proc_meminfo): a second family of one name
+  // makes Prometheus refuse the whole scrape. The first line wins, the other is malformed.
+  test::TempTree proc("meminfo_same_name");
+  proc.write("meminfo",
+             "MemTotal: 1 kB\nActive(anon): 2 kB\nActive_anon: 3 kB\nX: 4 kB\n"
+             "X_bytes: 5\n");
+  auto settings = test::fixture_settings();
+  settings.procfs = proc.root.string();
+  auto c = collectors::make_meminfo_collector(settings);
+  auto r = test::run_collector(*c);
+  CHECK(r.malformed == 2);
+  CHECK(count(r.text, "# TYPE node_memory_Active_anon_bytes ") == 1);
+  CHECK(r.text.find("\nnode_memory_Active_anon_bytes 2048\n") != std::string::npos);
+  CHECK(count(r.text, "# TYPE node_memory_X_bytes ") == 1);
+  CHECK(r.text.find("\nnode_memory_X_bytes 4096\n") != std::string::npos);
+}

@@ -173,6 +173,28 @@ TEST_CASE("canonical text: what must not merge", "[pg][statements]") {
         canonicalize(dejavu_lookup(3) + " AND song_id = $1").hash);
 }
 
+TEST_CASE("canonical text: deep nesting is kept as it is", "[pg][statements]") {
+  // Each '[' of ARRAY[[[... recursed without the depth limit of other items: a million of
+  // them overflowed the stack (tests/fuzz/regressions/statement_merge/deep-array-brackets).
+  auto deep = canonicalize("SELECT 1 WHERE a IN (ARRAY" + std::string(1000000, '[') + ")");
+  CHECK_FALSE(deep.merged);
+  std::string nested = std::string(40, '[') + "$2" + std::string(40, ']');
+  expect_kept("SELECT 1 WHERE a IN ($1, ARRAY" + nested + ")");
+  expect_collapsed("SELECT 1 WHERE a IN ($1, ARRAY[[[$2]], [[$3]]])", "SELECT 1 WHERE a IN (...)");
+}
+
+TEST_CASE("canonical text: a hundred thousand parameters are renumbered", "[pg][statements]") {
+  // Renumbering searched a list per parameter: quadratic, seconds for a text like this one
+  // (tests/fuzz/regressions/statement_merge/many-parameters).
+  std::string sql = "SELECT 1 WHERE a IN ($1) AND b = $2";
+  for (int p = 3; p <= 100001; ++p)
+    sql += " + $" + std::to_string(p);
+  auto c = canonicalize(sql + " + $2");
+  CHECK(c.merged);
+  CHECK_THAT(c.text, Catch::StartsWith("SELECT 1 WHERE a IN (...) AND b = $1 + $2 + $3 + "));
+  CHECK_THAT(c.text, Catch::EndsWith(" + $99999 + $100000 + $1"));
+}
+
 TEST_CASE("query label text: capped at 120 characters on a UTF-8 boundary", "[pg][statements]") {
   CHECK(cap_utf8("short", 120) == "short");
   CHECK(cap_utf8(std::string(300, 'a'), 120) == std::string(120, 'a'));
@@ -187,6 +209,13 @@ TEST_CASE("query label text: capped at 120 characters on a UTF-8 boundary", "[pg
   CHECK(cap_utf8("a\xff"
                  "b\xc3",
                  120) == "a?b?");
+  // Found by fuzzing (tests/fuzz/regressions/statement_merge/crash-4b43...): sequences of
+  // the right shape that are still not UTF-8 passed through.
+  CHECK(cap_utf8("\xf0\x82\xac\x8e", 120) == "????");              // overlong, 4 bytes
+  CHECK(cap_utf8("\xe0\x80\xaf", 120) == "???");                   // overlong, 3 bytes
+  CHECK(cap_utf8("\xed\xa0\x80", 120) == "???");                   // a UTF-16 surrogate
+  CHECK(cap_utf8("\xf4\x90\x80\x80x", 120) == "????x");            // beyond U+10FFFF
+  CHECK(cap_utf8("\xf0\x9f\x8e\xb5", 120) == "\xf0\x9f\x8e\xb5");  // U+1F3B5 stays
   // The stored label text is the canonical text, capped.
   std::string long_select = "SELECT " + std::string(200, 'x') + " FROM t WHERE a IN ($1)";
   StatementMerger m;

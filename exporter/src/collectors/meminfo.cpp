@@ -1,5 +1,6 @@
 // meminfo: node_memory_<Field>_bytes (kB lines) and node_memory_<Field> (unit-less lines),
 // one gauge per /proc/meminfo line, named and described as node_exporter 1.5.0 does.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -55,8 +56,10 @@ class MeminfoCollector final : public Collector {
     std::string text;
     file_.read(text);
     std::vector<std::string_view> fields;
-    std::vector<std::string_view> seen;  // raw keys, to never emit a family twice
+    std::vector<std::string_view> seen;  // raw keys: a key given twice is malformed
     seen.reserve(64);
+    std::vector<std::string> names;  // families written, to never write one twice
+    names.reserve(64);
     std::string name;
     std::string help;
     bool has_total = false;
@@ -77,17 +80,20 @@ class MeminfoCollector final : public Collector {
       if (ok) {
         name.assign(kPrefix);
         ok = append_sanitised(name, key);
+        if (has_unit) name += "_bytes";
       }
+      // Distinct keys can spell one name (Active(anon) and Active_anon, X in kB and
+      // X_bytes), and Prometheus refuses a scrape that declares a family twice: the first
+      // line wins, as for a repeated key.
+      if (ok && std::find(names.begin(), names.end(), name) != names.end()) ok = false;
       if (!ok) {
         ++ctx.malformed_lines;
         return;
       }
       seen.push_back(key);
+      names.push_back(name);
       double v = static_cast<double>(*value);
-      if (has_unit) {
-        v *= 1024.0;
-        name += "_bytes";
-      }
+      if (has_unit) v *= 1024.0;
       if (key == "MemTotal" && has_unit) has_total = true;
       std::string_view field = std::string_view(name).substr(kPrefix.size());
       help.assign(kHelpPrefix);

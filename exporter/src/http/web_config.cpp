@@ -367,10 +367,11 @@ bool WebConfig::admit(const Request& request, Response& response, bool check_bas
 }
 
 void WebConfig::add_headers(Response& response) const {
-  for (const auto& [name, value] : headers_) {
+  // Not a structured binding: clang before 16 (scripts/fuzz uses 14) cannot capture one.
+  for (const auto& header : headers_) {
     bool set = std::any_of(response.headers.begin(), response.headers.end(),
-                           [&](const auto& h) { return core::iequals(h.first, name); });
-    if (!set) response.headers.emplace_back(name, value);
+                           [&](const auto& h) { return core::iequals(h.first, header.first); });
+    if (!set) response.headers.push_back(header);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/ascii.h"
+#include "core/utf8.h"
 #include "metrics/text_writer.h"
 #include "pg/sql_lexer.h"
 #include "pg/sql_redact.h"
@@ -139,6 +140,8 @@ class ListParser {
   }
 
   std::size_t bracket_items(std::size_t i, int depth) const {
+    // ARRAY[[[[...: one recursion per '[', so the depth is limited as in item().
+    if (depth > 32) return kFail;
     ++i;  // '['
     if (kind(i) == Tok::rbracket) return i + 1;
     for (;;) {
@@ -259,8 +262,9 @@ CanonicalText canonicalize(std::string_view sql) {
   out.merged = merged;
   out.text.reserve(std::min<std::size_t>(sql.size(), 4096));
   Fnv fnv;
-  // Parameters renumbered (merged texts only): old number → new number.
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> renumbered;
+  // Parameters renumbered (merged texts only): old number → new number. A hash map: a
+  // text can hold a hundred thousand distinct parameters.
+  std::unordered_map<std::uint64_t, std::uint64_t> renumbered;
   std::size_t s = 0;  // index into sig, in step with the walk over all tokens
   bool pending_space = false;
   auto put = [&](std::string_view text) {
@@ -308,14 +312,7 @@ CanonicalText canonicalize(std::string_view sql) {
         }
         std::uint64_t old_number = 0;
         std::from_chars(text.data() + 1, text.data() + text.size(), old_number);
-        std::uint64_t number = 0;
-        for (const auto& [from, to] : renumbered) {
-          if (from == old_number) number = to;
-        }
-        if (number == 0) {
-          number = renumbered.size() + 1;
-          renumbered.emplace_back(old_number, number);
-        }
+        auto number = renumbered.try_emplace(old_number, renumbered.size() + 1).first->second;
         put("$" + std::to_string(number));
         break;
       }
@@ -336,18 +333,12 @@ std::string cap_utf8(std::string_view text, std::size_t max_chars) {
   std::size_t chars = 0;
   std::size_t i = 0;
   while (i < text.size() && chars < max_chars) {
-    auto c = static_cast<unsigned char>(text[i]);
-    std::size_t len = c < 0x80           ? 1
-                      : (c >> 5) == 0x6  ? 2
-                      : (c >> 4) == 0xe  ? 3
-                      : (c >> 3) == 0x1e ? 4
-                                         : 0;
-    bool valid = len != 0 && i + len <= text.size();
-    for (std::size_t k = 1; valid && k < len; ++k) {
-      valid = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
-    }
-    if (valid && len == 2) valid = c >= 0xc2;  // no overlong forms
-    if (valid) {
+    // The shared validator: overlong forms, surrogates and code points beyond U+10FFFF
+    // are invalid too, and Prometheus refuses a scrape with such a label value.
+    std::size_t len = static_cast<unsigned char>(text[i]) < 0x80
+                          ? 1
+                          : core::utf8_sequence_length(text.data() + i, text.data() + text.size());
+    if (len != 0) {
       out.append(text.substr(i, len));
       i += len;
     } else {

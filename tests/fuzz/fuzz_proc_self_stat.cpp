@@ -1,0 +1,20 @@
+// /proc/self/stat, read by the process collector: comm may hold spaces and ')'.
+#include <cstddef>
+#include <cstdint>
+
+#include "collectors/catalog.h"
+#include "collectors/process.h"
+#include "harness_support.h"
+#include "proc_tree.h"
+
+using namespace afp;
+using fuzz::ProcTree;
+using fuzz::scrape;
+using fuzz::text_of;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const auto& tree = ProcTree::get();
+  tree.write("self/stat", text_of(data, size));
+  scrape(*collectors::make_process_collector(tree.settings(), 4096));
+  return 0;
+}
