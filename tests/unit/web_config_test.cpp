@@ -376,6 +376,44 @@ TEST_CASE("basic auth on a live server: every route, 401 with WWW-Authenticate",
   CHECK_THAT(r.logged(), !Catch::Contains("secret"));
 }
 
+TEST_CASE("a flood of bad passwords does not hold up a remembered user",
+          "[web_config][auth][http][limits]") {
+  TempDir dir;
+  // Cost 12: a quarter of a second or more per bcrypt, so the flood is a real load.
+  RunningApp r(
+      dir.write("web.yml", "basic_auth_users:\n  alice: " + bcrypt("secret", "$2b$", 12) + "\n"));
+  test::RequestOptions alice{"alice:secret"};
+  alice.timeout_seconds = 10;
+  REQUIRE(test::http_request(r.url("http", "/metrics"), "GET", {}, alice).status == 200);
+  // More flooding clients than the server has workers, each always with a request out.
+  std::atomic<bool> flooding = true;
+  std::atomic<int> refused = 0;
+  std::vector<std::thread> flood;
+  for (int i = 0; i < 120; ++i) {
+    flood.emplace_back([&] {
+      test::RequestOptions mallory{"alice:wrong"};
+      mallory.timeout_seconds = 30;
+      while (flooding) {
+        auto status = test::http_request(r.url("http", "/metrics"), "GET", {}, mallory).status;
+        if (status == 401 || status == 503) ++refused;
+      }
+    });
+  }
+  std::this_thread::sleep_for(1s);  // the flood under way
+  for (int i = 0; i < 3; ++i) {
+    for (const char* path : {"/metrics", "/-/healthy"}) {
+      INFO(path);
+      auto res = test::http_request(r.url("http", path), "GET", {}, alice);
+      INFO(res.error);
+      CHECK(res.status == 200);
+    }
+  }
+  flooding = false;
+  for (auto& t : flood)
+    t.join();
+  CHECK(refused > 0);
+}
+
 TEST_CASE("basic auth leaves the ingest route to its own bearer token",
           "[web_config][auth][http][ingest]") {
   TempDir dir;

@@ -26,7 +26,7 @@ bool read_text_file(const std::string& path, std::string* out, std::string* erro
 //                         max_version, cipher_suites, prefer_server_cipher_suites,
 //                         curve_preferences
 //   http_server_config:   headers (the five exporter-toolkit allows), http2 (accepted,
-//                         no effect: civetweb speaks HTTP/1.1)
+//                         no effect: the server speaks HTTP/1.1)
 //   basic_auth_users:     user: bcrypt hash
 //   rate_limit:           interval, burst
 //
