@@ -1,4 +1,4 @@
-// --web.config.file: the exporter-toolkit format, basic auth with bcrypt, TLS over civetweb.
+// --web.config.file: the exporter-toolkit format, basic auth with bcrypt, TLS.
 #include "http/web_config.h"
 
 #include <crypt.h>
@@ -573,7 +573,7 @@ TEST_CASE("a bad web config file: exit code 2, one line naming the key", "[web_c
 }
 
 TEST_CASE("the exporter binary serves HTTPS and stops cleanly", "[web_config][tls][signals]") {
-  // The binary, not just this test program, must carry the civetweb + OpenSSL 3 link fix.
+  // The binary itself, not only this test program, serves HTTPS and stops on SIGTERM.
   TempDir dir;
   make_server_cert(dir, "server");
   test::ExporterProcess p(app_args(dir.write(

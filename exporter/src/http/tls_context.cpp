@@ -13,19 +13,6 @@
 #include "http/server.h"
 #include "http/web_config.h"
 
-// civetweb 1.15 as Debian 12 builds it was compiled against the OpenSSL 1.1 API: it looks up
-// SSL_get_peer_certificate, which OpenSSL 3 exports only as a macro, in dlopen("libssl.so"),
-// gets NULL and calls it on every HTTPS connection (civetweb issues #1316, #1334). The
-// executables are linked with the SONAME "libssl.so" (exporter/CMakeLists.txt), so glibc
-// hands civetweb's dlopen the executable itself, whose scope has everything of libssl.so.3
-// and libcrypto.so.3 plus this function, exported by a dynamic list. With a civetweb that
-// does not need it, it is simply never called.
-#undef SSL_get_peer_certificate
-extern "C" __attribute__((visibility("default"), used)) X509* SSL_get_peer_certificate(
-    const SSL* ssl) {
-  return SSL_get1_peer_certificate(ssl);  // both return a new reference
-}
-
 namespace afp::http {
 
 namespace {
