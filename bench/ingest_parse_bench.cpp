@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
            store.apply(Transport::Http, out);
          }));
 
-  // Two threads, as civetweb's workers on the two cores would run them.
+  // Two threads, as the HTTP workers on the two cores would run them.
   auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (int t = 0; t < 2; ++t) {

@@ -24,6 +24,7 @@ struct RequestOptions {
   std::string client_key = {};
   long tls_version = 0;  // CURLOPT_SSLVERSION, e.g. CURL_SSLVERSION_TLSv1_2 | MAX_TLSv1_2
   std::optional<std::string> body = {};  // request body (POST)
+  long timeout_seconds = 20;             // no answer within this: status 0, error set
 };
 
 // A blocking HTTP request with libcurl; no automatic decompression, so gzip bodies
@@ -64,7 +65,7 @@ inline HttpResult http_request(const std::string& url, const std::string& method
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, options.timeout_seconds);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   if (!options.user_password.empty()) {
     curl_easy_setopt(curl, CURLOPT_USERPWD, options.user_password.c_str());

@@ -9,6 +9,7 @@
 #include "app/exporter_app.h"
 #include "golden.h"
 #include "http/gzip.h"
+#include "http/listen_address.h"
 #include "http/server.h"
 #include "http_client.h"
 #include "running_app.h"
@@ -191,16 +192,24 @@ TEST_CASE("a failing collector zeroes its success and the scrape still succeeds"
 
 TEST_CASE("listen address validation", "[http][config]") {
   std::string err;
-  CHECK(http::to_civetweb_port(":9793", &err) == "9793");
-  CHECK(http::to_civetweb_port("127.0.0.1:80", &err) == "127.0.0.1:80");
-  CHECK(http::to_civetweb_port("localhost:80", &err) == "127.0.0.1:80");
-  CHECK(http::to_civetweb_port("9793", &err).empty());
+  auto ip = [&](std::string_view text) {
+    auto address = http::parse_listen_address(text, &err);
+    return address ? address->ip + " " + std::to_string(address->port) : "error";
+  };
+  CHECK(ip(":9793") == " 9793");  // every address
+  CHECK(ip("127.0.0.1:80") == "127.0.0.1 80");
+  CHECK(ip("localhost:80") == "127.0.0.1 80");
+  CHECK(ip("[::1]:9793") == "::1 9793");
+  CHECK(ip("[::]:9793") == ":: 9793");
+  CHECK(ip("9793") == "error");
   CHECK(err.find("host:port") != std::string::npos);
-  CHECK(http::to_civetweb_port(":99999", &err).empty());
+  CHECK(ip(":99999") == "error");
   CHECK(err.find("bad port") != std::string::npos);
-  CHECK(http::to_civetweb_port("[::1]:9793", &err).empty());
-  CHECK(err.find("IPv6") != std::string::npos);
-  CHECK(http::to_civetweb_port("no-such-host.invalid:1", &err).empty());
+  CHECK(ip("::1:9793") == "error");
+  CHECK(err.find("brackets") != std::string::npos);
+  CHECK(ip("[nonsense]:9793") == "error");
+  CHECK(err.find("\"[nonsense]:9793\"") != std::string::npos);
+  CHECK(ip("no-such-host.invalid:1") == "error");
   CHECK(err.find("cannot resolve") != std::string::npos);
 }
 
@@ -210,5 +219,30 @@ TEST_CASE("a port in use is a clear error", "[http]") {
   first.start();
   auto port = std::to_string(first.ports().at(0));
   http::Server second({{"127.0.0.1:" + port}, 2}, log);
-  CHECK_THROWS_WITH(second.start(), Catch::Contains("127.0.0.1:" + port));
+  CHECK_THROWS_WITH(second.start(), Catch::Contains("127.0.0.1:" + port) &&
+                                        Catch::Contains("address already in use"));
+}
+
+TEST_CASE("IPv6 listen addresses serve over IPv6", "[http]") {
+  log::Logger log(log::Level::error);
+  http::Server server({{"[::1]:0", ":0"}, 2}, log);
+  server.route("/-/healthy", {"GET"},
+               [](const http::Request&, http::Response& res) { res.body = "OK\n"; });
+  try {
+    server.start();
+  } catch (const http::ServerError& e) {
+    // A machine without IPv6 on loopback cannot run this test.
+    if (std::string(e.what()).find("[::1]") == std::string::npos) throw;
+    WARN(e.what());
+    return;
+  }
+  auto ports = server.ports();
+  REQUIRE(ports.size() == 2);
+  CHECK(test::http_request("http://[::1]:" + std::to_string(ports[0]) + "/-/healthy").status ==
+        200);
+  // ":port" listens on every address, IPv4 and IPv6 alike.
+  CHECK(test::http_request("http://127.0.0.1:" + std::to_string(ports[1]) + "/-/healthy").status ==
+        200);
+  CHECK(test::http_request("http://[::1]:" + std::to_string(ports[1]) + "/-/healthy").status ==
+        200);
 }

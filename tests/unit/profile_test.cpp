@@ -179,7 +179,7 @@ std::size_t lines(const std::string& text) {
 }
 
 // The fingerprinting app as profile sees it: Server-Timing headers of each kind. One per
-// process, never stopped (stopping civetweb waits out its poll quantum).
+// process, never stopped.
 class App {
  public:
   static App& instance() {

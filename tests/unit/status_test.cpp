@@ -1,7 +1,5 @@
 #include "cli/status.h"
 
-#include <civetweb.h>
-
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <mutex>
@@ -12,6 +10,7 @@
 
 #include "core/thresholds.h"
 #include "golden.h"
+#include "http/server.h"
 
 using afp::cli::CheckRow;
 using afp::cli::CheckState;
@@ -482,12 +481,11 @@ TEST_CASE("status: collects locally when no exporter answers", "[status][cli]") 
 namespace {
 
 // A stand-in exporter: answers /metrics with the bodies given to serve() in turn (the
-// last one repeated) and the given status. One per process, never stopped: mg_stop waits
-// out civetweb's 2 s poll quantum, which would add 2 s to every test that uses it.
+// last one repeated) and the given status. One per process, never stopped.
 class FakeExporter {
  public:
   static FakeExporter& instance() {
-    static auto* exporter = new FakeExporter;  // deliberately leaked, see above
+    static auto* exporter = new FakeExporter;  // deliberately leaked: lives as long as the tests
     return *exporter;
   }
 
@@ -509,38 +507,26 @@ class FakeExporter {
   }
 
  private:
-  FakeExporter() {
-    const char* options[] = {"listening_ports", "127.0.0.1:0", "num_threads", "2", nullptr};
-    ctx_ = mg_start(nullptr, nullptr, options);
-    REQUIRE(ctx_ != nullptr);
-    mg_set_request_handler(ctx_, "/metrics", &FakeExporter::handle, this);
-    mg_server_port ports[2]{};
-    REQUIRE(mg_get_server_ports(ctx_, 2, ports) >= 1);
-    port_ = ports[0].port;
+  FakeExporter() : server_(afp::http::ServerOptions{{"127.0.0.1:0"}, 2}, log_) {
+    server_.route(
+        "/metrics", {"GET"},
+        [this](const afp::http::Request& req, afp::http::Response& res) { handle(req, res); });
+    server_.start();
+    port_ = server_.ports().at(0);
     REQUIRE(port_ > 0);
   }
 
-  static int handle(mg_connection* conn, void* self_ptr) {
-    auto* self = static_cast<FakeExporter*>(self_ptr);
-    std::string body;
-    int status = 0;
-    {
-      const char* ae = mg_get_header(conn, "Accept-Encoding");
-      std::lock_guard lock(self->mutex_);
-      auto i = self->accept_encodings_.size();
-      self->accept_encodings_.push_back(ae != nullptr ? ae : "");
-      body = self->bodies_.empty() ? "" : self->bodies_[std::min(i, self->bodies_.size() - 1)];
-      status = self->status_;
-    }
-    mg_printf(conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-              "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-              status, status == 200 ? "OK" : "Error", body.size());
-    mg_write(conn, body.data(), body.size());
-    return status;
+  void handle(const afp::http::Request& req, afp::http::Response& res) {
+    std::lock_guard lock(mutex_);
+    auto i = accept_encodings_.size();
+    accept_encodings_.emplace_back(req.header("Accept-Encoding"));
+    res.body = bodies_.empty() ? "" : bodies_[std::min(i, bodies_.size() - 1)];
+    res.status = status_;
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
   }
 
-  mg_context* ctx_ = nullptr;
+  afp::log::Logger log_{afp::log::Level::error};
+  afp::http::Server server_;
   int port_ = 0;
   mutable std::mutex mutex_;
   std::vector<std::string> bodies_;

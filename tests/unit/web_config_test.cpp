@@ -1,12 +1,15 @@
-// --web.config.file: the exporter-toolkit format, basic auth with bcrypt, TLS over civetweb.
+// --web.config.file: the exporter-toolkit format, basic auth with bcrypt, TLS.
 #include "http/web_config.h"
 
 #include <crypt.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <mutex>
+#include <thread>
 
 #include "app/exporter_app.h"
 #include "config/options.h"
@@ -42,10 +45,10 @@ struct TempDir {
   }
 };
 
-// A bcrypt hash made now, at cost 4 so the tests stay fast.
-std::string bcrypt(const std::string& password, const char* prefix = "$2b$") {
+// A bcrypt hash made now, at cost 4 unless asked, so the tests stay fast.
+std::string bcrypt(const std::string& password, const char* prefix = "$2b$", unsigned cost = 4) {
   std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> setting{};
-  REQUIRE(crypt_gensalt_rn(prefix, 4, nullptr, 0, setting.data(), setting.size()) != nullptr);
+  REQUIRE(crypt_gensalt_rn(prefix, cost, nullptr, 0, setting.data(), setting.size()) != nullptr);
   auto data = std::make_unique<crypt_data>();
   const char* hash = crypt_r(password.c_str(), setting.data(), data.get());
   REQUIRE(hash != nullptr);
@@ -303,13 +306,48 @@ TEST_CASE("basic auth: credentials parsing and checking", "[web_config][auth]") 
 
   http::BasicAuth auth({{"alice", bcrypt("secret")}});
   CHECK(auth.enabled());
+  using http::AuthResult;
+  CHECK_FALSE(auth.answers_at_once("Basic YWxpY2U6c2VjcmV0"));  // not remembered yet
   for (int i = 0; i < 3; ++i) {  // the first check computes, the others hit the cache
-    CHECK(auth.check("Basic YWxpY2U6c2VjcmV0"));
-    CHECK_FALSE(auth.check("Basic YWxpY2U6d3Jvbmc="));  // alice:wrong
+    CHECK(auth.check("Basic YWxpY2U6c2VjcmV0") == AuthResult::Allowed);
+    CHECK(auth.check("Basic YWxpY2U6d3Jvbmc=") == AuthResult::Denied);  // alice:wrong
   }
-  CHECK_FALSE(auth.check("Basic Ym9iOnB3OndpdGg6Y29sb25z"));  // unknown user
-  CHECK_FALSE(auth.check(""));
-  CHECK(http::BasicAuth({}).check(""));  // no users: open
+  CHECK(auth.answers_at_once("Basic YWxpY2U6c2VjcmV0"));
+  CHECK_FALSE(auth.answers_at_once("Basic YWxpY2U6d3Jvbmc="));
+  CHECK(auth.answers_at_once("Bearer x"));  // refused without a bcrypt
+  CHECK(auth.check("Basic Ym9iOnB3OndpdGg6Y29sb25z") == AuthResult::Denied);  // unknown user
+  CHECK(auth.check("") == AuthResult::Denied);
+  CHECK(http::BasicAuth({}).check("") == AuthResult::Allowed);  // no users: open
+}
+
+TEST_CASE(
+    "basic auth: a flood of bad passwords gets Busy instead of a queue, remembered users "
+    "pass at once",
+    "[web_config][auth]") {
+  using http::AuthResult;
+  // Cost 12: each bcrypt holds its slot for a good fraction of a second.
+  http::BasicAuth auth({{"alice", bcrypt("secret", "$2b$", 12)}},
+                       {.slots = 1, .wait = std::chrono::milliseconds(20)});
+  REQUIRE(auth.check("Basic YWxpY2U6c2VjcmV0") == AuthResult::Allowed);  // remembered now
+  std::atomic<int> denied = 0, busy = 0;
+  std::latch together(6);
+  std::vector<std::thread> flood;
+  for (int i = 0; i < 6; ++i) {
+    flood.emplace_back([&] {
+      together.arrive_and_wait();
+      auto result = auth.check("Basic YWxpY2U6d3Jvbmc=");  // alice:wrong
+      ++(result == AuthResult::Busy ? busy : denied);
+      CHECK(result != AuthResult::Allowed);
+    });
+  }
+  // While the flood holds the only slot, the remembered login needs none.
+  for (int i = 0; i < 20; ++i)
+    CHECK(auth.check("Basic YWxpY2U6c2VjcmV0") == AuthResult::Allowed);
+  for (auto& t : flood)
+    t.join();
+  CHECK(denied >= 1);  // one slot: the first of them ran bcrypt...
+  CHECK(busy >= 1);    // ...and those that found it taken did not wait their turn
+  CHECK(denied + busy == 6);
 }
 
 TEST_CASE("basic auth on a live server: every route, 401 with WWW-Authenticate",
@@ -342,6 +380,44 @@ TEST_CASE("basic auth on a live server: every route, 401 with WWW-Authenticate",
   CHECK(test::http_request(r.url("http", "/nope")).status == 401);
   CHECK(test::http_request(r.url("http", "/metrics"), "HEAD", {}, {"alice:secret"}).status == 200);
   CHECK_THAT(r.logged(), !Catch::Contains("secret"));
+}
+
+TEST_CASE("a flood of bad passwords does not hold up a remembered user",
+          "[web_config][auth][http][limits]") {
+  TempDir dir;
+  // Cost 12: a quarter of a second or more per bcrypt, so the flood is a real load.
+  RunningApp r(
+      dir.write("web.yml", "basic_auth_users:\n  alice: " + bcrypt("secret", "$2b$", 12) + "\n"));
+  test::RequestOptions alice{"alice:secret"};
+  alice.timeout_seconds = 10;
+  REQUIRE(test::http_request(r.url("http", "/metrics"), "GET", {}, alice).status == 200);
+  // More flooding clients than the server has workers, each always with a request out.
+  std::atomic<bool> flooding = true;
+  std::atomic<int> refused = 0;
+  std::vector<std::thread> flood;
+  for (int i = 0; i < 120; ++i) {
+    flood.emplace_back([&] {
+      test::RequestOptions mallory{"alice:wrong"};
+      mallory.timeout_seconds = 30;
+      while (flooding) {
+        auto status = test::http_request(r.url("http", "/metrics"), "GET", {}, mallory).status;
+        if (status == 401 || status == 503) ++refused;
+      }
+    });
+  }
+  std::this_thread::sleep_for(1s);  // the flood under way
+  for (int i = 0; i < 3; ++i) {
+    for (const char* path : {"/metrics", "/-/healthy"}) {
+      INFO(path);
+      auto res = test::http_request(r.url("http", path), "GET", {}, alice);
+      INFO(res.error);
+      CHECK(res.status == 200);
+    }
+  }
+  flooding = false;
+  for (auto& t : flood)
+    t.join();
+  CHECK(refused > 0);
 }
 
 TEST_CASE("basic auth leaves the ingest route to its own bearer token",
@@ -503,7 +579,7 @@ TEST_CASE("a bad web config file: exit code 2, one line naming the key", "[web_c
 }
 
 TEST_CASE("the exporter binary serves HTTPS and stops cleanly", "[web_config][tls][signals]") {
-  // The binary, not just this test program, must carry the civetweb + OpenSSL 3 link fix.
+  // The binary itself, not only this test program, serves HTTPS and stops on SIGTERM.
   TempDir dir;
   make_server_cert(dir, "server");
   test::ExporterProcess p(app_args(dir.write(

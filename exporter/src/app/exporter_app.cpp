@@ -25,8 +25,9 @@ namespace {
 
 constexpr auto kShutdownGrace = std::chrono::milliseconds(4500);  // SIGTERM → exit within 5 s
 
-// civetweb needs workers for idle keep-alive connections and the health routes on top of
-// the scrapes the limit admits, so a full house of scrapes never blocks /-/healthy.
+// Handler threads: the scrapes the limit admits, so the one past it gets its 503 at once,
+// and a few for the ingest route. Idle and slow connections take no thread (http/listener.h)
+// and the health routes answer on the I/O thread.
 int worker_threads(int max_requests) {
   return (max_requests > 0 ? max_requests : 40) + 8;
 }
@@ -177,7 +178,8 @@ ExporterApp::ExporterApp(config::Options options, std::vector<std::string> args,
   server_.route(options_.telemetry_path, {"GET"},
                 [this](const http::Request& req, http::Response& r) { serve_metrics(req, r); });
   for (const char* path : {"/-/healthy", "/-/ready"}) {
-    server_.route(path, {"GET"}, [](const http::Request&, http::Response& r) { r.body = "OK\n"; });
+    server_.route(path, {"GET"}, [](const http::Request&, http::Response& r) { r.body = "OK\n"; },
+                  {.run_inline = true});
   }
   server_.route(
       "/api/v1/observations", {"POST"},
@@ -314,7 +316,7 @@ void ExporterApp::serve_landing(http::Response& response) const {
 
 int run_server(const config::Options& options, const std::vector<std::string>& args,
                log::Logger& log) {
-  // Every civetweb worker would otherwise get a malloc arena of its own that keeps the
+  // Every HTTP worker would otherwise get a malloc arena of its own that keeps the
   // freed buffers of the largest scrape it served (a 1.6 MB pg_stat_statements exposition
   // per worker: 110 MB seen); two arenas, and large buffers straight from mmap so they go
   // back to the system when freed, keep the resident set near what one scrape needs.

@@ -8,7 +8,7 @@
 
 #include "collectors/catalog.h"
 #include "collectors/name_filter.h"
-#include "http/server.h"
+#include "http/listen_address.h"
 
 namespace afp::config {
 
@@ -57,7 +57,7 @@ std::string check_listen_addresses(const json& value) {
   if (value.empty()) return "at least one listen address is needed";
   for (const auto& address : value) {
     std::string error;
-    if (http::to_civetweb_port(address.get<std::string>(), &error).empty()) return error;
+    if (!http::parse_listen_address(address.get<std::string>(), &error)) return error;
   }
   return {};
 }
@@ -148,8 +148,7 @@ void add_pipeline_options(std::vector<OptionDef>& t) {
        [](const json& v) {
          auto address = v.get<std::string>();
          std::string error;
-         if (address.empty() || !http::to_civetweb_port(address, &error).empty())
-           return std::string();
+         if (address.empty() || http::parse_listen_address(address, &error)) return std::string();
          return error;
        }});
   ingest_int("statsd.read-buffer-bytes",

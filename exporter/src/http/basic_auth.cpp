@@ -6,6 +6,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstring>
@@ -112,8 +113,10 @@ std::optional<std::pair<std::string, std::string>> parse_basic_credentials(
   return std::pair{decoded->substr(0, colon), decoded->substr(colon + 1)};
 }
 
-BasicAuth::BasicAuth(std::map<std::string, std::string, std::less<>> users)
-    : users_(std::move(users)) {
+BasicAuth::BasicAuth(std::map<std::string, std::string, std::less<>> users, BcryptLimits limits)
+    : users_(std::move(users)),
+      bcrypt_wait_(limits.wait),
+      bcrypt_slots_(std::max<std::ptrdiff_t>(1, limits.slots)) {
   if (RAND_bytes(key_.data(), static_cast<int>(key_.size())) != 1) {
     throw std::runtime_error("basic auth: no random bytes for the credential cache key");
   }
@@ -134,33 +137,43 @@ std::string BasicAuth::cache_key(std::string_view user, std::string_view passwor
   return out;
 }
 
-bool BasicAuth::check(std::string_view authorization) const {
+bool BasicAuth::cached(const std::string& key) const {
+  std::lock_guard lock(cache_mutex_);
+  return cache_.count(key) != 0;
+}
+
+bool BasicAuth::answers_at_once(std::string_view authorization) const {
   if (users_.empty()) return true;
   auto credentials = parse_basic_credentials(authorization);
-  if (!credentials) return false;
+  return !credentials || cached(cache_key(credentials->first, credentials->second));
+}
+
+AuthResult BasicAuth::check(std::string_view authorization) const {
+  if (users_.empty()) return AuthResult::Allowed;
+  auto credentials = parse_basic_credentials(authorization);
+  if (!credentials) return AuthResult::Denied;
   const auto& [user, password] = *credentials;
   std::string key = cache_key(user, password);
-  {
-    std::lock_guard lock(cache_mutex_);
-    if (cache_.count(key)) return true;
-  }
+  if (cached(key)) return AuthResult::Allowed;
   auto it = users_.find(user);
   bool known = it != users_.end();
   // An unknown user costs the same bcrypt as a known one (against a configured hash, so at
   // the same cost), so response times do not tell which user names exist.
   const std::string& hash = known ? it->second : users_.begin()->second;
+  if (!bcrypt_slots_.try_acquire_for(bcrypt_wait_)) return AuthResult::Busy;
   bool ok = false;
   {
-    std::lock_guard lock(bcrypt_mutex_);
+    struct Slot {
+      std::counting_semaphore<>& slots;
+      ~Slot() { slots.release(); }
+    } slot{bcrypt_slots_};
     ok = bcrypt_matches(password, hash);
   }
-  ok = ok && known;
-  if (ok) {
-    std::lock_guard lock(cache_mutex_);
-    if (cache_.size() >= kCacheLimit) cache_.erase(cache_.begin());
-    cache_.insert(std::move(key));
-  }
-  return ok;
+  if (!ok || !known) return AuthResult::Denied;
+  std::lock_guard lock(cache_mutex_);
+  if (cache_.size() >= kCacheLimit) cache_.erase(cache_.begin());
+  cache_.insert(std::move(key));
+  return AuthResult::Allowed;
 }
 
 }  // namespace afp::http

@@ -22,7 +22,7 @@ struct ClientResponse {
   std::string body;
 };
 
-// A GET over civetweb's client: the server already links civetweb, and a general HTTP
+// A GET over Boost.Beast, which the server already uses (header-only): a general HTTP
 // client library would add several MB of resident shared libraries to every exporter.
 // nullopt with *error set when no answer arrives within timeout.
 std::optional<ClientResponse> get(const std::string& url, std::chrono::milliseconds timeout,

@@ -1,16 +1,14 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
-#include <civetweb.h>
-#include <netdb.h>
 
 #include <algorithm>
-#include <array>
 #include <charconv>
-#include <cstring>
 
 #include "core/ascii.h"
 #include "http/gzip.h"
+#include "http/listener.h"
+#include "http/reply.h"
 #include "http/tls_context.h"
 #include "http/web_config.h"
 
@@ -41,6 +39,8 @@ std::string_view reason_phrase(int status) {
       return "Payload Too Large";
     case 415:
       return "Unsupported Media Type";
+    case 431:
+      return "Request Header Fields Too Large";
     case 429:
       return "Too Many Requests";
     case 500:
@@ -50,46 +50,6 @@ std::string_view reason_phrase(int status) {
     default:
       return "Status";
   }
-}
-
-std::string resolve_ipv4(const std::string& host, std::string* error) {
-  in_addr addr{};
-  if (inet_pton(AF_INET, host.c_str(), &addr) == 1) return host;
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  addrinfo* result = nullptr;
-  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &result); rc != 0 || !result) {
-    *error = "cannot resolve host \"" + host + "\": " + gai_strerror(rc);
-    return {};
-  }
-  char buf[INET_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr, buf, sizeof buf);
-  freeaddrinfo(result);
-  return buf;
-}
-
-// Content-Length first (a too-large body is refused unread), then chunked or unknown
-// lengths read up to one byte past the limit.
-BodyStatus read_body(mg_connection* conn, std::size_t max_bytes, std::string* out) {
-  const mg_request_info* info = mg_get_request_info(conn);
-  out->clear();
-  if (info->content_length > 0) {
-    auto length = static_cast<std::size_t>(info->content_length);
-    if (length > max_bytes) return BodyStatus::TooLarge;
-    out->reserve(length);
-  }
-  std::array<char, 16384> chunk{};
-  while (true) {
-    int n = mg_read(conn, chunk.data(), chunk.size());
-    if (n < 0) return BodyStatus::Error;
-    if (n == 0) break;
-    out->append(chunk.data(), static_cast<std::size_t>(n));
-    if (out->size() > max_bytes) return BodyStatus::TooLarge;
-  }
-  if (info->content_length > 0 && out->size() != static_cast<std::size_t>(info->content_length)) {
-    return BodyStatus::Error;
-  }
-  return BodyStatus::Ok;
 }
 
 }  // namespace
@@ -123,34 +83,8 @@ bool accepts_gzip(std::string_view accept_encoding) {
   return false;
 }
 
-std::string to_civetweb_port(std::string_view address, std::string* error) {
-  auto colon = address.rfind(':');
-  if (colon == std::string_view::npos) {
-    *error = "listen address \"" + std::string(address) + "\" must be host:port or :port";
-    return {};
-  }
-  std::string host(address.substr(0, colon));
-  auto port_text = address.substr(colon + 1);
-  unsigned port = 0;
-  auto res = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || res.ec != std::errc() ||
-      res.ptr != port_text.data() + port_text.size() || port > 65535) {
-    *error = "listen address \"" + std::string(address) + "\": bad port \"" +
-             std::string(port_text) + "\"";
-    return {};
-  }
-  if (host.find(':') != std::string::npos || host.starts_with('[')) {
-    *error = "listen address \"" + std::string(address) +
-             "\": IPv6 is not supported by the civetweb build this exporter uses";
-    return {};
-  }
-  if (host.empty()) return std::to_string(port);
-  std::string ip = resolve_ipv4(host, error);
-  if (ip.empty()) {
-    *error = "listen address \"" + std::string(address) + "\": " + *error;
-    return {};
-  }
-  return ip + ":" + std::to_string(port);
+std::string status_line(int status) {
+  return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase(status)) + "\r\n";
 }
 
 Server::Server(ServerOptions options, log::Logger& log)
@@ -167,83 +101,31 @@ void Server::route(std::string path, std::vector<std::string> methods, Handler h
 
 void Server::start() {
   auto web = web_config();
-  bool tls = web && web->tls_enabled();
-  std::string ports;
-  for (const auto& address : options_.listen_addresses) {
-    std::string error;
-    auto port = to_civetweb_port(address, &error);
-    if (port.empty()) throw ServerError(error);
-    if (!ports.empty()) ports += ',';
-    ports += port + (tls ? "s" : "");  // civetweb: an "s" suffix makes the port HTTPS
-  }
-  if (ports.empty()) throw ServerError("no listen address configured");
-  if (tls) {
-    if (!mg_check_feature(MG_FEATURES_TLS)) {
-      throw ServerError("tls_server_config in " + web->path() +
-                        ": this civetweb was built without TLS support");
-    }
-    // The result is no guide: civetweb 1.15 reports TLS missing on the first call even when
-    // OpenSSL loaded. A failure shows in mg_start2 below.
-    mg_init_library(MG_FEATURES_TLS);
-    tls_ = std::make_unique<TlsContext>(web->tls());
-  }
-  std::string threads = std::to_string(std::max(2, options_.worker_threads));
-  const char* config[] = {"listening_ports",
-                          ports.c_str(),
-                          "num_threads",
-                          threads.c_str(),
-                          "enable_keep_alive",
-                          "yes",
-                          "keep_alive_timeout_ms",
-                          "5000",
-                          "request_timeout_ms",
-                          "30000",
-                          "tcp_nodelay",
-                          "1",
-                          nullptr};
-  mg_callbacks callbacks{};
-  callbacks.begin_request = &Server::on_request;
-  callbacks.log_message = &Server::on_log;
-  if (tls_) callbacks.init_ssl = &Server::on_init_ssl;
-  mg_init_data init{&callbacks, this, config};
-  std::array<char, 256> text{};
-  unsigned code = 0;
-  mg_error_data error{&code, text.data(), text.size()};
-  mg_init_library(0);
-  ctx_ = mg_start2(&init, &error);
-  if (!ctx_) {
-    std::string hint;
-    if (tls_ && std::string_view(text.data()).find("SSL") != std::string_view::npos) {
-      // civetweb loads OpenSSL with dlopen("libssl.so") and dlopen("libcrypto.so"); Debian
-      // ships those names in libssl-dev.
-      hint = " (civetweb needs libssl.so and libcrypto.so: Debian package libssl-dev)";
-    }
+  if (web && web->tls_enabled()) tls_ = std::make_unique<TlsContext>(web->tls());
+  try {
+    listener_ = std::make_unique<Listener>(
+        options_, tls_.get(),
+        RequestHandling{[this](const Request& r) { return answers_inline(r); },
+                        [this](const Request& r) { return respond(r); }},
+        log_);
+  } catch (...) {
     tls_.reset();
-    throw ServerError("cannot listen on " + ports + ": " +
-                      (text[0] ? text.data() : "unknown civetweb error") + hint);
+    throw;
   }
 }
 
 void Server::stop() {
-  if (ctx_) {
-    mg_stop(ctx_);
-    ctx_ = nullptr;
-  }
+  if (listener_) listener_->stop();
+  listener_.reset();
 }
 
 std::vector<int> Server::ports() const {
-  std::vector<int> out;
-  if (!ctx_) return out;
-  std::array<mg_server_port, 16> ports{};
-  int n = mg_get_server_ports(ctx_, static_cast<int>(ports.size()), ports.data());
-  for (int i = 0; i < n; ++i)
-    out.push_back(ports[static_cast<std::size_t>(i)].port);
-  return out;
+  return listener_ ? listener_->ports() : std::vector<int>{};
 }
 
 bool Server::set_web_config(std::shared_ptr<const WebConfig> config) {
   bool tls = config && config->tls_enabled();
-  bool applies = !ctx_ || tls == (tls_ != nullptr);
+  bool applies = !listener_ || tls == (tls_ != nullptr);
   if (tls_ && tls) tls_->update(config->tls());
   std::lock_guard lock(web_mutex_);
   web_ = std::move(config);
@@ -255,23 +137,6 @@ std::shared_ptr<const WebConfig> Server::web_config() const {
   return web_;
 }
 
-int Server::on_init_ssl(void* ssl_ctx, void* user_data) {
-  auto* self = static_cast<Server*>(user_data);
-  return self && self->tls_ ? self->tls_->init(ssl_ctx) : -1;
-}
-
-int Server::on_log(const mg_connection* conn, const char* message) {
-  auto* self = static_cast<Server*>(mg_get_user_data(mg_get_context(conn)));
-  if (self) self->log_.debug("civetweb", {{"msg", message}});
-  return 1;  // handled: keep civetweb from printing to stderr itself
-}
-
-int Server::on_request(mg_connection* conn) {
-  auto* self = static_cast<Server*>(mg_get_user_data(mg_get_context(conn)));
-  self->dispatch(conn);
-  return 1;
-}
-
 const Server::Route* Server::find(std::string_view path) const {
   for (const auto& r : routes_) {
     if (r.path == path) return &r;
@@ -279,26 +144,21 @@ const Server::Route* Server::find(std::string_view path) const {
   return nullptr;
 }
 
-void Server::dispatch(mg_connection* conn) {
-  const mg_request_info* info = mg_get_request_info(conn);
-  std::string_view method = info->request_method ? info->request_method : "";
-  Request request{
-      method,
-      info->local_uri ? info->local_uri : "",
-      info->query_string ? info->query_string : "",
-      info->remote_addr,
-      [conn](const char* name) -> std::string_view {
-        const char* v = mg_get_header(conn, name);
-        return v ? v : "";
-      },
-      [conn](std::size_t max_bytes, std::string* out) { return read_body(conn, max_bytes, out); }};
+bool Server::answers_inline(const Request& request) const {
+  const Route* route = find(request.path);
+  if (!route || !route->options.run_inline) return false;
+  auto web = web_config();
+  return !web || web->admits_at_once(request, !route->options.own_authentication);
+}
+
+Reply Server::respond(const Request& request) const {
   Response response;
   const Route* route = find(request.path);
-  bool head = method == "HEAD";
+  bool head = request.method == "HEAD";
   auto web = web_config();
   bool basic_auth = route == nullptr || !route->options.own_authentication;
   if (web && !web->admit(request, response, basic_auth)) {
-    // 401 or 429, before any routing: unknown paths do not reveal themselves either.
+    // 401, 429 or 503, before any routing: unknown paths do not reveal themselves either.
   } else if (!route) {
     response.status = 404;
     response.body = "404 page not found\n";
@@ -306,7 +166,7 @@ void Server::dispatch(mg_connection* conn) {
     auto allowed = [&](std::string_view m) {
       return std::find(route->methods.begin(), route->methods.end(), m) != route->methods.end();
     };
-    if (allowed(method) || (head && allowed("GET"))) {
+    if (allowed(request.method) || (head && allowed("GET"))) {
       try {
         route->handler(request, response);
       } catch (const std::exception& e) {
@@ -333,20 +193,15 @@ void Server::dispatch(mg_connection* conn) {
       response.body.size() >= kGzipMinBytes && accepts_gzip(request.header("Accept-Encoding"));
   if (gzip) response.body = gzip_compress(response.body);
 
-  std::string head_text = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                          std::string(reason_phrase(response.status)) +
-                          "\r\nContent-Type: " + response.content_type +
-                          "\r\nContent-Length: " + std::to_string(response.body.size()) + "\r\n";
-  if (gzip) head_text += "Content-Encoding: gzip\r\n";
-  if (response.body.size() >= kGzipMinBytes || gzip) head_text += "Vary: Accept-Encoding\r\n";
+  Reply reply;
+  reply.head = status_line(response.status) + "Content-Type: " + response.content_type +
+               "\r\nContent-Length: " + std::to_string(response.body.size()) + "\r\n";
+  if (gzip) reply.head += "Content-Encoding: gzip\r\n";
+  if (response.body.size() >= kGzipMinBytes || gzip) reply.head += "Vary: Accept-Encoding\r\n";
   for (const auto& [name, value] : response.headers)
-    head_text += name + ": " + value + "\r\n";
-  head_text += "\r\n";
-  if (!head) {
-    // One write: header and body in separate segments would cost a round trip on some stacks.
-    head_text += response.body;
-  }
-  mg_write(conn, head_text.data(), head_text.size());
+    reply.head += name + ": " + value + "\r\n";
+  if (!head) reply.body = std::move(response.body);
+  return reply;
 }
 
 }  // namespace afp::http

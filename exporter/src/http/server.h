@@ -1,6 +1,6 @@
 #pragma once
 
-#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -11,13 +11,12 @@
 
 #include "log/logger.h"
 
-struct mg_context;
-struct mg_connection;
-
 namespace afp::http {
 
 class WebConfig;
 class TlsContext;
+class Listener;
+struct Reply;
 
 enum class BodyStatus { Ok, TooLarge, Error };
 
@@ -49,13 +48,37 @@ struct RouteOptions {
   // The route checks credentials itself (the ingest route's bearer token), so the web
   // config's basic auth does not apply to it; its rate limit and TLS still do.
   bool own_authentication = false;
+  // The handler is cheap and never blocks (/-/healthy): it runs on the I/O thread, so it
+  // answers even when every worker is busy. Unremembered basic-auth credentials still send
+  // it to a worker, since checking them takes a bcrypt.
+  bool run_inline = false;
 };
 
 struct ServerOptions {
-  std::vector<std::string> listen_addresses;  // node_exporter style: ":9793", "127.0.0.1:9793"
+  // node_exporter style: ":9793" (every address), "127.0.0.1:9793", "[::1]:9793".
+  std::vector<std::string> listen_addresses;
+  // Threads that run the handlers; a request waits in line when all of them are busy.
   int worker_threads = 48;
   // --web.config.file: TLS, basic auth, extra headers, rate limit. null: plain HTTP, open.
   std::shared_ptr<const WebConfig> web_config = nullptr;
+  // Threads that accept, read and write. Waiting costs them nothing: one is plenty.
+  int io_threads = 1;
+  // Open connections at most. A new one beyond it closes the connection that has waited
+  // longest for a request head (idle keep-alive or trickling), or itself if none is waiting.
+  std::size_t max_connections = 512;
+  // The whole request head (and the TLS handshake of a new connection) within this, from
+  // its first byte; a new connection's clock starts when it is accepted.
+  std::chrono::milliseconds head_timeout{10'000};
+  // A keep-alive connection may wait this long for its next request.
+  std::chrono::milliseconds idle_timeout{120'000};
+  // A larger request head (request line and header fields) is answered 431.
+  std::size_t max_head_bytes = 16 * 1024;
+  // After the grace, a request body must have arrived at min_body_rate bytes a second on
+  // average since it began, or the connection is closed.
+  std::chrono::milliseconds body_grace{5'000};
+  std::size_t min_body_rate = 4096;
+  // A response must be written (the client must read it) within this.
+  std::chrono::milliseconds write_timeout{60'000};
 };
 
 class ServerError : public std::runtime_error {
@@ -63,14 +86,14 @@ class ServerError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Translates "host:port" / ":port" into civetweb's listening_ports form, or explains why
-// it cannot (empty string and *error set).
-std::string to_civetweb_port(std::string_view address, std::string* error);
-
-// A small HTTP server over civetweb's C API: exact-path routing, 404 for unknown paths,
-// 405 with Allow for a known path and a wrong method, HEAD served from GET, gzip when the
-// client accepts it. It knows nothing of metrics: handlers are registered by the caller.
-// Each request runs on its own civetweb worker, so handlers never queue behind each other.
+// A small HTTP/1.1 server: exact-path routing, 404 for unknown paths, 405 with Allow for a
+// known path and a wrong method, HEAD served from GET, gzip when the client accepts it,
+// keep-alive. It knows nothing of metrics: handlers are registered by the caller.
+//
+// Connections are served asynchronously on a few I/O threads (http/listener.h), so a slow
+// or idle client costs a socket and a few KB, never a thread; every stage of a request has
+// a deadline (ServerOptions). Handlers run on a pool of worker_threads, so a slow scrape
+// never holds up I/O, and routes marked run_inline answer on the I/O thread itself.
 // With a web config, every route answers only authenticated requests, and with TLS in it
 // every listen address speaks HTTPS.
 class Server {
@@ -85,7 +108,8 @@ class Server {
              RouteOptions options = {});
   // Binds every listen address; throws ServerError naming the address that failed.
   void start();
-  // Stops accepting, lets in-flight requests finish, joins the workers.
+  // Stops accepting, closes idle connections, lets in-flight requests finish (a few
+  // seconds at most for their responses to be written), joins the threads.
   void stop();
   // The bound ports, in listen-address order (useful with port 0).
   std::vector<int> ports() const;
@@ -103,11 +127,11 @@ class Server {
     Handler handler;
     RouteOptions options;
   };
-  static int on_request(mg_connection* conn);
-  static int on_log(const mg_connection* conn, const char* message);
-  static int on_init_ssl(void* ssl_ctx, void* user_data);
-  void dispatch(mg_connection* conn);
   const Route* find(std::string_view path) const;
+  // Whether the request can be answered on the I/O thread without blocking.
+  bool answers_inline(const Request& request) const;
+  // The complete answer to a request: admission, routing, the handler, gzip.
+  Reply respond(const Request& request) const;
 
   ServerOptions options_;
   log::Logger& log_;
@@ -115,7 +139,7 @@ class Server {
   mutable std::mutex web_mutex_;
   std::shared_ptr<const WebConfig> web_;
   std::unique_ptr<TlsContext> tls_;  // when the listeners speak TLS
-  mg_context* ctx_ = nullptr;
+  std::unique_ptr<Listener> listener_;
 };
 
 // Whether an Accept-Encoding value allows gzip (honours q=0).

@@ -13,19 +13,6 @@
 #include "http/server.h"
 #include "http/web_config.h"
 
-// civetweb 1.15 as Debian 12 builds it was compiled against the OpenSSL 1.1 API: it looks up
-// SSL_get_peer_certificate, which OpenSSL 3 exports only as a macro, in dlopen("libssl.so"),
-// gets NULL and calls it on every HTTPS connection (civetweb issues #1316, #1334). The
-// executables are linked with the SONAME "libssl.so" (exporter/CMakeLists.txt), so glibc
-// hands civetweb's dlopen the executable itself, whose scope has everything of libssl.so.3
-// and libcrypto.so.3 plus this function, exported by a dynamic list. With a civetweb that
-// does not need it, it is simply never called.
-#undef SSL_get_peer_certificate
-extern "C" __attribute__((visibility("default"), used)) X509* SSL_get_peer_certificate(
-    const SSL* ssl) {
-  return SSL_get1_peer_certificate(ssl);  // both return a new reference
-}
-
 namespace afp::http {
 
 namespace {
@@ -432,14 +419,15 @@ std::shared_ptr<const TlsSettings> TlsContext::current() const {
   return settings_;
 }
 
-int TlsContext::init(void* ssl_ctx) {
-  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+bool TlsContext::init(ssl_ctx_st* ctx) {
   auto settings = current();
-  if (!ctx || !settings) return -1;
-  // civetweb's ssl_protocol_version options would cap what min_version allows.
+  if (!ctx || !settings) return false;
+  // Whatever version limits the context came with would cap what min_version allows.
   SSL_CTX_clear_options(ctx, SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
                                  SSL_OP_NO_TLSv1_2 | SSL_OP_NO_TLSv1_3);
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  // An idle or slow connection gives its 34 KB of record buffers back between reads.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   // No session resumption: a session from before a reload would skip the client-certificate
   // check of the new settings. Prometheus keeps its connections open anyway.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -450,10 +438,10 @@ int TlsContext::init(void* ssl_ctx) {
       !SSL_CTX_set_min_proto_version(ctx, settings->min_version) ||
       !SSL_CTX_set_max_proto_version(ctx, settings->max_version)) {
     ERR_clear_error();
-    return -1;
+    return false;
   }
   SSL_CTX_set_client_hello_cb(ctx, on_client_hello, this);
-  return 1;
+  return true;
 }
 
 }  // namespace afp::http

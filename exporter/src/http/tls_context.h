@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+
 namespace afp::http {
 
 // tls_server_config of a web config file as written (exporter-toolkit names), with the
@@ -33,17 +35,17 @@ class TlsSettings;
 std::shared_ptr<const TlsSettings> load_tls_settings(const TlsServerConfig& config,
                                                      const std::string& where);
 
-// The TLS side of a running server. civetweb creates the SSL_CTX and hands it to init();
-// each handshake then takes its certificate, key, versions, ciphers and client-certificate
-// policy from the settings current at that moment, so update() (a reload) applies to every
-// new connection without a restart.
+// The TLS side of a running server. The listener creates the SSL_CTX and hands it to
+// init(); each handshake then takes its certificate, key, versions, ciphers and
+// client-certificate policy from the settings current at that moment, so update() (a
+// reload) applies to every new connection without a restart.
 class TlsContext {
  public:
   explicit TlsContext(std::shared_ptr<const TlsSettings> settings);
   void update(std::shared_ptr<const TlsSettings> settings);
   std::shared_ptr<const TlsSettings> current() const;
-  // civetweb's init_ssl callback: 1 when ssl_ctx is ready, -1 on failure.
-  int init(void* ssl_ctx);
+  // Makes ctx take its settings from here; false when OpenSSL refuses them.
+  bool init(ssl_ctx_st* ctx);
 
  private:
   mutable std::mutex mutex_;

@@ -357,13 +357,26 @@ bool WebConfig::admit(const Request& request, Response& response, bool check_bas
     }
     tokens_ -= 1;
   }
-  if (check_basic_auth && auth_ && !auth_->check(request.header("Authorization"))) {
-    response.status = 401;
-    response.headers.emplace_back("WWW-Authenticate", "Basic");
-    response.body = "Unauthorized\n";
-    return false;
+  if (!check_basic_auth || !auth_) return true;
+  switch (auth_->check(request.header("Authorization"))) {
+    case AuthResult::Allowed:
+      return true;
+    case AuthResult::Busy:
+      response.status = 503;
+      response.headers.emplace_back("Retry-After", "1");
+      response.body = "Too many logins being checked, try again\n";
+      return false;
+    case AuthResult::Denied:
+      break;
   }
-  return true;
+  response.status = 401;
+  response.headers.emplace_back("WWW-Authenticate", "Basic");
+  response.body = "Unauthorized\n";
+  return false;
+}
+
+bool WebConfig::admits_at_once(const Request& request, bool check_basic_auth) const {
+  return !check_basic_auth || !auth_ || auth_->answers_at_once(request.header("Authorization"));
 }
 
 void WebConfig::add_headers(Response& response) const {

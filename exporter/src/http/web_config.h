@@ -26,7 +26,7 @@ bool read_text_file(const std::string& path, std::string* out, std::string* erro
 //                         max_version, cipher_suites, prefer_server_cipher_suites,
 //                         curve_preferences
 //   http_server_config:   headers (the five exporter-toolkit allows), http2 (accepted,
-//                         no effect: civetweb speaks HTTP/1.1)
+//                         no effect: the server speaks HTTP/1.1)
 //   basic_auth_users:     user: bcrypt hash
 //   rate_limit:           interval, burst
 //
@@ -47,9 +47,12 @@ class WebConfig {
   const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
 
   // Whether the request may go on to its handler; if not, `response` is the 429 (rate
-  // limit) or the 401 with "WWW-Authenticate: Basic". Routes that authenticate on their
-  // own pass check_basic_auth = false.
+  // limit), the 401 with "WWW-Authenticate: Basic", or the 503 when every bcrypt slot
+  // stayed busy. Routes that authenticate on their own pass check_basic_auth = false.
   bool admit(const Request& request, Response& response, bool check_basic_auth = true) const;
+  // Whether admit() can decide without a bcrypt (no users, no basic auth on the route, or
+  // remembered credentials), so an I/O thread may call it without stalling.
+  bool admits_at_once(const Request& request, bool check_basic_auth = true) const;
   // Adds the configured headers the handler did not set itself (to every response).
   void add_headers(Response& response) const;
 

@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "http/server.h"
+#include "http/listen_address.h"
 #include "pipeline/statsd_parser.h"
 
 namespace afp::pipeline {
@@ -54,23 +54,20 @@ class FdCloser {
   bool armed_ = true;
 };
 
-// ":9125" / "host:9125" as the HTTP listeners take it (same errors, same name resolution).
+// ":9125" / "host:9125" as the HTTP listeners take it (same errors, same name resolution),
+// IPv4 only.
 sockaddr_in parse_address(const std::string& address) {
   std::string error;
-  std::string civet = http::to_civetweb_port(address, &error);
-  if (civet.empty()) throw StatsdListenerError("statsd " + error);
-  auto colon = civet.rfind(':');
+  auto parsed = http::parse_listen_address(address, &error);
+  if (!parsed) throw StatsdListenerError("statsd " + error);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_ANY);
-  if (colon != std::string::npos) {
-    std::string host = civet.substr(0, colon);
-    if (inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1) {
-      throw StatsdListenerError("statsd listen address \"" + address + "\": bad host");
-    }
+  if (!parsed->ip.empty() && inet_pton(AF_INET, parsed->ip.c_str(), &sa.sin_addr) != 1) {
+    throw StatsdListenerError("statsd listen address \"" + address +
+                              "\": the statsd listener takes IPv4 addresses only");
   }
-  auto port = std::stoul(civet.substr(colon == std::string::npos ? 0 : colon + 1));
-  sa.sin_port = htons(static_cast<std::uint16_t>(port));
+  sa.sin_port = htons(static_cast<std::uint16_t>(parsed->port));
   return sa;
 }
 
