@@ -202,7 +202,8 @@ TEST_CASE("a request head must arrive whole within head_timeout", "[http][limits
   CHECK(answered(url).status == 200);
 }
 
-TEST_CASE("at the connection cap the longest-waiting connection makes room", "[http][limits]") {
+TEST_CASE("at the connection cap the longest-waiting connection makes room",
+          "[http][limits][concurrency]") {
   log::Logger log(log::Level::error);
   http::ServerOptions options{{"127.0.0.1:0"}, 2};
   options.max_connections = 5;
@@ -262,7 +263,8 @@ TEST_CASE("at the connection cap with every connection busy, a new one is closed
   CHECK(b.receive(10s, "done").find("done") != std::string::npos);
 }
 
-TEST_CASE("health routes answer while every worker is busy with a slow scrape", "[http][limits]") {
+TEST_CASE("health routes answer while every worker is busy with a slow scrape",
+          "[http][limits][concurrency]") {
   log::Logger log(log::Level::error);
   http::Server server({{"127.0.0.1:0"}, 2}, log);
   std::mutex mutex;

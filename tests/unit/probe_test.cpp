@@ -392,7 +392,7 @@ TEST_CASE("probe: recovery after failures is logged at info", "[pipeline][probe]
   CHECK(f.count_lines("debug", "probe succeeded") == 1);
 }
 
-TEST_CASE("probe: the scheduler never overlaps runs", "[pipeline][probe]") {
+TEST_CASE("probe: the scheduler never overlaps runs", "[pipeline][probe][concurrency]") {
   Fixture f;
   FakeApp app;
   app.slow_ms = 150;  // longer than the interval
@@ -423,7 +423,7 @@ TEST_CASE("probe: the scheduler waits the interval between runs", "[pipeline][pr
   CHECK(app.requests.load() == 1);
 }
 
-TEST_CASE("probe: stop() aborts a request in flight", "[pipeline][probe]") {
+TEST_CASE("probe: stop() aborts a request in flight", "[pipeline][probe][concurrency]") {
   Fixture f;
   FakeApp app;
   auto options = f.options(app.url("/slow"));
@@ -443,7 +443,7 @@ TEST_CASE("probe: stop() aborts a request in flight", "[pipeline][probe]") {
   CHECK(probe.run_once().success);
 }
 
-TEST_CASE("probe: the destructor stops the scheduler", "[pipeline][probe]") {
+TEST_CASE("probe: the destructor stops the scheduler", "[pipeline][probe][concurrency]") {
   Fixture f;
   FakeApp app;
   auto options = f.options(app.url("/slow"));

@@ -500,7 +500,8 @@ struct BusyPort {
 
 }  // namespace
 
-TEST_CASE("statsd listener: every line is counted, histograms exactly", "[statsd][listener]") {
+TEST_CASE("statsd listener: every line is counted, histograms exactly",
+          "[statsd][listener][concurrency]") {
   Store store;
   CapturedLog captured;
   StatsdListener listener("127.0.0.1:0", store, captured.log);

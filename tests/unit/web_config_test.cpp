@@ -518,7 +518,7 @@ TEST_CASE("TLS: RequireAndVerifyClientCert wants a certificate from client_ca_fi
 }
 
 TEST_CASE("reload: new users and certificates apply live, a bad file keeps the old one",
-          "[web_config][tls][http]") {
+          "[web_config][tls][http][concurrency]") {
   TempDir dir;
   make_server_cert(dir, "one");
   make_server_cert(dir, "two");
