@@ -5,11 +5,13 @@ docs/runbook.md explains every alert.
     check_rules.py RULES_YML RUNBOOK_MD
 
 Every alert has `for`; labels severity (critical | warning | info) and component (system |
-pipeline | database | exporter); annotations summary, description, value, runbook_url
-(docs/runbook.md#<alert name in lower case>) and dashboard (/d/<one of the four dashboard
-uids>). Alerts of one name share the component and differ in severity. The runbook has a
-`## <AlertName>` section for every alert, with the parts "Meaning", "Confirm" and "Fix",
-and no section for an alert that does not exist.
+pipeline | database | exporter); annotations summary, description, value, runbook_url (an
+absolute URL ending in docs/runbook.md#<alert name in lower case>) and dashboard_url (an
+absolute URL of /d/<one of the four dashboard uids>). Alerts of one name share the
+component and differ in severity. The heartbeat (AfpHeartbeat) is the exception: it always
+fires, so it has no `for`, severity none and no value. The runbook has a `## <AlertName>`
+section for every alert, with the parts "Meaning", "Confirm" and "Fix", and no section for
+an alert that does not exist.
 """
 import re
 import sys
@@ -19,7 +21,8 @@ import yaml
 SEVERITIES = {"critical", "warning", "info"}
 COMPONENTS = {"system", "pipeline", "database", "exporter"}
 DASHBOARDS = {"afp-overview", "afp-system", "afp-database", "afp-exporter"}
-ANNOTATIONS = {"summary", "description", "value", "runbook_url", "dashboard"}
+ANNOTATIONS = {"summary", "description", "value", "runbook_url", "dashboard_url"}
+HEARTBEAT = "AfpHeartbeat"
 RUNBOOK_PARTS = ("Meaning", "Confirm", "Fix")
 
 
@@ -35,6 +38,10 @@ def main():
         name = r["alert"]
         where = f"{name} ({r.get('labels', {}).get('severity')})"
         by_name.setdefault(name, []).append(r)
+        if name == HEARTBEAT:
+            if r.get("expr") != "vector(1)" or "for" in r or r.get("labels", {}).get("severity") != "none":
+                errors.append(f"{where}: the heartbeat must be vector(1), without `for`, severity none")
+            continue
         if "for" not in r:
             errors.append(f"{where}: no `for`")
         labels = r.get("labels", {})
@@ -46,12 +53,14 @@ def main():
         missing = ANNOTATIONS - set(ann)
         if missing:
             errors.append(f"{where}: annotations missing: {', '.join(sorted(missing))}")
-        if ann.get("runbook_url") != f"docs/runbook.md#{name.lower()}":
-            errors.append(f"{where}: runbook_url {ann.get('runbook_url')!r}, "
-                          f"want 'docs/runbook.md#{name.lower()}'")
-        m = re.match(r"/d/([a-z0-9-]+)", ann.get("dashboard", ""))
-        if not m or m.group(1) not in DASHBOARDS:
-            errors.append(f"{where}: dashboard {ann.get('dashboard')!r} is not /d/<{'|'.join(sorted(DASHBOARDS))}>")
+        runbook_url = ann.get("runbook_url", "")
+        if not re.match(r"https?://[^/\s]+/\S*docs/runbook\.md#" + re.escape(name.lower()) + "$", runbook_url):
+            errors.append(f"{where}: runbook_url {runbook_url!r} is not an absolute URL of "
+                          f"docs/runbook.md#{name.lower()}")
+        m = re.match(r"https?://[^/\s]+(/\S*?)?/d/([a-z0-9-]+)(\?|$)", ann.get("dashboard_url", ""))
+        if not m or m.group(2) not in DASHBOARDS:
+            errors.append(f"{where}: dashboard_url {ann.get('dashboard_url')!r} is not an absolute URL "
+                          f"of /d/<{'|'.join(sorted(DASHBOARDS))}>")
         if "$value" not in ann.get("description", "") or "$value" not in ann.get("value", ""):
             errors.append(f"{where}: description and value must show $value")
     for name, copies in by_name.items():
