@@ -94,11 +94,7 @@ function(config) lib.dashboard(config, {
           unit: 'percentunit',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'red', value: null },
-              { color: 'orange', value: 0.9 },
-              { color: 'green', value: 0.99 },
-            ],
+            steps: lib.lowerIsWorseSteps(config.thresholds.pgCacheHitRatio),
           },
           mappings: [],
           min: 0,
@@ -286,11 +282,7 @@ function(config) lib.dashboard(config, {
           unit: 's',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 1 },
-              { color: 'red', value: 3 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.pgStatementMeanTime),
           },
           mappings: [],
           custom: {
@@ -356,11 +348,7 @@ function(config) lib.dashboard(config, {
           unit: 's',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 1 },
-              { color: 'red', value: 3 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.pgStatementMeanTime),
           },
           mappings: [],
           min: 0,
@@ -564,11 +552,7 @@ function(config) lib.dashboard(config, {
           unit: 'percentunit',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 0.1 },
-              { color: 'red', value: 0.3 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.pgDeadRowRatio),
           },
           mappings: [],
           min: 0,

@@ -30,11 +30,7 @@ function(config) lib.dashboard(config, {
           unit: 's',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 3 },
-              { color: 'red', value: 5 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.fingerprintGenerationP95),
           },
           mappings: [],
           min: 0,
@@ -76,11 +72,7 @@ function(config) lib.dashboard(config, {
           unit: 's',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 5 },
-              { color: 'red', value: 10 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.apiProcessingP95),
           },
           mappings: [],
           min: 0,
@@ -122,11 +114,7 @@ function(config) lib.dashboard(config, {
           unit: 's',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 1 },
-              { color: 'red', value: 3 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.dbQueryP95),
           },
           mappings: [],
           min: 0,
@@ -168,11 +156,7 @@ function(config) lib.dashboard(config, {
           unit: 'percentunit',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 0.7 },
-              { color: 'red', value: 0.9 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.cpuBusy),
           },
           mappings: [],
           min: 0,
@@ -222,11 +206,7 @@ function(config) lib.dashboard(config, {
           unit: 'percentunit',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 0.8 },
-              { color: 'red', value: 0.95 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.memoryUsed),
           },
           mappings: [],
           min: 0,
@@ -276,11 +256,7 @@ function(config) lib.dashboard(config, {
           unit: 'percentunit',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 0.85 },
-              { color: 'red', value: 0.95 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.diskUsed),
           },
           mappings: [],
           min: 0,
@@ -492,11 +468,7 @@ function(config) lib.dashboard(config, {
           unit: 'percentunit',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'red', value: null },
-              { color: 'orange', value: 0.95 },
-              { color: 'green', value: 0.99 },
-            ],
+            steps: lib.successSteps(config.thresholds.identificationErrorRatio),
           },
           mappings: [],
           min: 0,
@@ -640,11 +612,7 @@ function(config) lib.dashboard(config, {
           unit: 's',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 5 },
-              { color: 'red', value: 10 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.apiProcessingP95),
           },
           mappings: [],
           min: 0,
@@ -693,11 +661,7 @@ function(config) lib.dashboard(config, {
           unit: 's',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 1 },
-              { color: 'red', value: 3 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.dbQueryP95),
           },
           mappings: [],
           min: 0,

@@ -30,11 +30,7 @@ function(config) lib.dashboard(config, {
           unit: 'percentunit',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 0.7 },
-              { color: 'red', value: 0.9 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.cpuBusy),
           },
           mappings: [],
           min: 0,
@@ -212,11 +208,7 @@ function(config) lib.dashboard(config, {
           unit: 'percentunit',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 0.8 },
-              { color: 'red', value: 0.95 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.memoryUsed),
           },
           mappings: [],
           min: 0,
@@ -365,11 +357,7 @@ function(config) lib.dashboard(config, {
           unit: 'percentunit',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 0.85 },
-              { color: 'red', value: 0.95 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.diskUsed),
           },
           mappings: [],
           min: 0,
@@ -414,11 +402,7 @@ function(config) lib.dashboard(config, {
           unit: 'percentunit',
           thresholds: {
             mode: 'absolute',
-            steps: [
-              { color: 'green', value: null },
-              { color: 'orange', value: 0.85 },
-              { color: 'red', value: 0.95 },
-            ],
+            steps: lib.higherIsWorseSteps(config.thresholds.diskUsed),
           },
           mappings: [],
           min: 0,

@@ -19,6 +19,24 @@ local inventory = {
 };
 
 {
+  // Threshold steps of a requirement in _config.thresholds: green, orange from the
+  // warning, red from the critical level (Grafana colours a value at a step's value with
+  // that step, as `>=` in the alerts).
+  higherIsWorseSteps(t):: [
+    { color: 'green', value: null },
+    { color: 'orange', value: t.warning },
+    { color: 'red', value: t.critical },
+  ],
+  // Lower is worse (the cache hit ratio): red below the critical level, orange below the
+  // warning one.
+  lowerIsWorseSteps(t):: [
+    { color: 'red', value: null },
+    { color: 'orange', value: t.critical },
+    { color: 'green', value: t.warning },
+  ],
+  // A success ratio shown for an error-ratio requirement: 1 - the levels, lower is worse.
+  successSteps(t):: $.lowerIsWorseSteps({ warning: 1 - t.warning, critical: 1 - t.critical }),
+
   // The panels' and targets' data source: the dashboard's "Data source" variable.
   datasource:: { type: 'prometheus', uid: '${datasource}' },
 
