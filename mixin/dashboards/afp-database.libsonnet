@@ -86,7 +86,7 @@ function(config) lib.dashboard(config, {
       id: 3,
       type: 'stat',
       title: 'Cache hit ratio',
-      description: 'Share of block reads served from shared buffers over 5 minutes, per database with traffic (recording rule instance_datname:pg_stat_database_blks_hit:ratio_rate5m). Warning below 99 %, critical below 90 %: look-ups wait on disk.',
+      description: 'Share of block reads served from shared buffers over 5 minutes, per database with traffic (recording rule instance_datname:pg_stat_database_blks_hit:ratio_rate5m). Warning below ' + lib.pct(config.thresholds.pgCacheHitRatio.warning) + ', critical below ' + lib.pct(config.thresholds.pgCacheHitRatio.critical) + ': look-ups wait on disk.',
       gridPos: { h: 5, w: 6, x: 6, y: 1 },
       datasource: ds,
       fieldConfig: {
@@ -544,7 +544,7 @@ function(config) lib.dashboard(config, {
       id: 14,
       type: 'timeseries',
       title: 'Dead-row ratio',
-      description: 'n_dead_tup / (n_live_tup + n_dead_tup) of the fingerprint table ($table) (recording rule instance_relname:pg_stat_user_tables_dead_tup:ratio). Lines at warning 10 % and critical 30 %: autovacuum is not keeping up.',
+      description: 'n_dead_tup / (n_live_tup + n_dead_tup) of the fingerprint table ($table) (recording rule instance_relname:pg_stat_user_tables_dead_tup:ratio). Lines at warning ' + lib.pct(config.thresholds.pgDeadRowRatio.warning) + ' and critical ' + lib.pct(config.thresholds.pgDeadRowRatio.critical) + ': autovacuum is not keeping up.',
       gridPos: { h: 8, w: 12, x: 12, y: 42 },
       datasource: ds,
       fieldConfig: {

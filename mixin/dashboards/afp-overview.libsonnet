@@ -22,7 +22,7 @@ function(config) lib.dashboard(config, {
       id: 2,
       type: 'stat',
       title: 'Fingerprint generation p95',
-      description: '95th percentile over the last 5 minutes per instance (recording rule instance:afp_fingerprint_generation_seconds:p95_rate5m, the series the alerts read). Requirement: warning at 3 s, critical at 5 s. NaN while nothing was observed in the window. Time the app spends turning one upload into landmark hashes.',
+      description: '95th percentile over the last 5 minutes per instance (recording rule instance:afp_fingerprint_generation_seconds:p95_rate5m, the series the alerts read). Requirement: warning at ' + lib.sec(config.thresholds.fingerprintGenerationP95.warning) + ', critical at ' + lib.sec(config.thresholds.fingerprintGenerationP95.critical) + '. NaN while nothing was observed in the window. Time the app spends turning one upload into landmark hashes.',
       gridPos: { h: 5, w: 8, x: 0, y: 1 },
       datasource: ds,
       fieldConfig: {
@@ -64,7 +64,7 @@ function(config) lib.dashboard(config, {
       id: 3,
       type: 'stat',
       title: 'API processing p95',
-      description: '95th percentile over the last 5 minutes per instance (recording rule instance:afp_api_request_duration_seconds:p95_rate5m, the series the alerts read). Requirement: warning at 5 s, critical at 10 s. NaN while nothing was observed in the window. Total processing time of an API request, all endpoints together.',
+      description: '95th percentile over the last 5 minutes per instance (recording rule instance:afp_api_request_duration_seconds:p95_rate5m, the series the alerts read). Requirement: warning at ' + lib.sec(config.thresholds.apiProcessingP95.warning) + ', critical at ' + lib.sec(config.thresholds.apiProcessingP95.critical) + '. NaN while nothing was observed in the window. Total processing time of an API request, all endpoints together.',
       gridPos: { h: 5, w: 8, x: 8, y: 1 },
       datasource: ds,
       fieldConfig: {
@@ -106,7 +106,7 @@ function(config) lib.dashboard(config, {
       id: 4,
       type: 'stat',
       title: 'Database query p95',
-      description: '95th percentile over the last 5 minutes per instance (recording rule instance:afp_db_query_duration_seconds:p95_rate5m, the series the alerts read). Requirement: warning at 1 s, critical at 3 s. NaN while nothing was observed in the window. Database queries as the app times them, all operations together.',
+      description: '95th percentile over the last 5 minutes per instance (recording rule instance:afp_db_query_duration_seconds:p95_rate5m, the series the alerts read). Requirement: warning at ' + lib.sec(config.thresholds.dbQueryP95.warning) + ', critical at ' + lib.sec(config.thresholds.dbQueryP95.critical) + '. NaN while nothing was observed in the window. Database queries as the app times them, all operations together.',
       gridPos: { h: 5, w: 8, x: 16, y: 1 },
       datasource: ds,
       fieldConfig: {
@@ -148,7 +148,7 @@ function(config) lib.dashboard(config, {
       id: 5,
       type: 'stat',
       title: 'CPU busy',
-      description: 'Share of CPU time not idle, iowait or steal over 5 minutes, per instance (recording rule instance:node_cpu_busy:ratio_rate5m). Warning at 70 %, critical at 90 %. Click through for the System dashboard.',
+      description: 'Share of CPU time not idle, iowait or steal over 5 minutes, per instance (recording rule instance:node_cpu_busy:ratio_rate5m). Warning at ' + lib.pct(config.thresholds.cpuBusy.warning) + ', critical at ' + lib.pct(config.thresholds.cpuBusy.critical) + '. Click through for the System dashboard.',
       gridPos: { h: 5, w: 6, x: 0, y: 6 },
       datasource: ds,
       fieldConfig: {
@@ -198,7 +198,7 @@ function(config) lib.dashboard(config, {
       id: 6,
       type: 'stat',
       title: 'Memory used',
-      description: '1 - MemAvailable / MemTotal per instance (recording rule instance:node_memory_used:ratio). Warning at 80 %, critical at 95 %.',
+      description: '1 - MemAvailable / MemTotal per instance (recording rule instance:node_memory_used:ratio). Warning at ' + lib.pct(config.thresholds.memoryUsed.warning) + ', critical at ' + lib.pct(config.thresholds.memoryUsed.critical) + '.',
       gridPos: { h: 5, w: 6, x: 6, y: 6 },
       datasource: ds,
       fieldConfig: {
@@ -248,7 +248,7 @@ function(config) lib.dashboard(config, {
       id: 7,
       type: 'stat',
       title: 'Worst filesystem used',
-      description: 'The fullest writable filesystem of each instance, 1 - avail / size (recording rule instance_mountpoint:node_filesystem_used:ratio). Warning at 85 %, critical at 95 %. The System dashboard shows every filesystem.',
+      description: 'The fullest writable filesystem of each instance, 1 - avail / size (recording rule instance_mountpoint:node_filesystem_used:ratio). Warning at ' + lib.pct(config.thresholds.diskUsed.warning) + ', critical at ' + lib.pct(config.thresholds.diskUsed.critical) + '. The System dashboard shows every filesystem.',
       gridPos: { h: 5, w: 6, x: 12, y: 6 },
       datasource: ds,
       fieldConfig: {
@@ -460,7 +460,7 @@ function(config) lib.dashboard(config, {
       id: 12,
       type: 'stat',
       title: 'Identification success ratio',
-      description: 'Share of identifications over the last 5 minutes that did not end in an error (a no-match is an answer), per instance: 1 - the recording rule instance:afp_identification_errors_per_identifications:ratio_rate5m. Warning below 99 % (1 % errors), critical below 95 % (5 % errors).',
+      description: 'Share of identifications over the last 5 minutes that did not end in an error (a no-match is an answer), per instance: 1 - the recording rule instance:afp_identification_errors_per_identifications:ratio_rate5m. Warning below ' + lib.pct(1 - config.thresholds.identificationErrorRatio.warning) + ' (' + lib.pct(config.thresholds.identificationErrorRatio.warning) + ' errors), critical below ' + lib.pct(1 - config.thresholds.identificationErrorRatio.critical) + ' (' + lib.pct(config.thresholds.identificationErrorRatio.critical) + ' errors).',
       gridPos: { h: 8, w: 12, x: 12, y: 18 },
       datasource: ds,
       fieldConfig: {

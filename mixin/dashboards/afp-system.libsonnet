@@ -22,7 +22,7 @@ function(config) lib.dashboard(config, {
       id: 2,
       type: 'timeseries',
       title: 'CPU busy',
-      description: "Share of CPU time not idle, iowait or steal over 5 minutes (recording rule instance:node_cpu_busy:ratio_rate5m, node-mixin's definition). Lines at warning 70 % and critical 90 %.",
+      description: "Share of CPU time not idle, iowait or steal over 5 minutes (recording rule instance:node_cpu_busy:ratio_rate5m, node-mixin's definition). Lines at warning " + lib.pct(config.thresholds.cpuBusy.warning) + ' and critical ' + lib.pct(config.thresholds.cpuBusy.critical) + '.',
       gridPos: { h: 8, w: 12, x: 0, y: 1 },
       datasource: ds,
       fieldConfig: {
@@ -200,7 +200,7 @@ function(config) lib.dashboard(config, {
       id: 6,
       type: 'timeseries',
       title: 'Memory used',
-      description: '1 - MemAvailable / MemTotal (recording rule instance:node_memory_used:ratio). Lines at warning 80 % and critical 95 %.',
+      description: '1 - MemAvailable / MemTotal (recording rule instance:node_memory_used:ratio). Lines at warning ' + lib.pct(config.thresholds.memoryUsed.warning) + ' and critical ' + lib.pct(config.thresholds.memoryUsed.critical) + '.',
       gridPos: { h: 8, w: 12, x: 0, y: 18 },
       datasource: ds,
       fieldConfig: {
@@ -349,7 +349,7 @@ function(config) lib.dashboard(config, {
       id: 9,
       type: 'bargauge',
       title: 'Filesystem used',
-      description: '1 - avail / size of every writable filesystem now (recording rule instance_mountpoint:node_filesystem_used:ratio; read-only ones left out). Warning at 85 %, critical at 95 %.',
+      description: '1 - avail / size of every writable filesystem now (recording rule instance_mountpoint:node_filesystem_used:ratio; read-only ones left out). Warning at ' + lib.pct(config.thresholds.diskUsed.warning) + ', critical at ' + lib.pct(config.thresholds.diskUsed.critical) + '.',
       gridPos: { h: 8, w: 12, x: 0, y: 27 },
       datasource: ds,
       fieldConfig: {
@@ -394,7 +394,7 @@ function(config) lib.dashboard(config, {
       id: 10,
       type: 'timeseries',
       title: 'Filesystem used over time',
-      description: '1 - avail / size per writable filesystem (recording rule instance_mountpoint:node_filesystem_used:ratio). Lines at warning 85 % and critical 95 %.',
+      description: '1 - avail / size per writable filesystem (recording rule instance_mountpoint:node_filesystem_used:ratio). Lines at warning ' + lib.pct(config.thresholds.diskUsed.warning) + ' and critical ' + lib.pct(config.thresholds.diskUsed.critical) + '.',
       gridPos: { h: 8, w: 12, x: 12, y: 27 },
       datasource: ds,
       fieldConfig: {

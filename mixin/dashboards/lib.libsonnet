@@ -19,6 +19,10 @@ local inventory = {
 };
 
 {
+  // A threshold as the panel descriptions write it: "70 %", "3 s".
+  pct(ratio):: '%g %%' % (ratio * 100),
+  sec(seconds):: '%g s' % seconds,
+
   // Threshold steps of a requirement in _config.thresholds: green, orange from the
   // warning, red from the critical level (Grafana colours a value at a step's value with
   // that step, as `>=` in the alerts).

@@ -48,6 +48,7 @@ for f in rules/afp-alerts.yml deploy/kubernetes/prometheusrule.yaml; do
   refuse 'no default URL' "$f" -e 'example\.internal'
 done
 expect 'the CPU threshold colours the dashboards' grafana/dashboards/afp-system.json -F '"value": 0.75'
+expect 'the CPU threshold in the panel descriptions' grafana/dashboards/afp-system.json -F 'warning 75 %'
 expect 'the fingerprint table variable' grafana/dashboards/afp-database.json -F '"query": "audio_hashes"'
 for d in "$out"/grafana/dashboards/*.json; do
   expect 'dashboards select jobs through the selectors' "grafana/dashboards/${d##*/}" -e 'job=\\"fp'
