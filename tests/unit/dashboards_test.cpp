@@ -17,7 +17,9 @@
 //     rule in rules/*.yml, or of Prometheus itself;
 //   - every threshold step that stands for a requirement equals exporter/src/core/
 //     thresholds.h (DESIGN.md's table), and every coloured panel is one of those;
-//   - links between the four dashboards, and the alert rules' dashboard links, resolve.
+//   - a "cluster" variable, an annotation of firing afp alerts, no mention of documents
+//     outside the repository; `editable` as the provisioning's allowUiUpdates;
+//   - links between the four dashboards, and the alert rules' dashboard_url links, resolve.
 //
 // tests/e2e/dashboards_live.sh runs every query against a live Prometheus.
 
@@ -83,9 +85,9 @@ const std::set<std::string> kContract{
     "pg_stat_user_tables_table_size_bytes", "pg_stat_user_tables_index_size_bytes",
     "pg_stat_user_indexes_idx_scan_total", "pg_stat_user_indexes_idx_tup_read_total",
     "pg_stat_user_indexes_idx_tup_fetch_total", "pg_stat_user_indexes_size_bytes",
-    "pg_stat_database_blks_hit_total", "pg_stat_database_blks_read_total",
-    "pg_stat_database_xact_commit_total", "pg_stat_database_xact_rollback_total",
-    "pg_stat_database_deadlocks_total", "pg_stat_database_numbackends",
+    // pg_stat_database under postgres_exporter's names: counters without _total.
+    "pg_stat_database_blks_hit", "pg_stat_database_blks_read", "pg_stat_database_xact_commit",
+    "pg_stat_database_xact_rollback", "pg_stat_database_deadlocks", "pg_stat_database_numbackends",
     // Exporter self
     "afp_exporter_build_info", "afp_exporter_scrape_collector_duration_seconds",
     "afp_exporter_scrape_collector_success", "process_cpu_seconds_total",
@@ -373,6 +375,19 @@ void Lint::dashboard(const Dashboard& d) {
 
   variables(where, doc);
 
+  bool alert_annotation = false;
+  for (const auto& a : doc["annotations"].value("list", json::array())) {
+    std::string expr = a.value("expr", "");
+    alert_annotation = alert_annotation ||
+                       (expr.find("ALERTS{alertname=~\"Afp.*\"") == 0 &&
+                        expr.find("alertstate=\"firing\"") != std::string::npos);
+  }
+  if (!alert_annotation) fail(where, "no annotation of firing afp alerts (ALERTS{alertname=~\"Afp.*\"})");
+  // Descriptions are read in Grafana: no pointers to documents outside this repository.
+  for (const char* outside : {"DESIGN.md", "../"}) {
+    if (d.text.find(outside) != std::string::npos) fail(where, std::string("mentions ") + outside);
+  }
+
   std::vector<json> panels = all_panels(doc);
   layout(where, panels);
   std::set<int> ids;
@@ -396,6 +411,11 @@ void Lint::variables(const std::string& where, const json& d) {
     fail(where, "needs a variable 'datasource' of type datasource for prometheus");
   } else if (ds->second.value("label", "") != "Data source") {
     fail(where, "the datasource variable should be labelled 'Data source'");
+  }
+  auto cluster = vars.find("cluster");
+  if (cluster == vars.end() || cluster->second.value("type", "") != "query" ||
+      cluster->second.value("allValue", "") != ".*") {
+    fail(where, "needs a query variable 'cluster' whose All (.*) also matches no cluster label");
   }
   for (const std::string name : {"job", "instance"}) {
     auto it = vars.find(name);
@@ -853,8 +873,8 @@ TEST_CASE("dashboards: links from dashboards and alert rules resolve", "[dashboa
     YAML::Node doc = YAML::LoadFile(e.path().string());
     for (const auto& g : doc["groups"]) {
       for (const auto& r : g["rules"]) {
-        if (!r["alert"] || !r["annotations"] || !r["annotations"]["dashboard"]) continue;
-        std::string url = r["annotations"]["dashboard"].as<std::string>();
+        if (!r["alert"] || !r["annotations"] || !r["annotations"]["dashboard_url"]) continue;
+        std::string url = r["annotations"]["dashboard_url"].as<std::string>();
         std::smatch m;
         std::string where = e.path().filename().string() + " " + r["alert"].as<std::string>();
         if (!std::regex_search(url, m, dashboard_url) || !uids.count(m[1])) {
@@ -887,8 +907,17 @@ TEST_CASE("dashboards: provisioning files load the dashboards into their folder"
   CHECK(prom["type"].as<std::string>() == "prometheus");
   CHECK(prom["access"].as<std::string>() == "proxy");
   CHECK_FALSE(prom["url"].as<std::string>().empty());
-  // The dashboards' datasource variable starts at the default data source.
-  CHECK(prom["isDefault"].as<bool>());
+  // Not Grafana's default data source: a Grafana shared with other teams keeps theirs, and
+  // the dashboards' datasource variable starts at this one by name.
+  CHECK_FALSE(prom["isDefault"].as<bool>());
+  for (const auto& d : load_dashboards()) {
+    INFO(d.file);
+    for (const auto& v : d.doc["templating"]["list"]) {
+      if (v.value("name", "") == "datasource") {
+        CHECK(v["current"].value("value", "") == prom["name"].as<std::string>());
+      }
+    }
+  }
 
   YAML::Node dash = YAML::LoadFile((prov / "dashboards" / "afp.yml").string());
   CHECK(dash["apiVersion"].as<int>() == 1);
@@ -898,4 +927,9 @@ TEST_CASE("dashboards: provisioning files load the dashboards into their folder"
   CHECK(p["type"].as<std::string>() == "file");
   CHECK(p["folder"].as<std::string>() == "Audio Fingerprinting");
   CHECK_FALSE(p["options"]["path"].as<std::string>().empty());
+  // Edits in the UI cannot be saved back to provisioned files: the dashboards say so.
+  for (const auto& d : load_dashboards()) {
+    INFO(d.file);
+    CHECK(d.doc.value("editable", true) == p["allowUiUpdates"].as<bool>());
+  }
 }
