@@ -12,8 +12,10 @@ a higher-is-worse threshold and `<` for a lower-is-worse one (thresholds.h's lev
 number must equal the header's, and the description must quote it ("70%", "3s").
 Every threshold of the header must appear in MAPPING, so a new one cannot be forgotten.
 
-Changing a threshold: edit thresholds.h, the rule's expression and description, and the
-rule's promtool tests in rules/tests/ (their "just below" and "at the threshold" cases).
+RULES_YML is rendered by mixin/render from mixin/alerts.libsonnet, whose thresholds and
+descriptions come from `thresholds` in mixin/config.libsonnet. Changing a threshold: edit
+thresholds.h and that key, re-render, and update the rule's promtool tests in rules/tests/
+(their "just below" and "at the threshold" cases).
 """
 import math
 import re
