@@ -86,11 +86,16 @@ local inventory = {
       },
       // A single Prometheus has no cluster label on its series (it is an external
       // label): "All" is then `.*`, which also matches a missing label.
-      queryVariable('cluster', 'Cluster',
-                    'label_values(%s{%s}, %s)' % [inv.metric, sel, cluster], '.*'),
-      queryVariable('job', 'Job',
-                    'label_values(%s{%s, %s=~"$cluster"}, job)' % [inv.metric, sel, cluster], '.+'),
-      queryVariable('instance', 'Instance',
+      queryVariable('cluster',
+                    'Cluster',
+                    'label_values(%s{%s}, %s)' % [inv.metric, sel, cluster],
+                    '.*'),
+      queryVariable('job',
+                    'Job',
+                    'label_values(%s{%s, %s=~"$cluster"}, job)' % [inv.metric, sel, cluster],
+                    '.+'),
+      queryVariable('instance',
+                    'Instance',
                     'label_values(%s{%s, %s=~"$cluster", job=~"$job"}, instance)' % [inv.metric, sel, cluster],
                     '.+'),
     ]
@@ -98,7 +103,7 @@ local inventory = {
 
   // Every query of the panels selects job=~"$job" (the dashboards' lint wants it); the
   // cluster variable is added next to it here, so the panels need not repeat it.
-  local withCluster(config, panel) = panel + {
+  local withCluster(config, panel) = panel {
     [if std.objectHas(panel, 'targets') then 'targets']: [
       t { expr: std.strReplace(t.expr, 'job=~"$job"', '%s=~"$cluster", job=~"$job"' % config.clusterLabel) }
       for t in panel.targets
@@ -110,6 +115,7 @@ local inventory = {
   local siteVariable(config, v) =
     if v.name == 'table' then v {
       query: config.fingerprintTable,
+      description: "Name of Dejavu's fingerprint table (relname), as `db report --fingerprint-table` and the alerts (the mixin's fingerprintTable) assume: %s." % config.fingerprintTable,
       current: { selected: false, text: config.fingerprintTable, value: config.fingerprintTable },
       options: [{ selected: true, text: config.fingerprintTable, value: config.fingerprintTable }],
     } else v,
