@@ -31,28 +31,41 @@ local util = import 'lib/util.libsonnet';
         name: 'afp-system.alerts',
         rules:
           levels(function(severity, x) alert(
-            c, 'AfpHostCpuBusy', severity, 'system',
-            'instance:node_cpu_busy:ratio_rate5m >= %g' % x,
-            'CPU busy {{ $value | humanizePercentage }} on {{ $labels.instance }}',
-            'CPU busy (all modes but idle, iowait and steal, 5-minute rate) on {{ $labels.instance }} has been {{ $value | humanizePercentage }} for %s, at or above the %s threshold of %s. Fingerprinting is CPU-bound: uploads and identifications slow down next.'
-            % [inWords('AfpHostCpuBusy'), severity, pct(x)],
-            '{{ $value | humanizePercentage }}', 'afp-system', keepFiringFor='5m',
+            c,
+            'AfpHostCpuBusy',
+            severity,
+            'system',
+            expr='instance:node_cpu_busy:ratio_rate5m >= %g' % x,
+            summary='CPU busy {{ $value | humanizePercentage }} on {{ $labels.instance }}',
+            description='CPU busy (all modes but idle, iowait and steal, 5-minute rate) on {{ $labels.instance }} has been {{ $value | humanizePercentage }} for %s, at or above the %s threshold of %s. Fingerprinting is CPU-bound: uploads and identifications slow down next.'
+                        % [inWords('AfpHostCpuBusy'), severity, pct(x)],
+            value='{{ $value | humanizePercentage }}',
+            dashboard='afp-system',
+            keepFiringFor='5m',
           ), t.cpuBusy)
           + levels(function(severity, x) alert(
-            c, 'AfpHostMemoryUsed', severity, 'system',
-            'instance:node_memory_used:ratio >= %g' % x,
-            'Memory used {{ $value | humanizePercentage }} on {{ $labels.instance }}',
-            'Memory used (1 - MemAvailable / MemTotal) on {{ $labels.instance }} has been {{ $value | humanizePercentage }} for %s, at or above the %s threshold of %s. PostgreSQL\'s page cache shrinks first, then the OOM killer picks a process.'
-            % [inWords('AfpHostMemoryUsed'), severity, pct(x)],
-            '{{ $value | humanizePercentage }}', 'afp-system',
+            c,
+            'AfpHostMemoryUsed',
+            severity,
+            'system',
+            expr='instance:node_memory_used:ratio >= %g' % x,
+            summary='Memory used {{ $value | humanizePercentage }} on {{ $labels.instance }}',
+            description="Memory used (1 - MemAvailable / MemTotal) on {{ $labels.instance }} has been {{ $value | humanizePercentage }} for %s, at or above the %s threshold of %s. PostgreSQL's page cache shrinks first, then the OOM killer picks a process."
+                        % [inWords('AfpHostMemoryUsed'), severity, pct(x)],
+            value='{{ $value | humanizePercentage }}',
+            dashboard='afp-system',
           ), t.memoryUsed)
           + levels(function(severity, x) alert(
-            c, 'AfpFilesystemUsed', severity, 'system',
-            'instance_mountpoint:node_filesystem_used:ratio >= %g' % x,
-            'Filesystem {{ $labels.mountpoint }} {{ $value | humanizePercentage }} used on {{ $labels.instance }}',
-            'Filesystem {{ $labels.mountpoint }} ({{ $labels.device }}, {{ $labels.fstype }}) on {{ $labels.instance }} is {{ $value | humanizePercentage }} used (1 - avail / size), at or above the %s threshold of %s.'
-            % [severity, pct(x)],
-            '{{ $value | humanizePercentage }}', 'afp-system',
+            c,
+            'AfpFilesystemUsed',
+            severity,
+            'system',
+            expr='instance_mountpoint:node_filesystem_used:ratio >= %g' % x,
+            summary='Filesystem {{ $labels.mountpoint }} {{ $value | humanizePercentage }} used on {{ $labels.instance }}',
+            description='Filesystem {{ $labels.mountpoint }} ({{ $labels.device }}, {{ $labels.fstype }}) on {{ $labels.instance }} is {{ $value | humanizePercentage }} used (1 - avail / size), at or above the %s threshold of %s.'
+                        % [severity, pct(x)],
+            value='{{ $value | humanizePercentage }}',
+            dashboard='afp-system',
           ), t.diskUsed)
           + [
             // node-mixin's condition, as a time: at the rate of the last 6 hours (least
@@ -60,15 +73,20 @@ local util = import 'lib/util.libsonnet';
             // more than 60 % used (a nearly empty disk's trend is noise). The value is the
             // time left.
             alert(
-              c, 'AfpFilesystemFillingUp', 'warning', 'system',
-              |||
+              c,
+              'AfpFilesystemFillingUp',
+              'warning',
+              'system',
+              expr=|||
                 node_filesystem_avail_bytes{%(sel)s} / (-deriv(node_filesystem_avail_bytes{%(sel)s}[6h]) > 0) < %(hours)g * 3600
                   and on (%(on)s, device, mountpoint, fstype)
                     instance_mountpoint:node_filesystem_used:ratio > %(used)g
               ||| % { sel: c.hostSelector, hours: t.filesystemFillingUpHours, on: on, used: t.filesystemFillingUpMinUsed },
-              'Filesystem {{ $labels.mountpoint }} on {{ $labels.instance }} fills up within %g h' % t.filesystemFillingUpHours,
-              'At the rate of the last 6 hours, filesystem {{ $labels.mountpoint }} ({{ $labels.device }}) on {{ $labels.instance }} is full in {{ $value | humanizeDuration }}.',
-              '{{ $value | humanizeDuration }}', 'afp-system', keepFiringFor='30m',
+              summary='Filesystem {{ $labels.mountpoint }} on {{ $labels.instance }} fills up within %g h' % t.filesystemFillingUpHours,
+              description='At the rate of the last 6 hours, filesystem {{ $labels.mountpoint }} ({{ $labels.device }}) on {{ $labels.instance }} is full in {{ $value | humanizeDuration }}.',
+              value='{{ $value | humanizeDuration }}',
+              dashboard='afp-system',
+              keepFiringFor='30m',
             ),
           ],
       },
@@ -80,50 +98,70 @@ local util = import 'lib/util.libsonnet';
         local minObs = t.latencyMinObservations,
         rules:
           levels(function(severity, x) alert(
-            c, 'AfpFingerprintGenerationSlow', severity, 'pipeline',
-            |||
+            c,
+            'AfpFingerprintGenerationSlow',
+            severity,
+            'pipeline',
+            expr=|||
               instance:afp_fingerprint_generation_seconds:p95_rate5m >= %g
                 and on (%s) instance:afp_fingerprint_generation_seconds_count:rate5m * 300 >= %g
             ||| % [x, on, minObs],
-            'Fingerprint generation p95 {{ $value | humanizeDuration }} on {{ $labels.instance }}',
-            'The 95th percentile of fingerprint generation on {{ $labels.instance }} over the last 5 minutes is {{ $value | humanizeDuration }}, at or above the %s threshold of %s. Every upload and identification waits for it.'
-            % [severity, sec(x)],
-            '{{ $value | humanizeDuration }}', 'afp-overview', keepFiringFor='5m',
+            summary='Fingerprint generation p95 {{ $value | humanizeDuration }} on {{ $labels.instance }}',
+            description='The 95th percentile of fingerprint generation on {{ $labels.instance }} over the last 5 minutes is {{ $value | humanizeDuration }}, at or above the %s threshold of %s. Every upload and identification waits for it.'
+                        % [severity, sec(x)],
+            value='{{ $value | humanizeDuration }}',
+            dashboard='afp-overview',
+            keepFiringFor='5m',
           ), t.fingerprintGenerationP95)
           + levels(function(severity, x) alert(
-            c, 'AfpApiRequestsSlow', severity, 'pipeline',
-            |||
+            c,
+            'AfpApiRequestsSlow',
+            severity,
+            'pipeline',
+            expr=|||
               instance_endpoint:afp_api_request_duration_seconds:p95_rate5m >= %g
                 and on (%s, endpoint)
                   instance_endpoint:afp_api_request_duration_seconds_count:rate5m * 300 >= %g
             ||| % [x, on, minObs],
-            'API {{ $labels.endpoint }} p95 {{ $value | humanizeDuration }} on {{ $labels.instance }}',
-            'The 95th percentile of total processing time of {{ $labels.endpoint }} on {{ $labels.instance }} over the last 5 minutes is {{ $value | humanizeDuration }}, at or above the %s threshold of %s.'
-            % [severity, sec(x)],
-            '{{ $value | humanizeDuration }}', 'afp-overview', keepFiringFor='5m',
+            summary='API {{ $labels.endpoint }} p95 {{ $value | humanizeDuration }} on {{ $labels.instance }}',
+            description='The 95th percentile of total processing time of {{ $labels.endpoint }} on {{ $labels.instance }} over the last 5 minutes is {{ $value | humanizeDuration }}, at or above the %s threshold of %s.'
+                        % [severity, sec(x)],
+            value='{{ $value | humanizeDuration }}',
+            dashboard='afp-overview',
+            keepFiringFor='5m',
           ), t.apiProcessingP95)
           + levels(function(severity, x) alert(
-            c, 'AfpDbQueriesSlow', severity, 'pipeline',
-            |||
+            c,
+            'AfpDbQueriesSlow',
+            severity,
+            'pipeline',
+            expr=|||
               instance_operation:afp_db_query_duration_seconds:p95_rate5m >= %g
                 and on (%s, operation)
                   instance_operation:afp_db_query_duration_seconds_count:rate5m * 300 >= %g
             ||| % [x, on, minObs],
-            'Database {{ $labels.operation }} p95 {{ $value | humanizeDuration }} on {{ $labels.instance }}',
-            "The 95th percentile of the app's database {{ $labels.operation }} queries on {{ $labels.instance }} over the last 5 minutes is {{ $value | humanizeDuration }}, at or above the %s threshold of %s."
-            % [severity, sec(x)],
-            '{{ $value | humanizeDuration }}', 'afp-database', keepFiringFor='5m',
+            summary='Database {{ $labels.operation }} p95 {{ $value | humanizeDuration }} on {{ $labels.instance }}',
+            description="The 95th percentile of the app's database {{ $labels.operation }} queries on {{ $labels.instance }} over the last 5 minutes is {{ $value | humanizeDuration }}, at or above the %s threshold of %s."
+                        % [severity, sec(x)],
+            value='{{ $value | humanizeDuration }}',
+            dashboard='afp-database',
+            keepFiringFor='5m',
           ), t.dbQueryP95)
           + levels(function(severity, x) alert(
-            c, 'AfpIdentificationErrors', severity, 'pipeline',
-            |||
+            c,
+            'AfpIdentificationErrors',
+            severity,
+            'pipeline',
+            expr=|||
               instance:afp_identification_errors_per_identifications:ratio_rate5m >= %g
                 and on (%s) instance:afp_identifications:rate5m * 300 >= %g
             ||| % [x, on, minObs],
-            '{{ $value | humanizePercentage }} of identifications fail on {{ $labels.instance }}',
-            '{{ $value | humanizePercentage }} of the identifications on {{ $labels.instance }} in the last 5 minutes ended in an error (a no-match is not an error), at or above the %s threshold of %s.'
-            % [severity, pct(x)],
-            '{{ $value | humanizePercentage }}', 'afp-overview', keepFiringFor='5m',
+            summary='{{ $value | humanizePercentage }} of identifications fail on {{ $labels.instance }}',
+            description='{{ $value | humanizePercentage }} of the identifications on {{ $labels.instance }} in the last 5 minutes ended in an error (a no-match is not an error), at or above the %s threshold of %s.'
+                        % [severity, pct(x)],
+            value='{{ $value | humanizePercentage }}',
+            dashboard='afp-overview',
+            keepFiringFor='5m',
           ), t.identificationErrorRatio)
           + [
             // Silence is only suspicious when the app is expected to be busy: the probe
@@ -131,8 +169,11 @@ local util = import 'lib/util.libsonnet';
             // pushed), or the app pushed observations in the same 10 minutes one day and
             // one week earlier (a regular busy hour). See the runbook's section.
             alert(
-              c, 'AfpNoObservations', 'warning', 'pipeline',
-              |||
+              c,
+              'AfpNoObservations',
+              'warning',
+              'pipeline',
+              expr=|||
                 sum by (%(on)s) (increase(afp_ingest_observations_total{%(sel)s}[10m])) == 0
                   and on (%(on)s) (
                       max by (%(on)s) (max_over_time(afp_probe_success{%(sel)s}[10m])) == 1
@@ -143,32 +184,43 @@ local util = import 'lib/util.libsonnet';
                     )
                   )
               ||| % { on: on, sel: c.afpSelector },
-              'No pipeline observations ingested for 10 minutes on {{ $labels.instance }}',
-              'The exporter on {{ $labels.instance }} received {{ $value }} observations (HTTP or statsd) in the last 10 minutes although the app is expected to be busy: the probe reached it, or it pushed at this time yesterday and a week ago. The pipeline histograms and their alerts are blind until the app pushes again.',
-              '{{ $value }} observations', 'afp-overview',
+              summary='No pipeline observations ingested for 10 minutes on {{ $labels.instance }}',
+              description='The exporter on {{ $labels.instance }} received {{ $value }} observations (HTTP or statsd) in the last 10 minutes although the app is expected to be busy: the probe reached it, or it pushed at this time yesterday and a week ago. The pipeline histograms and their alerts are blind until the app pushes again.',
+              value='{{ $value }} observations',
+              dashboard='afp-overview',
             ),
             alert(
-              c, 'AfpProbeFailing', 'critical', 'pipeline',
-              'afp_probe_success{%s} == 0' % c.afpSelector,
-              'The identify probe has been failing for %s on {{ $labels.instance }}' % inWords('AfpProbeFailing'),
-              'Every run of the active probe from {{ $labels.instance }} in the last %s failed (afp_probe_success {{ $value }}: a timeout, a connection error, a non-2xx answer or a malformed Server-Timing header): users uploading audio most likely fail too.'
-              % inWords('AfpProbeFailing'),
-              '{{ $value }}', 'afp-overview', keepFiringFor='5m',
+              c,
+              'AfpProbeFailing',
+              'critical',
+              'pipeline',
+              expr='afp_probe_success{%s} == 0' % c.afpSelector,
+              summary='The identify probe has been failing for %s on {{ $labels.instance }}' % inWords('AfpProbeFailing'),
+              description='Every run of the active probe from {{ $labels.instance }} in the last %s failed (afp_probe_success {{ $value }}: a timeout, a connection error, a non-2xx answer or a malformed Server-Timing header): users uploading audio most likely fail too.'
+                          % inWords('AfpProbeFailing'),
+              value='{{ $value }}',
+              dashboard='afp-overview',
+              keepFiringFor='5m',
             ),
           ]
           // The probe's stages that the threshold table covers: `fingerprint` against the
           // fingerprint generation p95, `db` against the database query p95.
           + [
             alert(
-              c, 'AfpProbeStageSlow', severity, 'pipeline',
-              |||
+              c,
+              'AfpProbeStageSlow',
+              severity,
+              'pipeline',
+              expr=|||
                 instance_stage:afp_probe_stage_duration_seconds:median10m{stage="fingerprint"} >= %g
                   or instance_stage:afp_probe_stage_duration_seconds:median10m{stage="db"} >= %g
               ||| % [t.fingerprintGenerationP95[severity], t.dbQueryP95[severity]],
-              'Probe stage {{ $labels.stage }} takes {{ $value | humanizeDuration }} on {{ $labels.instance }}',
-              "The median {{ $labels.stage }} stage of the probe's identify requests from {{ $labels.instance }} over the last 10 minutes is {{ $value | humanizeDuration }} (app's Server-Timing), at or above the %s threshold of {{ if eq $labels.stage \"db\" }}%s{{ else }}%s{{ end }}."
-              % [severity, sec(t.dbQueryP95[severity]), sec(t.fingerprintGenerationP95[severity])],
-              '{{ $value | humanizeDuration }}', 'afp-overview', keepFiringFor='5m',
+              summary='Probe stage {{ $labels.stage }} takes {{ $value | humanizeDuration }} on {{ $labels.instance }}',
+              description="The median {{ $labels.stage }} stage of the probe's identify requests from {{ $labels.instance }} over the last 10 minutes is {{ $value | humanizeDuration }} (app's Server-Timing), at or above the %s threshold of {{ if eq $labels.stage \"db\" }}%s{{ else }}%s{{ end }}."
+                          % [severity, sec(t.dbQueryP95[severity]), sec(t.fingerprintGenerationP95[severity])],
+              value='{{ $value | humanizeDuration }}',
+              dashboard='afp-overview',
+              keepFiringFor='5m',
             )
             for severity in ['warning', 'critical']
           ],
@@ -180,142 +232,184 @@ local util = import 'lib/util.libsonnet';
           'Statement queryid {{ $labels.queryid }} (user {{ $labels.user }}, database {{ $labels.datname }}, {{ $labels.instance }}) has taken {{ $value | humanizeDuration }} per call on average (pg_stat_statements, 5-minute rate) for %s, at or above the %s threshold of %s.'
           % [inWords('AfpPostgresStatementSlow'), severity, sec(x)],
         rules: [
-          alert(
-            c, 'AfpPostgresDown', 'critical', 'database',
-            'pg_up{%s} < 1' % pg,
-            'PostgreSQL unreachable from {{ $labels.instance }}',
-            'The exporter on {{ $labels.instance }} has not been able to connect to PostgreSQL and run a query for %s (pg_up {{ $value }}). Look-ups and inserts of the app fail too unless it uses another server.'
-            % inWords('AfpPostgresDown'),
-            '{{ $value }}', 'afp-database',
-          ),
-          // AfpPostgresDown judges pg_up and is blind when there is none: an exporter
-          // whose `postgres` collector is on (afp_exporter registers it only with a DSN)
-          // but that exported no pg_up on its last scrape. The collector fails without
-          // writing pg_up when the scrape's deadline runs out before PostgreSQL answers.
-          // pg_up is read from the same target (afpSelector), whatever pgSelector says.
-          alert(
-            c, 'AfpPostgresMetricsAbsent', 'warning', 'exporter',
-            |||
-              afp_exporter_scrape_collector_success{%(sel)s, collector="postgres"}
-                unless on (%(on)s) pg_up{%(sel)s}
-            ||| % { sel: c.afpSelector, on: on },
-            'afp_exporter on {{ $labels.instance }} exports no pg_up',
-            'afp_exporter on {{ $labels.instance }} has its postgres collector on (collector success {{ $value }}) but has exported no pg_up for %s: AfpPostgresDown cannot fire for this PostgreSQL and its database metrics are missing.'
-            % inWords('AfpPostgresMetricsAbsent'),
-            '{{ $value }}', 'afp-exporter',
-          ),
-        ]
-        + levels(function(severity, x) alert(
-          c, 'AfpPostgresStatementSlow', severity, 'database',
-          'instance_queryid:pg_stat_statements_seconds:mean5m >= %g' % x,
-          'Statement {{ $labels.queryid }} averages {{ $value | humanizeDuration }} in {{ $labels.datname }}',
-          describeStatement(severity, x),
-          '{{ $value | humanizeDuration }}', 'afp-database', keepFiringFor='5m',
-        ), t.pgStatementMeanTime)
-        + [
-          // The missing-index signal: rows read by sequential scans of the fingerprint
-          // table keep growing. A one-off scan (pg_dump, a manual query) lands in one
-          // 5-minute window and cannot last 15 minutes; a small table is scanned by design,
-          // hence 10,000 live rows (the `db report` advisor's limit).
-          alert(
-            c, 'AfpFingerprintSeqScans', 'warning', 'database',
-            |||
-              instance_relname:pg_stat_user_tables_seq_tup_read:rate5m{relname="%(table)s"} > 0
-                and pg_stat_user_tables_n_live_tup{%(pg)s} >= %(rows)g
-            ||| % { table: c.fingerprintTable, pg: pg, rows: t.seqScanMinLiveRows },
-            'Sequential scans read {{ $value | humanize }} rows/s of {{ $labels.schemaname }}.{{ $labels.relname }} in {{ $labels.datname }}',
-            'Sequential scans of the fingerprint table {{ $labels.schemaname }}.{{ $labels.relname }} (database {{ $labels.datname }}, {{ $labels.instance }}) have read {{ $value | humanize }} rows per second for %s: look-ups are not using the hash index (missing, invalid, or not chosen by the planner).'
-            % inWords('AfpFingerprintSeqScans'),
-            '{{ $value | humanize }} rows/s', 'afp-database',
-          ),
-        ]
-        + levels(function(severity, x) alert(
-          c, 'AfpPostgresDeadRows', severity, 'database',
-          |||
-            instance_relname:pg_stat_user_tables_dead_tup:ratio >= %g
-              and pg_stat_user_tables_n_dead_tup{%s} >= %g
-          ||| % [x, pg, t.deadRowsMin],
-          '{{ $value | humanizePercentage }} dead rows in {{ $labels.schemaname }}.{{ $labels.relname }} ({{ $labels.datname }})',
-          '{{ $value | humanizePercentage }} of the rows of {{ $labels.schemaname }}.{{ $labels.relname }} (database {{ $labels.datname }}, {{ $labels.instance }}) have been dead for %s, at or above the %s threshold of %s: %s.'
-          % [inWords('AfpPostgresDeadRows'), severity, pct(x),
-             if severity == 'warning' then 'autovacuum is falling behind' else 'vacuum is not keeping up'],
-          '{{ $value | humanizePercentage }}', 'afp-database',
-        ), t.pgDeadRowRatio)
-        + [
-          // The `db report` advisor's rule (exporter/src/pg/advisor.h): more than 10 % of
-          // the rows (and at least 1,000) changed since the last ANALYZE; or rows changed
-          // and the last ANALYZE is older than 7 days; or never analyzed with at least
-          // 1,000 rows.
-          alert(
-            c, 'AfpPostgresStatisticsStale', 'warning', 'database',
-            |||
-              (
-                  pg_stat_user_tables_n_mod_since_analyze{%(pg)s} >= 1000
-                and
-                  pg_stat_user_tables_n_mod_since_analyze{%(pg)s} > 0.10 * pg_stat_user_tables_n_live_tup{%(pg)s}
-              )
-              or
-              (
-                  pg_stat_user_tables_n_mod_since_analyze{%(pg)s} > 0
-                and
-                  time() - (
-                      pg_stat_user_tables_last_analyze{%(pg)s} > pg_stat_user_tables_last_autoanalyze{%(pg)s}
-                    or
-                      pg_stat_user_tables_last_autoanalyze{%(pg)s}
-                  ) > 7 * 86400
-                and
-                  (pg_stat_user_tables_last_analyze{%(pg)s} != 0 or pg_stat_user_tables_last_autoanalyze{%(pg)s} != 0)
-              )
-              or
-              (
-                  pg_stat_user_tables_n_mod_since_analyze{%(pg)s}
-                and pg_stat_user_tables_n_live_tup{%(pg)s} >= 1000
-                and pg_stat_user_tables_last_analyze{%(pg)s} == 0
-                and pg_stat_user_tables_last_autoanalyze{%(pg)s} == 0
-              )
-            ||| % { pg: pg },
-            'Statistics of {{ $labels.schemaname }}.{{ $labels.relname }} ({{ $labels.datname }}) are stale',
-            '{{ $value | humanize }} rows of {{ $labels.schemaname }}.{{ $labels.relname }} (database {{ $labels.datname }}, {{ $labels.instance }}) changed since its last ANALYZE, which is more than 10 % of the table, older than 7 days, or never happened. The planner works from old row counts and may stop using the hash index.',
-            '{{ $value | humanize }} rows changed', 'afp-database',
-          ),
-        ]
-        // Judged above 1,000 block accesses in the window, as `db report` does; not in the
-        // template databases, which only autovacuum and CREATE DATABASE read.
-        + levels(function(severity, x) alert(
-          c, 'AfpPostgresCacheHitLow', severity, 'database',
-          |||
-            instance_datname:pg_stat_database_blks_hit:ratio_rate5m{datname!~"template0|template1"} < %g
-              and on (%s, datname) instance_datname:pg_stat_database_blks:rate5m * 300 > %g
-          ||| % [x, on, t.cacheHitMinBlocks],
-          'Cache hit ratio {{ $value | humanizePercentage }} in {{ $labels.datname }} on {{ $labels.instance }}',
-          'Only {{ $value | humanizePercentage }} of the block reads of database {{ $labels.datname }} ({{ $labels.instance }}) were served from shared buffers (5-minute rate) for %s, below the %s threshold of %s: look-ups wait on disk.'
-          % [inWords('AfpPostgresCacheHitLow'), severity, pct(x)],
-          '{{ $value | humanizePercentage }}', 'afp-database', keepFiringFor='5m',
-        ), t.pgCacheHitRatio)
-        + [
-          // Advice only. Primary keys (*_pkey) and unique constraints (*_key) enforce
-          // something even unscanned and are left out; `db report` also knows other
-          // unique indexes.
-          alert(
-            c, 'AfpPostgresIndexUnused', 'info', 'database',
-            'pg_stat_user_indexes_idx_scan_total{%s, indexrelname!~".+_(pkey|key)"} == 0' % pg,
-            'Index {{ $labels.indexrelname }} on {{ $labels.schemaname }}.{{ $labels.relname }} is never used',
-            'Index {{ $labels.indexrelname }} on {{ $labels.schemaname }}.{{ $labels.relname }} (database {{ $labels.datname }}, {{ $labels.instance }}) has had {{ $value }} scans since the statistics were reset, for at least %s. It costs disk and slows every insert; check with `afp_exporter db report` before dropping it.'
-            % inWords('AfpPostgresIndexUnused'),
-            '{{ $value }} scans', 'afp-database',
-          ),
-        ],
+                 alert(
+                   c,
+                   'AfpPostgresDown',
+                   'critical',
+                   'database',
+                   expr='pg_up{%s} < 1' % pg,
+                   summary='PostgreSQL unreachable from {{ $labels.instance }}',
+                   description='The exporter on {{ $labels.instance }} has not been able to connect to PostgreSQL and run a query for %s (pg_up {{ $value }}). Look-ups and inserts of the app fail too unless it uses another server.'
+                               % inWords('AfpPostgresDown'),
+                   value='{{ $value }}',
+                   dashboard='afp-database',
+                 ),
+                 // AfpPostgresDown judges pg_up and is blind when there is none: an exporter
+                 // whose `postgres` collector is on (afp_exporter registers it only with a DSN)
+                 // but that exported no pg_up on its last scrape. The collector fails without
+                 // writing pg_up when the scrape's deadline runs out before PostgreSQL answers.
+                 // pg_up is read from the same target (afpSelector), whatever pgSelector says.
+                 alert(
+                   c,
+                   'AfpPostgresMetricsAbsent',
+                   'warning',
+                   'exporter',
+                   expr=|||
+                     afp_exporter_scrape_collector_success{%(sel)s, collector="postgres"}
+                       unless on (%(on)s) pg_up{%(sel)s}
+                   ||| % { sel: c.afpSelector, on: on },
+                   summary='afp_exporter on {{ $labels.instance }} exports no pg_up',
+                   description='afp_exporter on {{ $labels.instance }} has its postgres collector on (collector success {{ $value }}) but has exported no pg_up for %s: AfpPostgresDown cannot fire for this PostgreSQL and its database metrics are missing.'
+                               % inWords('AfpPostgresMetricsAbsent'),
+                   value='{{ $value }}',
+                   dashboard='afp-exporter',
+                 ),
+               ]
+               + levels(function(severity, x) alert(
+                 c,
+                 'AfpPostgresStatementSlow',
+                 severity,
+                 'database',
+                 expr='instance_queryid:pg_stat_statements_seconds:mean5m >= %g' % x,
+                 summary='Statement {{ $labels.queryid }} averages {{ $value | humanizeDuration }} in {{ $labels.datname }}',
+                 description=describeStatement(severity, x),
+                 value='{{ $value | humanizeDuration }}',
+                 dashboard='afp-database',
+                 keepFiringFor='5m',
+               ), t.pgStatementMeanTime)
+               + [
+                 // The missing-index signal: rows read by sequential scans of the fingerprint
+                 // table keep growing. A one-off scan (pg_dump, a manual query) lands in one
+                 // 5-minute window and cannot last 15 minutes; a small table is scanned by design,
+                 // hence 10,000 live rows (the `db report` advisor's limit).
+                 alert(
+                   c,
+                   'AfpFingerprintSeqScans',
+                   'warning',
+                   'database',
+                   expr=|||
+                     instance_relname:pg_stat_user_tables_seq_tup_read:rate5m{relname="%(table)s"} > 0
+                       and pg_stat_user_tables_n_live_tup{%(pg)s} >= %(rows)g
+                   ||| % { table: c.fingerprintTable, pg: pg, rows: t.seqScanMinLiveRows },
+                   summary='Sequential scans read {{ $value | humanize }} rows/s of {{ $labels.schemaname }}.{{ $labels.relname }} in {{ $labels.datname }}',
+                   description='Sequential scans of the fingerprint table {{ $labels.schemaname }}.{{ $labels.relname }} (database {{ $labels.datname }}, {{ $labels.instance }}) have read {{ $value | humanize }} rows per second for %s: look-ups are not using the hash index (missing, invalid, or not chosen by the planner).'
+                               % inWords('AfpFingerprintSeqScans'),
+                   value='{{ $value | humanize }} rows/s',
+                   dashboard='afp-database',
+                 ),
+               ]
+               + levels(function(severity, x) alert(
+                 c,
+                 'AfpPostgresDeadRows',
+                 severity,
+                 'database',
+                 expr=|||
+                   instance_relname:pg_stat_user_tables_dead_tup:ratio >= %g
+                     and pg_stat_user_tables_n_dead_tup{%s} >= %g
+                 ||| % [x, pg, t.deadRowsMin],
+                 summary='{{ $value | humanizePercentage }} dead rows in {{ $labels.schemaname }}.{{ $labels.relname }} ({{ $labels.datname }})',
+                 description='{{ $value | humanizePercentage }} of the rows of {{ $labels.schemaname }}.{{ $labels.relname }} (database {{ $labels.datname }}, {{ $labels.instance }}) have been dead for %s, at or above the %s threshold of %s: %s.'
+                             % [
+                               inWords('AfpPostgresDeadRows'),
+                               severity,
+                               pct(x),
+                               if severity == 'warning' then 'autovacuum is falling behind' else 'vacuum is not keeping up',
+                             ],
+                 value='{{ $value | humanizePercentage }}',
+                 dashboard='afp-database',
+               ), t.pgDeadRowRatio)
+               + [
+                 // The `db report` advisor's rule (exporter/src/pg/advisor.h): more than 10 % of
+                 // the rows (and at least 1,000) changed since the last ANALYZE; or rows changed
+                 // and the last ANALYZE is older than 7 days; or never analyzed with at least
+                 // 1,000 rows.
+                 alert(
+                   c,
+                   'AfpPostgresStatisticsStale',
+                   'warning',
+                   'database',
+                   expr=|||
+                     (
+                         pg_stat_user_tables_n_mod_since_analyze{%(pg)s} >= 1000
+                       and
+                         pg_stat_user_tables_n_mod_since_analyze{%(pg)s} > 0.10 * pg_stat_user_tables_n_live_tup{%(pg)s}
+                     )
+                     or
+                     (
+                         pg_stat_user_tables_n_mod_since_analyze{%(pg)s} > 0
+                       and
+                         time() - (
+                             pg_stat_user_tables_last_analyze{%(pg)s} > pg_stat_user_tables_last_autoanalyze{%(pg)s}
+                           or
+                             pg_stat_user_tables_last_autoanalyze{%(pg)s}
+                         ) > 7 * 86400
+                       and
+                         (pg_stat_user_tables_last_analyze{%(pg)s} != 0 or pg_stat_user_tables_last_autoanalyze{%(pg)s} != 0)
+                     )
+                     or
+                     (
+                         pg_stat_user_tables_n_mod_since_analyze{%(pg)s}
+                       and pg_stat_user_tables_n_live_tup{%(pg)s} >= 1000
+                       and pg_stat_user_tables_last_analyze{%(pg)s} == 0
+                       and pg_stat_user_tables_last_autoanalyze{%(pg)s} == 0
+                     )
+                   ||| % { pg: pg },
+                   summary='Statistics of {{ $labels.schemaname }}.{{ $labels.relname }} ({{ $labels.datname }}) are stale',
+                   description='{{ $value | humanize }} rows of {{ $labels.schemaname }}.{{ $labels.relname }} (database {{ $labels.datname }}, {{ $labels.instance }}) changed since its last ANALYZE, which is more than 10 % of the table, older than 7 days, or never happened. The planner works from old row counts and may stop using the hash index.',
+                   value='{{ $value | humanize }} rows changed',
+                   dashboard='afp-database',
+                 ),
+               ]
+               // Judged above 1,000 block accesses in the window, as `db report` does; not in the
+               // template databases, which only autovacuum and CREATE DATABASE read.
+               + levels(function(severity, x) alert(
+                 c,
+                 'AfpPostgresCacheHitLow',
+                 severity,
+                 'database',
+                 expr=|||
+                   instance_datname:pg_stat_database_blks_hit:ratio_rate5m{datname!~"template0|template1"} < %g
+                     and on (%s, datname) instance_datname:pg_stat_database_blks:rate5m * 300 > %g
+                 ||| % [x, on, t.cacheHitMinBlocks],
+                 summary='Cache hit ratio {{ $value | humanizePercentage }} in {{ $labels.datname }} on {{ $labels.instance }}',
+                 description='Only {{ $value | humanizePercentage }} of the block reads of database {{ $labels.datname }} ({{ $labels.instance }}) were served from shared buffers (5-minute rate) for %s, below the %s threshold of %s: look-ups wait on disk.'
+                             % [inWords('AfpPostgresCacheHitLow'), severity, pct(x)],
+                 value='{{ $value | humanizePercentage }}',
+                 dashboard='afp-database',
+                 keepFiringFor='5m',
+               ), t.pgCacheHitRatio)
+               + [
+                 // Advice only. Primary keys (*_pkey) and unique constraints (*_key) enforce
+                 // something even unscanned and are left out; `db report` also knows other
+                 // unique indexes.
+                 alert(
+                   c,
+                   'AfpPostgresIndexUnused',
+                   'info',
+                   'database',
+                   expr='pg_stat_user_indexes_idx_scan_total{%s, indexrelname!~".+_(pkey|key)"} == 0' % pg,
+                   summary='Index {{ $labels.indexrelname }} on {{ $labels.schemaname }}.{{ $labels.relname }} is never used',
+                   description='Index {{ $labels.indexrelname }} on {{ $labels.schemaname }}.{{ $labels.relname }} (database {{ $labels.datname }}, {{ $labels.instance }}) has had {{ $value }} scans since the statistics were reset, for at least %s. It costs disk and slows every insert; check with `afp_exporter db report` before dropping it.'
+                               % inWords('AfpPostgresIndexUnused'),
+                   value='{{ $value }} scans',
+                   dashboard='afp-database',
+                 ),
+               ],
       },
       {
         name: 'afp-exporter.alerts',
         rules: [
           alert(
-            c, 'AfpExporterDown', 'critical', 'exporter',
-            'up{%s} == 0' % c.afpSelector,
-            'afp_exporter on {{ $labels.instance }} is down',
-            'Prometheus has failed to scrape afp_exporter on {{ $labels.instance }} (job {{ $labels.job }}, up {{ $value }}) for %s: no system, pipeline or database alert of that host can fire while it is down.'
-            % inWords('AfpExporterDown'),
-            '{{ $value }}', 'afp-exporter',
+            c,
+            'AfpExporterDown',
+            'critical',
+            'exporter',
+            expr='up{%s} == 0' % c.afpSelector,
+            summary='afp_exporter on {{ $labels.instance }} is down',
+            description='Prometheus has failed to scrape afp_exporter on {{ $labels.instance }} (job {{ $labels.job }}, up {{ $value }}) for %s: no system, pipeline or database alert of that host can fire while it is down.'
+                        % inWords('AfpExporterDown'),
+            value='{{ $value }}',
+            dashboard='afp-exporter',
           ),
           // AfpExporterDown needs an `up` series: a target gone from service discovery (a
           // file_sd file emptied, a relabelling that drops it, a renamed job) has none, and
@@ -323,29 +417,43 @@ local util = import 'lib/util.libsonnet';
           // one series (labelled with the selector's equality matchers) when no target of
           // the selection exists at all.
           alert(
-            c, 'AfpExporterAbsent', 'critical', 'exporter',
-            'absent(up{%s})' % c.afpSelector,
-            'No afp_exporter target in Prometheus',
-            'Prometheus has had no afp_exporter target (up{%s}) for %s, value {{ $value }}: every target vanished from service discovery or the scrape configuration, so no afp alert can fire.'
-            % [c.afpSelector, inWords('AfpExporterAbsent')],
-            '{{ $value }}', 'afp-exporter', dashboardQuery='',
+            c,
+            'AfpExporterAbsent',
+            'critical',
+            'exporter',
+            expr='absent(up{%s})' % c.afpSelector,
+            summary='No afp_exporter target in Prometheus',
+            description='Prometheus has had no afp_exporter target (up{%s}) for %s, value {{ $value }}: every target vanished from service discovery or the scrape configuration, so no afp alert can fire.'
+                        % [c.afpSelector, inWords('AfpExporterAbsent')],
+            value='{{ $value }}',
+            dashboard='afp-exporter',
+            dashboardQuery='',
           ),
           alert(
-            c, 'AfpExporterCollectorFailing', 'warning', 'exporter',
-            'afp_exporter_scrape_collector_success{%s} == 0' % c.afpSelector,
-            'Collector {{ $labels.collector }} failing on {{ $labels.instance }}',
-            "The {{ $labels.collector }} collector of afp_exporter on {{ $labels.instance }} has failed on every scrape for %s (success {{ $value }}); its metrics are missing (the rest of the scrape still works). The exporter's log says why."
-            % inWords('AfpExporterCollectorFailing'),
-            '{{ $value }}', 'afp-exporter', keepFiringFor='10m',
+            c,
+            'AfpExporterCollectorFailing',
+            'warning',
+            'exporter',
+            expr='afp_exporter_scrape_collector_success{%s} == 0' % c.afpSelector,
+            summary='Collector {{ $labels.collector }} failing on {{ $labels.instance }}',
+            description="The {{ $labels.collector }} collector of afp_exporter on {{ $labels.instance }} has failed on every scrape for %s (success {{ $value }}); its metrics are missing (the rest of the scrape still works). The exporter's log says why."
+                        % inWords('AfpExporterCollectorFailing'),
+            value='{{ $value }}',
+            dashboard='afp-exporter',
+            keepFiringFor='10m',
           ),
           alert(
-            c, 'AfpIngestRejecting', 'warning', 'exporter',
-            'instance_transport_reason:afp_ingest_rejected:rate5m > 0',
-            'Ingest refuses {{ $labels.transport }} observations ({{ $labels.reason }}) on {{ $labels.instance }}',
-            'afp_exporter on {{ $labels.instance }} has been refusing {{ $labels.transport }} observations for '
-            + inWords('AfpIngestRejecting')
-            + ', reason {{ $labels.reason }}, at {{ printf "%.3g" $value }}/s: those timings are lost and the pipeline alerts see less than the app does.',
-            '{{ printf "%.3g" $value }}/s', 'afp-exporter',
+            c,
+            'AfpIngestRejecting',
+            'warning',
+            'exporter',
+            expr='instance_transport_reason:afp_ingest_rejected:rate5m > 0',
+            summary='Ingest refuses {{ $labels.transport }} observations ({{ $labels.reason }}) on {{ $labels.instance }}',
+            description='afp_exporter on {{ $labels.instance }} has been refusing {{ $labels.transport }} observations for '
+                        + inWords('AfpIngestRejecting')
+                        + ', reason {{ $labels.reason }}, at {{ printf "%.3g" $value }}/s: those timings are lost and the pipeline alerts see less than the app does.',
+            value='{{ printf "%.3g" $value }}/s',
+            dashboard='afp-exporter',
           ),
           // Always firing, on purpose: Alertmanager routes it to a dead man's switch
           // (an external service that pages when the heartbeat stops arriving), which
@@ -357,7 +465,7 @@ local util = import 'lib/util.libsonnet';
             labels: { severity: 'none', component: 'exporter' },
             annotations: {
               summary: 'Heartbeat of the afp alerting pipeline (always firing)',
-              description: 'This alert always fires so that a dead man\'s switch receives it; if the switch stops hearing it, Prometheus, its afp rules or the path to Alertmanager are broken.',
+              description: "This alert always fires so that a dead man's switch receives it; if the switch stops hearing it, Prometheus, its afp rules or the path to Alertmanager are broken.",
               runbook_url: c.runbookURLPattern % 'afpheartbeat',
               dashboard_url: c.dashboardURLPattern % 'afp-exporter',
             },

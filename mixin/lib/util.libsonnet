@@ -26,8 +26,17 @@
   // One alerting rule in the conventions of rules/tests/check_rules.py: a `for`, labels
   // severity and component, annotations summary, description, value and two absolute
   // links, the runbook section (the alert name in lower case) and a dashboard.
-  alert(config, name, severity, component, expr, summary, description, value, dashboard,
-        dashboardQuery='?var-instance={{ $labels.instance }}', keepFiringFor=null):: {
+  alert(config,
+        name,
+        severity,
+        component,
+        expr,
+        summary,
+        description,
+        value,
+        dashboard,
+        dashboardQuery='?var-instance={{ $labels.instance }}',
+        keepFiringFor=null):: {
     alert: name,
     expr: expr,
     'for': config.alertFor[name],
