@@ -43,7 +43,8 @@ for spec in specs:
               "instance": instance, "job": "afp", **dict(e.split("=", 1) for e in extra)}
     alerts.append({"labels": labels, "annotations": {
         "summary": f"{name} {severity} on {instance} {' '.join(extra)}".strip(),
-        "runbook_url": f"docs/runbook.md#{name.lower()}", "dashboard": "/d/afp-overview"}})
+        "runbook_url": f"https://git.example.org/afp/docs/runbook.md#{name.lower()}",
+        "dashboard_url": "https://grafana.example.org/d/afp-overview"}})
 req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v2/alerts", json.dumps(alerts).encode(),
                              {"Content-Type": "application/json"})
 urllib.request.urlopen(req, timeout=5).read()

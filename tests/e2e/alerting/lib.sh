@@ -175,6 +175,36 @@ push() {
   done
 }
 
+# prom_annotation ALERTNAME SEVERITY KEY: annotation KEY of the firing alert in Prometheus
+# (empty when the rule has none). The delivery tests read the links from here rather than
+# hard-coding them, so they hold whatever the rules carry (relative paths before the mixin,
+# absolute runbook_url / dashboard_url after).
+prom_annotation() {
+  curl -fsS --max-time 2 "http://127.0.0.1:$prometheus_port/api/v1/alerts" |
+    "$py" -c 'import json, sys
+name, severity, key = sys.argv[1:]
+alerts = [a for a in json.load(sys.stdin)["data"]["alerts"]
+          if a["labels"].get("alertname") == name and a["labels"].get("severity") == severity]
+print(alerts[0]["annotations"].get(key, "") if alerts else "")' "$@"
+}
+
+# shown FORMAT KIND URL: how alertmanager/templates/afp.tmpl ("afp.link") shows a link
+# annotation: "-" when missing, a link when absolute, the text as it is otherwise.
+shown() {
+  local format=$1 kind=$2 url=$3
+  if [ -z "$url" ]; then
+    echo "-"
+  elif [[ $url =~ ^https?:// ]]; then
+    case $format in
+      html) echo "<a href=\"$url\">$url</a>" ;;
+      slack) echo "<$url|$kind>" ;;
+      *) echo "$url" ;;
+    esac
+  else
+    echo "$url"
+  fi
+}
+
 # count mail|slack [inbox.py filters...]
 count() { "$py" "$alerting_dir/inbox.py" "$inbox" "$@"; }
 show() { "$py" "$alerting_dir/inbox.py" "$inbox" "$@" --print; }
