@@ -8,7 +8,8 @@
 #   1. fingerprint timings of 4 s through ingest -> exactly one warning on Slack, no critical;
 #   2. 6 s -> the critical arrives by email and on Slack, the warning is inhibited;
 #   3. back to normal -> resolved messages arrive (email and Slack), saying how long it fired;
-#   4. no repeat within the test window.
+#   4. no repeat within the test window;
+#   5. once the rules have AfpHeartbeat: it reaches the dead man's switch webhook only.
 #
 #   alert_delivery.sh EXPORTER PROMETHEUS ALERTMANAGER
 source "$(dirname "$0")/alerting/lib.sh"
@@ -83,3 +84,18 @@ expect_count 2 mail --has "$alert"
 expect_count 4 slack
 expect_count 2 mail
 step "delivered: 1 warning, 1 critical (email + Slack), the warning inhibited meanwhile, 3 resolved, no repeat"
+
+# The heartbeat, once the rules have it (AfpHeartbeat, from the mixin): Prometheus ->
+# Alertmanager -> the dead man's switch webhook, with its token, and never email or Slack.
+if prom_has 'ALERTS{alertname="AfpHeartbeat", alertstate="firing"}'; then
+  wait_until 30 "AfpHeartbeat at the dead man's switch" arrived webhook \
+    --title /webhook/afp-deadmans-switch --has "alertname=AfpHeartbeat"
+  expect_count 0 webhook --title /webhook/afp-deadmans-switch --has "alertname=$alert"
+  count webhook --title /webhook/afp-deadmans-switch --has "authorization: Bearer $webhook_token" |
+    grep -qvx 0 || fail "the heartbeat arrived without the token of its credentials file"
+  expect_count 0 slack --has AfpHeartbeat
+  expect_count 0 mail --has AfpHeartbeat
+  step "AfpHeartbeat reached the dead man's switch, and only it"
+else
+  step "no AfpHeartbeat in the rules yet (alert_inhibitions.sh checks its route)"
+fi
