@@ -54,7 +54,7 @@ summary='Fingerprint generation p95 7.375s on fp-1:9793'
 description='at or above the critical threshold of 5s'
 
 runbook=https://git.example.org/ops/afp_exporter/-/blob/main/docs/runbook.md#afpfingerprintgenerationslow
-dashboard=https://grafana.example.org/d/afp-overview?var-instance=fp-1:9793
+dashboard="https://grafana.example.org/d/afp-overview?var-instance=fp-1:9793"
 
 out=$(render "$templates" "$firing" afp.email.subject)
 [ "$(wc -l <<<"$out")" = 1 ] || { echo "FAIL  subject is not one line"; failures=$((failures + 1)); }
@@ -82,7 +82,7 @@ has "afp.slack.fallback (firing)" "$(render "$templates" "$firing" afp.slack.fal
 out=$(render "$templates" "$resolved" afp.email.subject)
 has "email subject (resolved)" "$out" "[RESOLVED] WARNING AfpFilesystemUsed on db-1:9793: Filesystem /var/lib/postgresql 90% used on db-1:9793 (2 alerts)"
 fs_runbook=https://git.example.org/ops/afp_exporter/-/blob/main/docs/runbook.md#afpfilesystemused
-fs_dashboard=https://grafana.example.org/d/afp-system?var-instance=db-1:9793
+fs_dashboard="https://grafana.example.org/d/afp-system?var-instance=db-1:9793"
 out=$(render "$templates" "$resolved" afp.email.text)
 has "afp.email.text (resolved)" "$out" "RESOLVED WARNING" "Filesystem /var/lib/postgresql 90% used" \
   "Filesystem /srv/audio 86% used" "fired for 1h12m32s" "fired for 50m40s" "(when it last fired)" \
