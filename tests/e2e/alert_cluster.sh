@@ -46,7 +46,7 @@ step "waiting 25 s: longer than the second Alertmanager's turn (peer timeout 15 
 sleep 25
 expect_count 1 slack --title "[FIRING:1] WARNING $alert on $instance" \
   --has "*FIRING WARNING: Fingerprint generation p95 3.95s on $instance*" \
-  --has "docs/runbook.md#afpfingerprintgenerationslow"
+  --has "*Runbook:* $(shown slack runbook "$(prom_annotation "$alert" warning runbook_url)")"
 expect_count 1 slack
 expect_count 0 mail
 step "two clustered Alertmanagers with the alert, one notification delivered"

@@ -8,7 +8,8 @@
 #   1. fingerprint timings of 4 s through ingest -> exactly one warning on Slack, no critical;
 #   2. 6 s -> the critical arrives by email and on Slack, the warning is inhibited;
 #   3. back to normal -> resolved messages arrive (email and Slack), saying how long it fired;
-#   4. no repeat within the test window.
+#   4. no repeat within the test window;
+#   5. once the rules have AfpHeartbeat: it reaches the dead man's switch webhook only.
 #
 #   alert_delivery.sh EXPORTER PROMETHEUS ALERTMANAGER
 source "$(dirname "$0")/alerting/lib.sh"
@@ -25,19 +26,21 @@ start_alertmanager alertmanager "$am_port" --cluster.listen-address=
 start_prometheus "$(free_port)" "$am_port"
 instance=127.0.0.1:$exporter_port
 alert=AfpFingerprintGenerationSlow
-runbook=docs/runbook.md#afpfingerprintgenerationslow
-dashboard="/d/afp-overview?var-instance=$instance"
 
 step "1. 40 fingerprints of 4 s: p95 3.95 s, over the 3 s warning, under the 5 s critical"
 push 40 4
 wait_until 60 "the warning on Slack" arrived slack --title "[FIRING:1] WARNING $alert on $instance"
+# The links as the rules give them (runbook_url, dashboard_url), shown as afp.tmpl shows them.
+runbook=$(prom_annotation "$alert" warning runbook_url)
+dashboard=$(prom_annotation "$alert" warning dashboard_url)
+[ -n "$runbook" ] || fail "the warning in Prometheus has no runbook_url"
 sleep 6  # three group intervals: anything else would have arrived by now
 expect_count 1 slack --title "[FIRING:1] WARNING $alert on $instance" \
   --has "channel: #afp-alerts" --has "color: warning" \
   --has "*FIRING WARNING: Fingerprint generation p95 3.95s on $instance*" \
   --has "at or above the warning threshold of 3s" --has '*Value:* `3.95s`' \
-  --has "*Instance:* \`$instance\`" --has "$runbook in the afp_exporter repository" \
-  --has "Grafana $dashboard"
+  --has "*Instance:* \`$instance\`" \
+  --has "*Runbook:* $(shown slack runbook "$runbook")  *Dashboard:* $(shown slack dashboard "$dashboard")"
 expect_count 1 slack --has "$alert"
 expect_count 0 mail
 
@@ -53,8 +56,9 @@ expect_count 1 mail --title "[FIRING:1] CRITICAL $alert on $instance: Fingerprin
   --has "to: afp-oncall@example.com" --has "tls: True" --has "login: alertmanager@example.com" \
   --has "FIRING CRITICAL $alert: Fingerprint generation p95 7.369s on $instance" \
   --has "at or above the critical threshold of 5s" --has "Instance:   $instance" \
-  --has "Runbook:    $runbook in the afp_exporter repository" --has "Dashboard:  Grafana $dashboard" \
-  --has "<!DOCTYPE html>" --has "<td style=\"color: #555;\">Runbook</td><td>$runbook in the afp_exporter repository</td>"
+  --has "Runbook:    $(shown text runbook "$runbook")" \
+  --has "Dashboard:  $(shown text dashboard "$dashboard")" --has "<!DOCTYPE html>" \
+  --has "<td style=\"color: #555;\">Runbook</td><td>$(shown html runbook "$runbook")</td>"
 expect_count 1 slack --title "[FIRING:1] CRITICAL $alert on $instance" --has "color: danger" \
   --has "*FIRING CRITICAL: Fingerprint generation p95 7.369s on $instance" --has "$runbook"
 expect_count 1 slack --title "[FIRING:1] WARNING $alert"
@@ -71,7 +75,7 @@ step "4. no repeat: wait three more group intervals"
 sleep 6
 expect_count 1 mail --title "[RESOLVED] CRITICAL $alert on $instance: Fingerprint generation p95 7.369s on $instance" \
   --has "RESOLVED CRITICAL $alert" --has "fired for " --has "(when it last fired)" \
-  --has "Runbook:    $runbook"
+  --has "Runbook:    $(shown text runbook "$runbook")"
 expect_count 1 slack --title "[RESOLVED] CRITICAL $alert on $instance" --has "color: good" \
   --has "*Resolved:* " --has ", fired for " --has "$runbook"
 expect_count 1 slack --title "[RESOLVED] WARNING $alert on $instance" --has "fired for "
@@ -80,3 +84,18 @@ expect_count 2 mail --has "$alert"
 expect_count 4 slack
 expect_count 2 mail
 step "delivered: 1 warning, 1 critical (email + Slack), the warning inhibited meanwhile, 3 resolved, no repeat"
+
+# The heartbeat, once the rules have it (AfpHeartbeat, from the mixin): Prometheus ->
+# Alertmanager -> the dead man's switch webhook, with its token, and never email or Slack.
+if prom_has 'ALERTS{alertname="AfpHeartbeat", alertstate="firing"}'; then
+  wait_until 30 "AfpHeartbeat at the dead man's switch" arrived webhook \
+    --title /webhook/afp-deadmans-switch --has "alertname=AfpHeartbeat"
+  expect_count 0 webhook --title /webhook/afp-deadmans-switch --has "alertname=$alert"
+  count webhook --title /webhook/afp-deadmans-switch --has "authorization: Bearer $webhook_token" |
+    grep -qvx 0 || fail "the heartbeat arrived without the token of its credentials file"
+  expect_count 0 slack --has AfpHeartbeat
+  expect_count 0 mail --has AfpHeartbeat
+  step "AfpHeartbeat reached the dead man's switch, and only it"
+else
+  step "no AfpHeartbeat in the rules yet (alert_inhibitions.sh checks its route)"
+fi

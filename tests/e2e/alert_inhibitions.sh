@@ -5,7 +5,10 @@
 #   - a critical mutes the warning of the same alert, instance and object, nothing else;
 #   - AfpPostgresDown mutes the instance's other database alerts and its PostgreSQL
 #     collectors' failures;
-#   - AfpExporterDown mutes the instance's other exporter alerts.
+#   - AfpExporterDown mutes the instance's other exporter alerts;
+#   - nothing mutes AfpHeartbeat, which reaches the dead man's switch webhook (with the
+#     token from its credentials file) and neither email nor Slack;
+#   - an alert that is not afp's is never muted by afp's rules.
 #
 #   alert_inhibitions.sh ALERTMANAGER
 source "$(dirname "$0")/alerting/lib.sh"
@@ -32,6 +35,9 @@ alerts=(
   "AfpExporterDown critical exporter api-1:9793"
   "AfpExporterCollectorFailing warning exporter api-1:9793 collector=cpu"
   "AfpIngestRejecting warning exporter api-1:9793 transport=http reason=unauthorized"
+  "AfpHeartbeat none exporter api-1:9793"
+  "NodeFilesystemFull critical system fp-1:9793 mountpoint=/data"
+  "NodeFilesystemFull warning system fp-1:9793 mountpoint=/data"
 )
 "$py" - "$am" "${alerts[@]}" <<'EOF'
 import json, sys, urllib.request
@@ -43,7 +49,8 @@ for spec in specs:
               "instance": instance, "job": "afp", **dict(e.split("=", 1) for e in extra)}
     alerts.append({"labels": labels, "annotations": {
         "summary": f"{name} {severity} on {instance} {' '.join(extra)}".strip(),
-        "runbook_url": f"docs/runbook.md#{name.lower()}", "dashboard": "/d/afp-overview"}})
+        "runbook_url": f"https://git.example.org/afp/docs/runbook.md#{name.lower()}",
+        "dashboard_url": "https://grafana.example.org/d/afp-overview"}})
 req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v2/alerts", json.dumps(alerts).encode(),
                              {"Content-Type": "application/json"})
 urllib.request.urlopen(req, timeout=5).read()
@@ -88,6 +95,9 @@ expect_state active AfpExporterCollectorFailing warning db-1:9793 collector=file
 expect_state active AfpExporterDown critical api-1:9793
 expect_state suppressed AfpExporterCollectorFailing warning api-1:9793 collector=cpu
 expect_state suppressed AfpIngestRejecting warning api-1:9793
+expect_state active AfpHeartbeat none api-1:9793
+expect_state active NodeFilesystemFull critical fp-1:9793
+expect_state active NodeFilesystemFull warning fp-1:9793
 ((failures == 0)) || fail "$failures inhibition case(s) failed"
 
 # What reaches people: only the active alerts (group_wait 1 s, group_interval 2 s here).
@@ -106,4 +116,12 @@ expect_count 1 slack --title "[FIRING:1] WARNING AfpExporterCollectorFailing on 
 expect_count 0 slack --has "collector=pg_stat_statements"
 expect_count 0 slack --title "[FIRING:1] WARNING AfpExporterCollectorFailing on api-1:9793"
 expect_count 0 slack --title "[FIRING:1] WARNING AfpIngestRejecting"
-step "inhibitions hold in a real Alertmanager"
+wait_until 15 "the heartbeat at the dead man's switch" arrived webhook --title /webhook/afp-deadmans-switch
+expect_count 1 webhook --title /webhook/afp-deadmans-switch --has "authorization: Bearer $webhook_token" \
+  --has "alertname=AfpHeartbeat" --has "status: firing"
+# Only the heartbeat goes to a webhook (the generic one is routed nowhere).
+expect_count 0 webhook --has "severity=critical"
+expect_count 0 webhook --has "severity=warning"
+expect_count 0 slack --has "AfpHeartbeat"
+expect_count 0 mail --has "AfpHeartbeat"
+step "inhibitions hold in a real Alertmanager; the heartbeat reaches the dead man's switch only"

@@ -3,7 +3,7 @@
 
     derive.py --rules-dir DIR --alertmanager FILE --out DIR --smtp HOST:PORT --slack-url URL
               [--for D] [--keep-firing-for D] [--group-wait D] [--group-interval D]
-              [--smtp-password P]
+              [--smtp-password P] [--webhook-token T]
 
 Never a hand-kept copy: the tests run what ships, with only these changes, printed to stdout.
   rules (OUT/rules/*.yml): every alert's `for` and `keep_firing_for` shortened to at most
@@ -11,8 +11,11 @@ Never a hand-kept copy: the tests run what ships, with only these changes, print
   alertmanager (OUT/alertmanager.yml):
     - global.smtp_smarthost -> --smtp (the SMTP sink);
     - the Slack URL -> --slack-url, written to OUT/secrets/<the shipped file's name>; the
-      other secret files (the SMTP password) are written there too and the `*_file` paths
-      point there, since the test cannot use /etc;
+      other secret files (the SMTP password, the webhooks' credentials: --webhook-token)
+      are written there too and the `*_file` paths point there, since the test cannot use
+      /etc;
+    - every webhook URL (the dead man's switch, the generic webhook) -> the sink beside
+      the Slack one: <scheme://host:port of --slack-url>/webhook/<receiver name>;
     - `templates` -> the shipped templates' absolute paths;
     - group_wait / group_interval of every route that sets them -> --group-wait /
       --group-interval. repeat_interval is NOT changed: no repeat may arrive in a test.
@@ -23,6 +26,7 @@ import glob
 import os
 import re
 import sys
+import urllib.parse
 
 import yaml
 
@@ -44,6 +48,7 @@ def main():
     p.add_argument("--smtp", required=True)
     p.add_argument("--slack-url", required=True)
     p.add_argument("--smtp-password", default="test-password")
+    p.add_argument("--webhook-token", default="test-webhook-token")
     p.add_argument("--for", dest="for_", default="2s")
     p.add_argument("--keep-firing-for", default="2s")
     p.add_argument("--group-wait", default="1s")
@@ -94,6 +99,8 @@ def main():
                     node[key] = secret(value, a.slack_url)
                 elif key in ("smtp_auth_password_file", "auth_password_file"):
                     node[key] = secret(value, a.smtp_password)
+                elif key in ("credentials_file", "password_file", "bearer_token_file"):
+                    node[key] = secret(value, a.webhook_token)
                 elif key == "slack_api_url" or (key == "api_url" and "slack" in where):
                     node[key] = a.slack_url
                 else:
@@ -103,6 +110,12 @@ def main():
                 walk(item, where)
 
     walk(cfg, "")
+    sink = urllib.parse.urlsplit(a.slack_url)
+    for receiver in cfg.get("receivers", []):
+        for hook in receiver.get("webhook_configs", []):
+            url = f"{sink.scheme}://{sink.netloc}/webhook/{receiver['name']}"
+            changes.append(f"webhook {receiver['name']} {hook.get('url')} -> {url}")
+            hook["url"] = url
     cfg["templates"] = [t if os.path.isabs(t) else os.path.join(shipped_dir, t)
                         for t in cfg.get("templates", [])]
 

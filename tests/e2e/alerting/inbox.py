@@ -1,12 +1,17 @@
 #!/usr/bin/python3
 """Counts (or prints) the messages the sinks received.
 
-    inbox.py DIR mail|slack [--title PREFIX] [--has TEXT]... [--print]
+    inbox.py DIR mail|slack|webhook [--title PREFIX] [--has TEXT]... [--print]
 
 mail:  an email (sinks.py mail-*.json); its title is the Subject, its body the text and HTML
        parts, plus "to:", "tls:" and "login:" lines.
-slack: a Slack webhook call (http-*.json); its title is attachments[0].title, its body the
-       attachment's text, color and fallback plus the channel.
+slack: a Slack webhook call (http-*.json POSTed to /slack...); its title is
+       attachments[0].title, its body the attachment's text, color and fallback plus the
+       channel.
+webhook: any other POST (http-*.json), e.g. /webhook/<receiver> (tests/e2e/alerting/derive.py
+       points the webhook receivers there); its title is the path, its body an
+       "authorization:" line, then "alertname=... severity=... status" for each alert of
+       Alertmanager's JSON, then the JSON itself.
 Prints how many messages have a title starting with PREFIX and contain every TEXT; with
 --print, the messages themselves.
 """
@@ -24,7 +29,19 @@ def messages(directory, kind):
             title = m["subject"]
             body = (f"to: {','.join(m['to'])}\ntls: {m['tls']}\nlogin: {m['login']}\n"
                     f"--- text\n{m['text']}\n--- html\n{m['html']}")
+        elif not m["path"].startswith("/slack"):
+            if kind == "slack":
+                continue
+            doc = m["body"] if isinstance(m["body"], dict) else {}
+            title = m["path"]
+            alerts = "\n".join(
+                " ".join(f"{k}={v}" for k, v in sorted(a.get("labels", {}).items())) + " " + a.get("status", "")
+                for a in doc.get("alerts", []))
+            body = (f"authorization: {m.get('authorization')}\nstatus: {doc.get('status')}\n"
+                    f"receiver: {doc.get('receiver')}\n{alerts}\n--- json\n{json.dumps(m['body'])}")
         else:
+            if kind == "webhook":
+                continue
             doc = m["body"] if isinstance(m["body"], dict) else {}
             att = (doc.get("attachments") or [{}])[0]
             title = att.get("title", "")
@@ -36,7 +53,7 @@ def messages(directory, kind):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("dir")
-    p.add_argument("kind", choices=["mail", "slack"])
+    p.add_argument("kind", choices=["mail", "slack", "webhook"])
     p.add_argument("--title", default="")
     p.add_argument("--has", action="append", default=[])
     p.add_argument("--print", action="store_true")

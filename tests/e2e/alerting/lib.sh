@@ -83,7 +83,7 @@ start_exporter() {
 }
 
 # start_sinks: the SMTP (STARTTLS + AUTH) and Slack stand-ins. Sets $smtp_port,
-# $http_port, $inbox, $smtp_password and $tmp/ca.pem (the sink's self-signed certificate,
+# $http_port, $inbox, $smtp_password, $webhook_token and $tmp/ca.pem (the sink's self-signed certificate,
 # which Alertmanager trusts through SSL_CERT_FILE).
 start_sinks() {
   inbox=$tmp/inbox
@@ -92,6 +92,7 @@ start_sinks() {
     -addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/sink.key" -out "$tmp/ca.pem" \
     >"$tmp/openssl.log" 2>&1 || fail "openssl could not make the sink's certificate"
   smtp_password=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+  webhook_token=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')  # the webhooks' credentials_file
   # The user the shipped configuration authenticates as.
   smtp_user=$(sed -n 's/^ *smtp_auth_username: *//p' "$repo_dir/alertmanager/alertmanager.yml" | tr -d "\"'")
   spawn sinks "$py" "$alerting_dir/sinks.py" "$inbox" "$tmp/ca.pem" "$tmp/sink.key" \
@@ -101,13 +102,14 @@ start_sinks() {
   http_port=$(sed -n 's/.*http=\([0-9]*\).*/\1/p' "$inbox/ports")
 }
 
-# derive: the test copies of the shipped rules and alertmanager.yml (derive.py).
+# derive: the test copies of the shipped rules and alertmanager.yml (derive.py); the
+# webhook receivers post to the HTTP sink at /webhook/<receiver>, with $webhook_token.
 derive() {
   "$py" "$alerting_dir/derive.py" --rules-dir "$repo_dir/rules" \
     --alertmanager "$repo_dir/alertmanager/alertmanager.yml" --out "$tmp/derived" \
     --smtp "127.0.0.1:$smtp_port" --slack-url "http://127.0.0.1:$http_port/slack" \
-    --smtp-password "$smtp_password" --for 2s --keep-firing-for 2s \
-    --group-wait 1s --group-interval 2s
+    --smtp-password "$smtp_password" --webhook-token "$webhook_token" --for 2s \
+    --keep-firing-for 2s --group-wait 1s --group-interval 2s
 }
 
 # start_alertmanager NAME PORT [FLAGS...]
@@ -175,12 +177,42 @@ push() {
   done
 }
 
-# count mail|slack [inbox.py filters...]
+# prom_annotation ALERTNAME SEVERITY KEY: annotation KEY of the firing alert in Prometheus
+# (empty when the rule has none). The delivery tests read the links from here rather than
+# hard-coding them, so they hold whatever the rules carry (relative paths before the mixin,
+# absolute runbook_url / dashboard_url after).
+prom_annotation() {
+  curl -fsS --max-time 2 "http://127.0.0.1:$prometheus_port/api/v1/alerts" |
+    "$py" -c 'import json, sys
+name, severity, key = sys.argv[1:]
+alerts = [a for a in json.load(sys.stdin)["data"]["alerts"]
+          if a["labels"].get("alertname") == name and a["labels"].get("severity") == severity]
+print(alerts[0]["annotations"].get(key, "") if alerts else "")' "$@"
+}
+
+# shown FORMAT KIND URL: how alertmanager/templates/afp.tmpl ("afp.link") shows a link
+# annotation: "-" when missing, a link when absolute, the text as it is otherwise.
+shown() {
+  local format=$1 kind=$2 url=$3
+  if [ -z "$url" ]; then
+    echo "-"
+  elif [[ $url =~ ^https?:// ]]; then
+    case $format in
+      html) echo "<a href=\"$url\">$url</a>" ;;
+      slack) echo "<$url|$kind>" ;;
+      *) echo "$url" ;;
+    esac
+  else
+    echo "$url"
+  fi
+}
+
+# count mail|slack|webhook [inbox.py filters...]
 count() { "$py" "$alerting_dir/inbox.py" "$inbox" "$@"; }
 show() { "$py" "$alerting_dir/inbox.py" "$inbox" "$@" --print; }
 arrived() { [ "$(count "$@")" -ge 1 ]; }
 
-# expect_count N mail|slack [filters...]
+# expect_count N mail|slack|webhook [filters...]
 expect_count() {
   local want=$1 got
   shift

@@ -11,7 +11,8 @@ them to OUT_DIR/ports as `smtp=N http=N`.
 
 Every message lands in OUT_DIR as one JSON file, numbered in arrival order:
   mail-NNN.json   {"subject", "from", "to", "tls", "login", "mechanism", "text", "html"}
-  http-NNN.json   {"path", "body"} with the POSTed JSON document as "body"
+  http-NNN.json   {"path", "authorization", "body"}: the POSTed JSON document as "body",
+                  the Authorization header (or null)
 With AFP_SINK_ECHO=1 each message is also printed to stdout in readable form as it arrives
 (the demo shows them in its terminal). Stops on SIGTERM.
 """
@@ -101,7 +102,8 @@ class WebhookHandler(http.server.BaseHTTPRequestHandler):
             doc = json.loads(body)
         except ValueError:
             doc = body.decode("utf-8", "replace")
-        store("http", {"path": self.path, "body": doc})
+        store("http", {"path": self.path, "authorization": self.headers.get("Authorization"),
+                       "body": doc})
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", "2")
