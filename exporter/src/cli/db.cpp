@@ -465,7 +465,7 @@ int run_db(const std::vector<std::string>& args, std::ostream& out, std::ostream
   const std::string prefix = "db " + o.verb + ": ";
   std::optional<pg::Dsn> dsn;
   try {
-    dsn = pg::load_dsn(std::getenv("AFP_PG_DSN"), std::getenv("AFP_PG_DSN_FILE"), o.dsn_file);
+    dsn = pg::load_dsn_from_environment(std::getenv, o.dsn_file);
   } catch (const pg::DsnError& e) {
     err << prefix << e.what() << "\n";
     return 2;

@@ -256,7 +256,10 @@ std::vector<OptionDef> build_option_table() {
                setter(&S::netdev_device_exclude)});
   t.push_back({"pg.dsn-file", Kind::string,
                "File holding the PostgreSQL DSN (URI or key=value), when neither AFP_PG_DSN nor "
-               "AFP_PG_DSN_FILE is set. Without a DSN the PostgreSQL collectors stay off.",
+               "AFP_PG_DSN_FILE is set; without any of the three, postgres_exporter's "
+               "DATA_SOURCE_NAME, or DATA_SOURCE_URI with DATA_SOURCE_USER and "
+               "DATA_SOURCE_PASS (each or its _FILE). Without a DSN the PostgreSQL collectors "
+               "stay off.",
                [](const Options& o) { return json(o.postgres.dsn_file); },
                [](Options& o, const json& v) { o.postgres.dsn_file = v.get<std::string>(); }});
   t.push_back(duration_option("pg.connect-timeout", "Give up connecting to PostgreSQL after this.",
