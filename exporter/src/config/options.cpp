@@ -227,8 +227,12 @@ std::vector<OptionDef> build_option_table() {
                getter(&Options::disable_defaults), setter(&Options::disable_defaults)});
   for (const auto& spec : collectors::builtin_collectors()) {
     std::string name(spec.name);
+    std::string help(spec.help);
+    for (const auto& a : collectors::collector_aliases()) {
+      if (a.name == spec.name) help += " Alias: --collector." + std::string(a.alias) + ".";
+    }
     t.push_back({"collector." + name, Kind::boolean,
-                 std::string(spec.help) + (spec.enabled_by_default ? " (default: on)" : ""),
+                 help + (spec.enabled_by_default ? " (default: on)" : ""),
                  [name](const Options& o) { return json(o.collector_enabled(name)); },
                  [name](Options& o, const json& v) { o.collector_flags[name] = v.get<bool>(); }});
   }
@@ -353,6 +357,14 @@ const std::vector<OptionDef>& option_table() {
 }
 
 const OptionDef* find_option(std::string_view name) {
+  // postgres_exporter's collector names stand for ours: collector.stat_database is
+  // collector.pg_stat_database.
+  std::string canonical;
+  if (name.starts_with("collector.")) {
+    auto collector = name.substr(std::string_view("collector.").size());
+    canonical = "collector." + std::string(collectors::canonical_collector_name(collector));
+    name = canonical;
+  }
   for (const auto& def : option_table()) {
     if (def.name == name) return &def;
   }
