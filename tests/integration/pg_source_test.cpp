@@ -84,9 +84,25 @@ TEST_CASE("pg: a snapshot holds each collector's families from the live views", 
              Catch::Contains("pg_stat_user_indexes_idx_scan_total{datname=\"fingerprints\","
                              "schemaname=\"public\",relname=\"fingerprints\","
                              "indexrelname=\"ix_fingerprints_hash\"} 0\n"));
+  // postgres_exporter 0.11's names, types and labels (docs/compatibility.md).
   const auto& databases = snap->parts.at("pg_stat_database").text;
-  CHECK_THAT(databases,
-             Catch::Contains("pg_stat_database_xact_commit_total{datname=\"fingerprints\"}"));
+  pg::Connection conn(dsn().conninfo, {}, capture.log);
+  auto oid = conn.query("SELECT oid FROM pg_database WHERE datname = 'fingerprints'",
+                        pg::Clock::now() + 20s);
+  const std::string labels =
+      "{datid=\"" + std::string(oid.value(0, 0)) + "\",datname=\"fingerprints\"} ";
+  CHECK_THAT(databases, Catch::Contains("# TYPE pg_stat_database_numbackends gauge\n"));
+  for (const char* column :
+       {"xact_commit", "xact_rollback", "blks_read", "blks_hit", "tup_returned", "tup_fetched",
+        "tup_inserted", "tup_updated", "tup_deleted", "conflicts", "temp_files", "temp_bytes",
+        "deadlocks", "blk_read_time", "blk_write_time", "stats_reset"}) {
+    std::string family = std::string("pg_stat_database_") + column;
+    INFO(family);
+    CHECK_THAT(databases, Catch::Contains("# TYPE " + family + " counter\n") &&
+                              Catch::Contains("\n" + family + labels));
+  }
+  CHECK(databases.find("_total") == std::string::npos);
+  CHECK(databases.find("datname=\"\"") == std::string::npos);  // no shared-objects row
 
   // A later collector of the same scrape reuses the snapshot; a later scrape gets a new one.
   CHECK(source.snapshot(snap->started, pg::Clock::now() + 20s) == snap);

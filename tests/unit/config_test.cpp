@@ -47,6 +47,39 @@ TEST_CASE("flags select collectors", "[config]") {
   CHECK(only.options.enabled_collectors() == std::vector<std::string>{"meminfo"});
 }
 
+TEST_CASE("postgres_exporter's collector names are aliases of ours", "[config]") {
+  const std::vector<std::pair<std::string, std::string>> aliases{
+      {"stat_database", "pg_stat_database"},
+      {"stat_user_tables", "pg_stat_user_tables"},
+      {"stat_statements", "pg_stat_statements"}};
+  for (const auto& [alias, name] : aliases) {
+    INFO(alias);
+    CHECK_FALSE(parse_command_line({"--no-collector." + alias}).options.collector_enabled(name));
+    CHECK_FALSE(
+        parse_command_line({"--collector." + alias + "=false"}).options.collector_enabled(name));
+    auto only = parse_command_line({"--collector.disable-defaults", "--collector." + alias});
+    CHECK(only.options.enabled_collectors() == std::vector<std::string>{name});
+    // The last flag wins, whichever name it uses.
+    CHECK(parse_command_line({"--no-collector." + name, "--collector." + alias})
+              .options.collector_enabled(name));
+    CHECK_THAT(config::usage(), Catch::Contains("Alias: --collector." + alias + "."));
+  }
+  auto path = write_temp("alias.json", R"({"collector.stat_statements": false})");
+  CHECK_FALSE(
+      parse_command_line({"--config.file", path}).options.collector_enabled("pg_stat_statements"));
+  unlink(path.c_str());
+  // Aliases are no keys of their own: the shipped config lists ours only.
+  CHECK_FALSE(config::default_config().contains("collector.stat_database"));
+  // postgres_exporter 0.11's own collectors (pg_database_size_bytes, pg_stat_bgwriter_*)
+  // have no counterpart here: asking for them is an error, not silently nothing.
+  CHECK_THAT(error_of({"--collector.bgwriter"}),
+             Catch::Contains("unknown flag --collector.bgwriter"));
+  CHECK_THAT(error_of({"--no-collector.database"}),
+             Catch::Contains("unknown flag --no-collector.database"));
+  CHECK_THAT(error_of({"--collector.stat_database=maybe"}),
+             Catch::Contains("flag --collector.pg_stat_database"));
+}
+
 TEST_CASE("flag values in both forms, repeatable listen address", "[config]") {
   auto cl = parse_command_line({"--web.listen-address", "127.0.0.1:1", "--web.listen-address=:2",
                                 "--collector.filesystem.mount-timeout=250ms", "--log.level=debug",

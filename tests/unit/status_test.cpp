@@ -71,8 +71,10 @@ std::vector<Sample> statement(const std::string& queryid, double calls, double s
 }
 
 std::vector<Sample> database(const std::string& datname, double hit, double read) {
-  return {{"pg_stat_database_blks_hit_total", {{"datname", datname}}, hit},
-          {"pg_stat_database_blks_read_total", {{"datname", datname}}, read}};
+  // postgres_exporter's names and labels; the datid only has to match between the two.
+  std::vector<std::pair<std::string, std::string>> labels{{"datid", std::to_string(datname.size())},
+                                                          {"datname", datname}};
+  return {{"pg_stat_database_blks_hit", labels, hit}, {"pg_stat_database_blks_read", labels, read}};
 }
 
 std::vector<Sample> table(const std::string& relname, double live, double dead) {

@@ -2,10 +2,12 @@
 #include "commands.h"
 
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <sstream>
 
 #include "audio.h"
+#include "core/progress.h"
 #include "db_pool.h"
 #include "http_client.h"
 #include "identify.h"
@@ -57,6 +59,17 @@ int run_ingest(const IngestCommand& c, std::ostream& out, std::ostream& err) {
     Database db(c.dsn, static_cast<std::size_t>(c.ingest.jobs) + 1, *reporter, log);
     db.store.ensure_schema();
     Ingest ingest(c.ingest, db.store, *reporter, log);
+    // Songs done of total: a redrawn line on a terminal, else a line every 10 s.
+    core::ProgressLine progress(
+        err, "afp_workload ingest",
+        core::ProgressLine::Options{&err == &std::cerr && core::stderr_is_terminal()});
+    ingest.on_progress([&progress](const IngestCounts& n, bool final) {
+      if (final) {
+        progress.finish();
+        return;
+      }
+      progress.update(ingest_progress_text(n));
+    });
     counts = ingest.run();
   } catch (const std::exception& e) {
     return fail(err, "ingest", e.what());

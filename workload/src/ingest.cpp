@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "audio.h"
+#include "core/progress.h"
 #include "file_digest.h"
 #include "fingerprint.h"
 #include "number_text.h"
@@ -24,6 +25,12 @@ std::int64_t now_ms() {
 }
 
 }  // namespace
+
+std::string ingest_progress_text(const IngestCounts& c) {
+  return "songs " + core::count_of(c.stored + c.skipped + c.failed, c.total) + ": stored " +
+         std::to_string(c.stored) + ", skipped " + std::to_string(c.skipped) + ", failed " +
+         std::to_string(c.failed);
+}
 
 Ingest::Ingest(IngestOptions options, SongStore& store, Reporter& reporter, log::Logger& log)
     : options_(options), store_(store), reporter_(reporter), log_(log) {}
@@ -100,6 +107,10 @@ void Ingest::ingest_song(std::uint64_t seed) {
 }
 
 void Ingest::log_progress(bool final) {
+  if (progress_) {
+    progress_(counts(), final);
+    if (!final) return;
+  }
   auto now = now_ms();
   auto last = last_log_ms_.load();
   if (!final && (now - last < kProgressEveryMs || !last_log_ms_.compare_exchange_strong(last, now)))

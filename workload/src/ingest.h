@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "log/logger.h"
 #include "reporter.h"
@@ -28,6 +30,9 @@ struct IngestCounts {
   int failed = 0;
 };
 
+// "songs 120 of 300 (40.0 %): stored 118, skipped 1, failed 1" for a progress line.
+std::string ingest_progress_text(const IngestCounts& counts);
+
 class Ingest {
  public:
   Ingest(IngestOptions options, SongStore& store, Reporter& reporter, log::Logger& log);
@@ -40,6 +45,11 @@ class Ingest {
   // Lets the songs in progress finish; run() then returns. Thread-safe.
   void stop() { stopping_.store(true); }
   IngestCounts counts() const;
+  // Called after each song (from the worker threads) and once more with final = true before
+  // run() logs "ingest finished"; while one is set, run() logs no periodic "ingest progress"
+  // lines of its own. Set before run().
+  using ProgressFn = std::function<void(const IngestCounts&, bool final)>;
+  void on_progress(ProgressFn fn) { progress_ = std::move(fn); }
   nlohmann::ordered_json stats_json() const;
 
  private:
@@ -56,6 +66,7 @@ class Ingest {
   std::atomic<int> next_{0};
   std::atomic<int> stored_{0}, skipped_{0}, failed_{0};
   std::atomic<std::int64_t> last_log_ms_{0};
+  ProgressFn progress_;
 };
 
 }  // namespace afp::workload

@@ -74,8 +74,7 @@ bool pipeline_settings_differ(const config::Options& a, const config::Options& b
 std::shared_ptr<pg::Source> postgres_source(const config::Options& options, log::Logger& log) {
   std::optional<pg::Dsn> dsn;
   try {
-    dsn = pg::load_dsn(std::getenv("AFP_PG_DSN"), std::getenv("AFP_PG_DSN_FILE"),
-                       options.postgres.dsn_file);
+    dsn = pg::load_dsn_from_environment(std::getenv, options.postgres.dsn_file);
   } catch (const pg::DsnError& e) {
     throw config::ConfigError(e.what());
   }

@@ -36,8 +36,8 @@ Pipeline build_pipeline(const config::Options& options, log::Logger& log);
 // Builds the scraper for a set of options; throws config::ConfigError when an input
 // the enabled collectors need (e.g. --path.procfs) is unusable.
 // PostgreSQL collectors are built only when a DSN is configured (AFP_PG_DSN,
-// AFP_PG_DSN_FILE or pg.dsn-file); the pipeline and probe collectors only with the
-// pipeline parts they publish.
+// AFP_PG_DSN_FILE, pg.dsn-file or postgres_exporter's DATA_SOURCE_*); the pipeline and probe
+// collectors only with the pipeline parts they publish.
 std::shared_ptr<const collectors::Scraper> build_scraper(const config::Options& options,
                                                          collectors::CollectorHealth& health,
                                                          log::Logger& log,

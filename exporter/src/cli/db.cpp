@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -12,9 +13,11 @@
 
 #include "cli/flags.h"
 #include "config/options.h"
+#include "core/progress.h"
 #include "log/logger.h"
 #include "pg/connection.h"
 #include "pg/dsn.h"
+#include "pg/index_progress.h"
 
 namespace afp::cli {
 
@@ -307,6 +310,9 @@ struct Session {
   const DbOptions& o;
   milliseconds timeout;
   std::string target;
+  std::string conninfo;  // for the second connection that watches an index build
+  log::Logger& log;
+  bool terminal = false;  // stderr is a terminal: progress as one redrawn line
 
   pg::Clock::time_point deadline() const {
     // The server's statement_timeout fires first and says so; this is the backstop.
@@ -388,9 +394,20 @@ int run_optimize(Session& s, std::ostream& out, std::ostream& err) {
   out << "applying:\n";
   bool failed = false;
   std::vector<const pg::PlannedAction*> done;
+  // The backend that runs the actions, whose index builds a second connection watches.
+  int pid = 0;
+  try {
+    pid = std::stoi(std::string(s.conn.query("SELECT pg_backend_pid()", s.deadline()).value(0, 0)));
+  } catch (const std::exception&) {
+    // no progress, the actions run all the same
+  }
   for (std::size_t i = 0; i < n; ++i) {
     const auto& p = plan.actions[i];
-    out << "  [" << i + 1 << "/" << n << "] " << p.action.sql << " ... " << std::flush;
+    const bool watch = pid > 0 && p.action.kind == pg::ActionKind::CreateIndex;
+    out << "  [" << i + 1 << "/" << n << "] " << p.action.sql << " ... ";
+    // On a terminal the progress line goes below the action, not over it.
+    if (watch && s.terminal) out << "\n";
+    out << std::flush;
     auto start = std::chrono::steady_clock::now();
     auto seconds = [&] {
       return fixed(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
@@ -398,10 +415,24 @@ int run_optimize(Session& s, std::ostream& out, std::ostream& err) {
              " s";
     };
     try {
+      std::optional<core::ProgressLine> progress;
+      std::optional<pg::CreateIndexWatcher> watcher;
+      if (watch) {
+        progress.emplace(err,
+                         "db optimize: [" + std::to_string(i + 1) + "/" + std::to_string(n) +
+                             "] CREATE INDEX on " + p.action.table,
+                         core::ProgressLine::Options{s.terminal});
+        watcher.emplace(s.conninfo, pid, std::chrono::seconds(1), s.log,
+                        [&progress](const pg::CreateIndexProgress& row) {
+                          progress->update(pg::describe(row));
+                        });
+      }
       // One statement per query, outside any transaction block: CREATE INDEX CONCURRENTLY
       // and VACUUM refuse to run inside one.
       s.conn.query(p.action.sql, s.deadline());
-      out << "done in " << seconds() << "\n";
+      watcher.reset();
+      if (progress) progress->finish();
+      out << (watch && s.terminal ? "      done in " : "done in ") << seconds() << "\n";
       done.push_back(&p);
     } catch (const pg::PgError& e) {
       failed = true;
@@ -465,7 +496,7 @@ int run_db(const std::vector<std::string>& args, std::ostream& out, std::ostream
   const std::string prefix = "db " + o.verb + ": ";
   std::optional<pg::Dsn> dsn;
   try {
-    dsn = pg::load_dsn(std::getenv("AFP_PG_DSN"), std::getenv("AFP_PG_DSN_FILE"), o.dsn_file);
+    dsn = pg::load_dsn_from_environment(std::getenv, o.dsn_file);
   } catch (const pg::DsnError& e) {
     err << prefix << e.what() << "\n";
     return 2;
@@ -484,7 +515,9 @@ int run_db(const std::vector<std::string>& args, std::ostream& out, std::ostream
   copts.connect_timeout = std::chrono::seconds(10);
   copts.statement_timeout = timeout;
   pg::Connection conn(dsn->conninfo, copts, quiet);
-  Session session{conn, o, timeout, pg::describe(dsn->conninfo)};
+  // Progress of an index build as a redrawn line only when stderr is really a terminal.
+  const bool terminal = &err == &std::cerr && core::stderr_is_terminal();
+  Session session{conn, o, timeout, pg::describe(dsn->conninfo), dsn->conninfo, quiet, terminal};
   try {
     // report and a dry run cannot change anything, whatever the role may do.
     conn.query(writes ? "SELECT 1" : "SET default_transaction_read_only = on", session.deadline());

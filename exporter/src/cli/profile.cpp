@@ -416,7 +416,7 @@ p::Section measure_system(const Options& o, std::ostream& err) {
 
 std::optional<pg::Dsn> load_dsn(const Options& o) {
   try {
-    return pg::load_dsn(std::getenv("AFP_PG_DSN"), std::getenv("AFP_PG_DSN_FILE"), o.dsn_file);
+    return pg::load_dsn_from_environment(std::getenv, o.dsn_file);
   } catch (const pg::DsnError& e) {
     throw ProfileError(e.what());
   }

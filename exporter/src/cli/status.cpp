@@ -194,10 +194,12 @@ void check_statements(const Scrapes& s, std::vector<CheckRow>& rows) {
 
 void check_cache_hit(const Scrapes& s, std::vector<CheckRow>& rows) {
   if (!postgres_up(s)) return;
-  for (const auto* hit : metrics::find_samples(s.after, "pg_stat_database_blks_hit_total")) {
+  // postgres_exporter's names: counters without _total, labelled {datid,datname}.
+  for (const auto* hit : metrics::find_samples(s.after, "pg_stat_database_blks_hit")) {
     auto datname = metrics::label_value(*hit, "datname").value_or("");
-    const auto* read =
-        metrics::find_sample(s.after, "pg_stat_database_blks_read_total", {{"datname", datname}});
+    auto datid = metrics::label_value(*hit, "datid").value_or("");
+    const auto* read = metrics::find_sample(s.after, "pg_stat_database_blks_read",
+                                            {{"datid", datid}, {"datname", datname}});
     if (read == nullptr) continue;
     double all = hit->value + read->value;
     // An idle database (template1, a fresh one) has no ratio worth a row.

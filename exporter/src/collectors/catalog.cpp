@@ -91,10 +91,27 @@ constexpr std::array kBuiltin{
                   true, Needs::probe,
                   [](const CollectorDeps& d) { return pipeline::make_probe_collector(d.probe); }},
 };
+
+constexpr std::array kAliases{
+    CollectorAlias{"stat_database", "pg_stat_database"},
+    CollectorAlias{"stat_user_tables", "pg_stat_user_tables"},
+    CollectorAlias{"stat_statements", "pg_stat_statements"},
+};
 }  // namespace
 
 std::span<const CollectorSpec> builtin_collectors() {
   return kBuiltin;
+}
+
+std::span<const CollectorAlias> collector_aliases() {
+  return kAliases;
+}
+
+std::string_view canonical_collector_name(std::string_view name) {
+  for (const auto& a : kAliases) {
+    if (a.alias == name) return a.name;
+  }
+  return name;
 }
 
 const CollectorSpec* find_collector(std::string_view name) {

@@ -48,6 +48,16 @@ struct CollectorSpec {
 // The built-in collectors in scrape order; each gets --collector.NAME / --no-collector.NAME.
 std::span<const CollectorSpec> builtin_collectors();
 const CollectorSpec* find_collector(std::string_view name);
+// postgres_exporter's collector names (its --collector.NAME flags, from 0.12 on) for the
+// collectors of ours that export the same view: --collector.stat_database is
+// --collector.pg_stat_database. Each alias names exactly one of ours.
+struct CollectorAlias {
+  std::string_view alias;
+  std::string_view name;
+};
+std::span<const CollectorAlias> collector_aliases();
+// The collector an alias stands for, or the name itself when it is no alias.
+std::string_view canonical_collector_name(std::string_view name);
 // Whether deps hold what the spec needs.
 bool available(const CollectorSpec& spec, const CollectorDeps& deps);
 

@@ -227,8 +227,12 @@ std::vector<OptionDef> build_option_table() {
                getter(&Options::disable_defaults), setter(&Options::disable_defaults)});
   for (const auto& spec : collectors::builtin_collectors()) {
     std::string name(spec.name);
+    std::string help(spec.help);
+    for (const auto& a : collectors::collector_aliases()) {
+      if (a.name == spec.name) help += " Alias: --collector." + std::string(a.alias) + ".";
+    }
     t.push_back({"collector." + name, Kind::boolean,
-                 std::string(spec.help) + (spec.enabled_by_default ? " (default: on)" : ""),
+                 help + (spec.enabled_by_default ? " (default: on)" : ""),
                  [name](const Options& o) { return json(o.collector_enabled(name)); },
                  [name](Options& o, const json& v) { o.collector_flags[name] = v.get<bool>(); }});
   }
@@ -256,7 +260,10 @@ std::vector<OptionDef> build_option_table() {
                setter(&S::netdev_device_exclude)});
   t.push_back({"pg.dsn-file", Kind::string,
                "File holding the PostgreSQL DSN (URI or key=value), when neither AFP_PG_DSN nor "
-               "AFP_PG_DSN_FILE is set. Without a DSN the PostgreSQL collectors stay off.",
+               "AFP_PG_DSN_FILE is set; without any of the three, postgres_exporter's "
+               "DATA_SOURCE_NAME, or DATA_SOURCE_URI with DATA_SOURCE_USER and "
+               "DATA_SOURCE_PASS (each or its _FILE). Without a DSN the PostgreSQL collectors "
+               "stay off.",
                [](const Options& o) { return json(o.postgres.dsn_file); },
                [](Options& o, const json& v) { o.postgres.dsn_file = v.get<std::string>(); }});
   t.push_back(duration_option("pg.connect-timeout", "Give up connecting to PostgreSQL after this.",
@@ -350,6 +357,14 @@ const std::vector<OptionDef>& option_table() {
 }
 
 const OptionDef* find_option(std::string_view name) {
+  // postgres_exporter's collector names stand for ours: collector.stat_database is
+  // collector.pg_stat_database.
+  std::string canonical;
+  if (name.starts_with("collector.")) {
+    auto collector = name.substr(std::string_view("collector.").size());
+    canonical = "collector." + std::string(collectors::canonical_collector_name(collector));
+    name = canonical;
+  }
   for (const auto& def : option_table()) {
     if (def.name == name) return &def;
   }

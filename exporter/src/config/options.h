@@ -14,7 +14,8 @@
 namespace afp::config {
 
 // The PostgreSQL connection. The DSN itself comes from AFP_PG_DSN, AFP_PG_DSN_FILE or the
-// file named here: never from the command line, where `ps` would show the password.
+// file named here, else from postgres_exporter's DATA_SOURCE_* variables (pg/dsn.h): never
+// from the command line, where `ps` would show the password.
 struct PostgresOptions {
   std::string dsn_file;
   std::chrono::milliseconds connect_timeout{5000};

@@ -5,8 +5,6 @@
 
 namespace afp::config {
 
-namespace {
-
 std::string read_secret_file(const std::string& path, const std::string& source) {
   std::ifstream in(path);
   if (!in) throw SecretError(source + ": cannot read the file");
@@ -19,8 +17,6 @@ std::string read_secret_file(const std::string& path, const std::string& source)
   if (text.empty()) throw SecretError(source + ": the file is empty");
   return text;
 }
-
-}  // namespace
 
 std::optional<Secret> load_secret(const SecretSources& s) {
   if (s.env_value && *s.env_value) return Secret{s.env_value, std::string(s.env_name)};

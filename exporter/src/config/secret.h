@@ -35,4 +35,8 @@ struct SecretSources {
 // nullopt when none is set. A file's trailing newlines and spaces are not part of it.
 std::optional<Secret> load_secret(const SecretSources& sources);
 
+// The text of a secret file without its trailing newlines and spaces. Throws SecretError
+// naming `source` (never the text) when the file cannot be read or holds nothing else.
+std::string read_secret_file(const std::string& path, const std::string& source);
+
 }  // namespace afp::config
