@@ -249,9 +249,15 @@ PROC_FILES = {
     "proc_mounts": "1/mounts",
     "proc_self_stat": "self/stat",
     "proc_self_limits": "self/limits",
+    "proc_vmstat": "vmstat",
+    "proc_file_nr": "sys/fs/file-nr",
 }
 PROC_EXTRA = {
-    "proc_stat": [b"cpu0 1 2 3 4\ncpu1 1 2 3\ncpu 1 2 3 4\nbtime x\nbtime 1 2\n"],
+    "proc_stat": [b"cpu0 1 2 3 4\ncpu1 1 2 3\ncpu 1 2 3 4\nbtime x\nbtime 1 2\n",
+                  b"ctxt 1\nctxt 2\nintr\nprocesses -1\nprocs_running 1 2\nprocs_blocked 3"],
+    "proc_vmstat": [b"pgfault 1\npgfault 2\npgmajfault\npswpin 1 2\npg{}fault 3\noom_kill 4",
+                    b"pgpgin 18446744073709551615\npgpgout 18446744073709551616\n"],
+    "proc_file_nr": [b"1\t0\t2", b"1 0\n", b"x 0 2\n", b"1 0 2 3\n"],
     "proc_meminfo": [b"MemTotal: 1 kB\nActive(anon): 2 kB\nHugePages_Total: 3\nX(: 4\n"],
     "proc_mounts": [b"a\\040b /mnt/a\\134\\011b ext4 ro,noatime 0 0\n"
                     b"tmpfs /run/credentials/x tmpfs rw 0 0\nnfs:/x /srv nfs4 rw 0 0\n"],
@@ -262,6 +268,19 @@ PROC_EXTRA = {
 def proc_seeds(name):
     seeds = [p.read_bytes() for p in sorted(FIXTURES.glob("*/proc/" + PROC_FILES[name]))]
     return seeds + PROC_EXTRA.get(name, [])
+
+
+# os-release(5) under the root tree, and a few quoting cases.
+OS_RELEASE_EXTRA = [
+    'NAME="a \\"b\\" \\\\ \\$c"\nID=\'x\'\nVERSION_ID=22.04.3\n',
+    'PRETTY_NAME="unterminated\nID=two words\nlower=case\nID_LIKE="a" b\nVERSION_ID=.\n',
+    "ID=\xff\xfe\nVERSION_ID=99999999999999999999999999.5\n# comment\n\n=\n",
+]
+
+
+def os_release_seeds():
+    seeds = [p.read_bytes() for p in sorted(FIXTURES.glob("*/root/etc/os-release"))]
+    return seeds + OS_RELEASE_EXTRA
 
 
 def encode(seed):
@@ -294,6 +313,7 @@ def main():
     write("multipart", MULTIPART)
     for name in PROC_FILES:
         write(name, proc_seeds(name))
+    write("os_release", os_release_seeds())
 
 
 if __name__ == "__main__":
