@@ -41,6 +41,10 @@ constexpr std::array kBuiltin{
                   system<make_diskstats_collector>},
     CollectorSpec{"netdev", "Network device statistics (/proc/net/dev).", true, Needs::nothing,
                   system<make_netdev_collector>},
+    CollectorSpec{"netclass",
+                  "Network device attributes: node_network_info, up, carrier, MTU, speed "
+                  "(/sys/class/net).",
+                  true, Needs::nothing, system<make_netclass_collector>},
     CollectorSpec{"stat",
                   "Boot time, context switches, interrupts, forks, running and blocked "
                   "processes (/proc/stat).",
