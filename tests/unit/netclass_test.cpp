@@ -85,3 +85,31 @@ TEST_CASE("netclass skips unreadable and malformed attributes, keeps the rest",
                              "node_network_transmit_queue_length", "node_network_protocol_type"})
     CHECK(r.text.find(absent) == std::string::npos);
 }
+
+TEST_CASE("netclass keeps attribute files open, rereads them, drops devices that go",
+          "[collector][netclass]") {
+  test::TempTree tree("netclass_churn");
+  tree.write("class/net/bonding_masters", "bond0\n");  // a file, not a device
+  tree.write("class/net/eth0/mtu", "1500\n");
+  tree.write("class/net/veth1/mtu", "1500\n");
+  auto settings = test::fixture_settings();
+  settings.sysfs = tree.root.string();
+  auto c = collectors::make_netclass_collector(settings);
+  auto r = test::run_collector(*c);
+  CHECK(devices_of(r.text, "node_network_mtu_bytes") == Devices{"eth0", "veth1"});
+
+  tree.write("class/net/eth0/mtu", "9000\n");  // rewritten in place, as sysfs does
+  std::filesystem::remove_all(tree.root / "class/net/veth1");
+  r = test::run_collector(*c);
+  CHECK(devices_of(r.text, "node_network_mtu_bytes") == Devices{"eth0"});
+  CHECK(has(r.text, "node_network_mtu_bytes{device=\"eth0\"} 9000"));
+}
+
+TEST_CASE("netclass on this host reports every device in /sys/class/net",
+          "[collector][netclass]") {
+  collectors::CollectorSettings settings;
+  auto c = collectors::make_netclass_collector(settings);
+  auto text = test::run_collector(*c).text;
+  CHECK(text.find("node_network_up{device=\"lo\"} ") != std::string::npos);
+  CHECK(text.find("node_network_mtu_bytes{device=\"lo\"} ") != std::string::npos);
+}
