@@ -2,8 +2,8 @@
 # Runs the real exporter with its default collectors on this machine and lints a full
 # scrape with `promtool check metrics`. The only findings allowed are promtool's
 # camelCase complaints about node_memory_<Field> names, which keep /proc/meminfo's field
-# names exactly as node_exporter does (node_memory_MemTotal_bytes), so that node_exporter's
-# dashboards and rules work unchanged. Anything else fails the test.
+# names exactly as node_exporter does (node_memory_MemTotal_bytes), which node_exporter's
+# dashboards and rules query (docs/compatibility.md). Anything else fails the test.
 #
 #   check_metrics.sh EXPORTER [DSN_FILE]   with a DSN file, the PostgreSQL collectors run too
 set -euo pipefail
