@@ -3,25 +3,19 @@
 
 using namespace afp;
 
-TEST_CASE(
-    "every collector fails with an error naming the file it could not read",
-    "[collector]") {
+TEST_CASE("every collector fails with an error naming the file it could not read", "[collector]") {
   auto settings = test::fixture_settings();
   settings.procfs = test::fixture("does-not-exist");
   struct Case {
-    const char *collector;
-    const char *file;
+    const char* collector;
+    const char* file;
   };
-  for (auto [name, file] : {Case{"cpu", "does-not-exist/stat"},
-                            Case{"loadavg", "does-not-exist/loadavg"},
-                            Case{"meminfo", "does-not-exist/meminfo"},
-                            Case{"filesystem", "does-not-exist/self/mounts"},
-                            Case{"diskstats", "does-not-exist/diskstats"},
-                            Case{"netdev", "does-not-exist/net/dev"},
-                            Case{"process", "does-not-exist/self/stat"},
-                            Case{"stat", "does-not-exist/stat"},
-                            Case{"vmstat", "does-not-exist/vmstat"},
-                            Case{"filefd", "does-not-exist/sys/fs/file-nr"}}) {
+  for (auto [name, file] :
+       {Case{"cpu", "does-not-exist/stat"}, Case{"loadavg", "does-not-exist/loadavg"},
+        Case{"meminfo", "does-not-exist/meminfo"}, Case{"filesystem", "does-not-exist/self/mounts"},
+        Case{"diskstats", "does-not-exist/diskstats"}, Case{"netdev", "does-not-exist/net/dev"},
+        Case{"process", "does-not-exist/self/stat"}, Case{"stat", "does-not-exist/stat"},
+        Case{"vmstat", "does-not-exist/vmstat"}, Case{"filefd", "does-not-exist/sys/fs/file-nr"}}) {
     INFO(name);
     auto c = collectors::find_collector(name)->make({settings, nullptr});
     CHECK_THROWS_AS(test::run_collector(*c), collectors::CollectError);
@@ -30,10 +24,9 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("the catalog lists each collector once, all on by default",
-          "[collector]") {
+TEST_CASE("the catalog lists each collector once, all on by default", "[collector]") {
   std::vector<std::string> names;
-  for (const auto &spec : collectors::builtin_collectors()) {
+  for (const auto& spec : collectors::builtin_collectors()) {
     names.emplace_back(spec.name);
     CHECK(spec.enabled_by_default);
     CHECK(collectors::find_collector(spec.name) == &spec);

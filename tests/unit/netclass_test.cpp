@@ -105,8 +105,7 @@ TEST_CASE("netclass keeps attribute files open, rereads them, drops devices that
   CHECK(has(r.text, "node_network_mtu_bytes{device=\"eth0\"} 9000"));
 }
 
-TEST_CASE("netclass on this host reports every device in /sys/class/net",
-          "[collector][netclass]") {
+TEST_CASE("netclass on this host reports every device in /sys/class/net", "[collector][netclass]") {
   collectors::CollectorSettings settings;
   auto c = collectors::make_netclass_collector(settings);
   auto text = test::run_collector(*c).text;
