@@ -2,9 +2,9 @@
 # Runs the real exporter with its default collectors on this machine and lints a full
 # scrape with `promtool check metrics`. The only findings allowed are promtool's
 # camelCase complaints about node_memory_<Field> names, which keep /proc/meminfo's field
-# names exactly as node_exporter does (node_memory_MemTotal_bytes), so that node_exporter's
-# dashboards and rules work unchanged, and the missing "_total" of the pg_stat_database
-# counters listed below, which keep postgres_exporter's names for the same reason.
+# names exactly as node_exporter does (node_memory_MemTotal_bytes), and the missing "_total"
+# of the pg_stat_database counters listed below, which keep postgres_exporter's names: the
+# dashboards and rules written for those exporters query these names (docs/compatibility.md).
 # Anything else fails the test.
 #
 #   check_metrics.sh EXPORTER [DSN_FILE]   with a DSN file, the PostgreSQL collectors run too

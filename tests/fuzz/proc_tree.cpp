@@ -52,7 +52,16 @@ collectors::CollectorSettings ProcTree::settings() const {
 }
 
 void ProcTree::write(std::string_view rel, std::string_view content) const {
-  auto path = root_ / "proc" / rel;
+  write_in_tree(std::string("proc/").append(rel), content);
+}
+
+void ProcTree::remove_in_tree(std::string_view rel) const {
+  std::error_code ec;
+  fs::remove(root_ / rel, ec);
+}
+
+void ProcTree::write_in_tree(std::string_view rel, std::string_view content) const {
+  auto path = root_ / rel;
   fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(content.data(), static_cast<std::streamsize>(content.size()));

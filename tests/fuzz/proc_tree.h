@@ -32,6 +32,10 @@ class ProcTree {
   collectors::CollectorSettings settings() const;
   // Replaces proc/<rel> (directories made as needed).
   void write(std::string_view rel, std::string_view content) const;
+  // Replaces <rel> under the tree's top, e.g. "sys/class/net/eth0/mtu" or "root/etc/x".
+  void write_in_tree(std::string_view rel, std::string_view content) const;
+  // Removes <rel> under the tree's top, if it is there.
+  void remove_in_tree(std::string_view rel) const;
 
  private:
   ProcTree();

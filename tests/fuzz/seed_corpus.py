@@ -249,9 +249,15 @@ PROC_FILES = {
     "proc_mounts": "1/mounts",
     "proc_self_stat": "self/stat",
     "proc_self_limits": "self/limits",
+    "proc_vmstat": "vmstat",
+    "proc_file_nr": "sys/fs/file-nr",
 }
 PROC_EXTRA = {
-    "proc_stat": [b"cpu0 1 2 3 4\ncpu1 1 2 3\ncpu 1 2 3 4\nbtime x\nbtime 1 2\n"],
+    "proc_stat": [b"cpu0 1 2 3 4\ncpu1 1 2 3\ncpu 1 2 3 4\nbtime x\nbtime 1 2\n",
+                  b"ctxt 1\nctxt 2\nintr\nprocesses -1\nprocs_running 1 2\nprocs_blocked 3"],
+    "proc_vmstat": [b"pgfault 1\npgfault 2\npgmajfault\npswpin 1 2\npg{}fault 3\noom_kill 4",
+                    b"pgpgin 18446744073709551615\npgpgout 18446744073709551616\n"],
+    "proc_file_nr": [b"1\t0\t2", b"1 0\n", b"x 0 2\n", b"1 0 2 3\n"],
     "proc_meminfo": [b"MemTotal: 1 kB\nActive(anon): 2 kB\nHugePages_Total: 3\nX(: 4\n"],
     "proc_mounts": [b"a\\040b /mnt/a\\134\\011b ext4 ro,noatime 0 0\n"
                     b"tmpfs /run/credentials/x tmpfs rw 0 0\nnfs:/x /srv nfs4 rw 0 0\n"],
@@ -262,6 +268,37 @@ PROC_EXTRA = {
 def proc_seeds(name):
     seeds = [p.read_bytes() for p in sorted(FIXTURES.glob("*/proc/" + PROC_FILES[name]))]
     return seeds + PROC_EXTRA.get(name, [])
+
+
+# os-release(5) under the root tree, and a few quoting cases.
+OS_RELEASE_EXTRA = [
+    'NAME="a \\"b\\" \\\\ \\$c"\nID=\'x\'\nVERSION_ID=22.04.3\n',
+    'PRETTY_NAME="unterminated\nID=two words\nlower=case\nID_LIKE="a" b\nVERSION_ID=.\n',
+    "ID=\xff\xfe\nVERSION_ID=99999999999999999999999999.5\n# comment\n\n=\n",
+]
+
+
+def os_release_seeds():
+    seeds = [p.read_bytes() for p in sorted(FIXTURES.glob("*/root/etc/os-release"))]
+    return seeds + OS_RELEASE_EXTRA
+
+
+# /sys/class/net/<device>/: the harness splits its input at NUL bytes into the attributes
+# of fuzz_sys_class_net.cpp's list, in that order (a missing piece: no file).
+NET_ATTRIBUTES = ["address", "broadcast", "duplex", "ifalias", "operstate", "carrier",
+                  "carrier_changes", "ifindex", "mtu", "type", "speed", "tx_queue_len"]
+
+
+def sys_class_net_seeds():
+    seeds = []
+    for device in sorted(FIXTURES.glob("*/sys/class/net/*")):
+        pieces = []
+        for attribute in NET_ATTRIBUTES:
+            path = device / attribute
+            pieces.append(path.read_bytes() if path.exists() else b"")
+        seeds.append(b"\0".join(pieces))
+    return seeds + [b"\0".join([b"\xff\n", b"", b"half", b"x" * 300, b"up", b"1x", b"-1",
+                                 b"99999999999999999999", b"", b"772", b"-1\n", b" 5 "])]
 
 
 def encode(seed):
@@ -294,6 +331,8 @@ def main():
     write("multipart", MULTIPART)
     for name in PROC_FILES:
         write(name, proc_seeds(name))
+    write("os_release", os_release_seeds())
+    write("sys_class_net", sys_class_net_seeds())
 
 
 if __name__ == "__main__":

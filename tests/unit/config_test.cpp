@@ -30,11 +30,27 @@ TEST_CASE("defaults follow node_exporter conventions", "[config]") {
   CHECK(cl.options.listen_addresses == std::vector<std::string>{":9793"});
   CHECK(cl.options.telemetry_path == "/metrics");
   // The PostgreSQL ones are on too, and run when a DSN is configured; the probe with a URL.
-  CHECK(cl.options.enabled_collectors() ==
-        std::vector<std::string>{"cpu", "loadavg", "meminfo", "filesystem", "diskstats", "netdev",
-                                 "process", "postgres", "pg_stat_database", "pg_stat_user_tables",
-                                 "pg_stat_user_indexes", "pg_stat_statements", "pipeline",
-                                 "probe"});
+  CHECK(cl.options.enabled_collectors() == std::vector<std::string>{"cpu",
+                                                                    "loadavg",
+                                                                    "meminfo",
+                                                                    "filesystem",
+                                                                    "diskstats",
+                                                                    "netdev",
+                                                                    "netclass",
+                                                                    "stat",
+                                                                    "vmstat",
+                                                                    "filefd",
+                                                                    "time",
+                                                                    "uname",
+                                                                    "os",
+                                                                    "process",
+                                                                    "postgres",
+                                                                    "pg_stat_database",
+                                                                    "pg_stat_user_tables",
+                                                                    "pg_stat_user_indexes",
+                                                                    "pg_stat_statements",
+                                                                    "pipeline",
+                                                                    "probe"});
   CHECK(cl.options.postgres.statement_timeout == std::chrono::seconds(2));
   CHECK(cl.options.postgres.cache_ttl == std::chrono::seconds(0));
   CHECK(cl.options.collectors.mount_timeout == std::chrono::seconds(5));
@@ -109,6 +125,26 @@ TEST_CASE("bad flags name the problem", "[config]") {
   CHECK_THAT(error_of({"--collector.cpu=maybe"}), Catch::Contains("true or false"));
   CHECK_THAT(error_of({"--no-collector.cpu=1"}), Catch::Contains("takes no value"));
   CHECK_THAT(error_of({"serve"}), Catch::Contains("unexpected argument \"serve\""));
+}
+
+TEST_CASE("filesystem include flags drop the default exclude, refuse another one", "[config]") {
+  auto cl = parse_command_line({"--collector.filesystem.mount-points-include=^/srv",
+                                "--collector.filesystem.fs-types-include=^ext4$"});
+  CHECK(cl.options.collectors.mount_points_include == "^/srv");
+  CHECK(cl.options.collectors.fs_types_include == "^ext4$");
+  CHECK_THAT(error_of({"--collector.filesystem.mount-points-include=^/srv",
+                       "--collector.filesystem.mount-points-exclude=^/srv/tmp"}),
+             Catch::Contains("--collector.filesystem.mount-points-exclude and "
+                             "--collector.filesystem.mount-points-include are mutually exclusive"));
+  CHECK_THAT(error_of({"--collector.filesystem.fs-types-exclude=^tmpfs$",
+                       "--collector.filesystem.fs-types-include=^ext4$"}),
+             Catch::Contains("fs-types-include are mutually exclusive"));
+  CHECK_THAT(error_of({"--collector.filesystem.fs-types-include=(("}),
+             Catch::Contains("invalid regular expression"));
+  // An exclude pattern emptied explicitly goes with an include pattern.
+  CHECK(error_of({"--collector.filesystem.fs-types-exclude=",
+                  "--collector.filesystem.fs-types-include=^ext4$"})
+            .empty());
 }
 
 TEST_CASE("config file keys equal flag names, flags override the file", "[config]") {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -113,6 +114,37 @@ TEST_CASE("filesystem reports each mount: exclusions, dedupe, readonly, octal es
   auto r = test::run_collector(*c);
   CHECK(r.malformed == 0);
   test::check_golden(r.text, "filesystem");
+}
+
+TEST_CASE("filesystem include patterns replace the default exclude patterns",
+          "[collector][filesystem]") {
+  auto mountpoints_of = [](const collectors::CollectorSettings& settings) {
+    auto c = collectors::make_filesystem_collector(settings, fixed_stat);
+    auto text = test::run_collector(*c).text;
+    std::vector<std::string> out;
+    const std::string prefix = "\nnode_filesystem_readonly{";
+    for (auto pos = text.find(prefix); pos != std::string::npos; pos = text.find(prefix, pos + 1)) {
+      auto start = text.find("mountpoint=\"", pos) + 12;
+      out.push_back(text.substr(start, text.find('"', start) - start));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  using Mounts = std::vector<std::string>;
+  auto settings = test::fixture_settings();
+  settings.fs_types_include = "^(xfs|nfs4)$";
+  CHECK(mountpoints_of(settings) == Mounts{"/mnt/archive", "/mnt/fingerprints"});
+  // squashfs and /run/credentials are in the default exclude patterns, which an include
+  // pattern drops, as in node_exporter.
+  settings.fs_types_include = "^squashfs$";
+  CHECK(mountpoints_of(settings) == Mounts{"/snap/core22/1380"});
+  settings.fs_types_include = "";
+  settings.mount_points_include = "^/(run/credentials|mnt/a)";
+  CHECK(mountpoints_of(settings) ==
+        Mounts{"/mnt/archive", "/run/credentials/systemd-sysusers.service"});
+  // A non-default exclude pattern still applies (the options refuse it with an include).
+  settings.mount_points_exclude = "^/run";
+  CHECK(mountpoints_of(settings) == Mounts{"/mnt/archive"});
 }
 
 TEST_CASE("filesystem stats the real root filesystem", "[collector][filesystem]") {

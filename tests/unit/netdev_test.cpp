@@ -17,14 +17,14 @@ bool has(const std::string& text, const std::string& line) {
 
 }  // namespace
 
-TEST_CASE("netdev reports every device's counters and operstate", "[collector][netdev]") {
+TEST_CASE("netdev reports every device's counters", "[collector][netdev]") {
   auto c = collectors::make_netdev_collector(test::fixture_settings());
   auto r = test::run_collector(*c);
   CHECK(r.malformed == 0);
   test::check_golden(r.text, "netdev");
 
   CHECK(count(r.text, " counter\n") == 16);
-  CHECK(count(r.text, " gauge\n") == 1);
+  CHECK(count(r.text, " gauge\n") == 0);
   CHECK(devices_of(r.text, "node_network_receive_bytes_total") == Devices{"lo", "eth0", "wlan0"});
   CHECK(devices_of(r.text, "node_network_transmit_compressed_total") ==
         Devices{"lo", "eth0", "wlan0"});
@@ -49,12 +49,8 @@ TEST_CASE("netdev reports every device's counters and operstate", "[collector][n
   CHECK(has(r.text, "node_network_receive_bytes_total{device=\"eth0\"} 987654321098765"));
   CHECK(has(r.text, "node_network_receive_bytes_total{device=\"wlan0\"} 1.234567890123457e+19"));
   CHECK(has(r.text, "node_network_transmit_bytes_total{device=\"wlan0\"} 1.844674407370955e+19"));
-  // Only eth0 and lo have an operstate file; "unknown" is not up.
-  CHECK(r.text.find("# HELP node_network_up Value is 1 if operstate is 'up', 0 otherwise.\n"
-                    "# TYPE node_network_up gauge\n"
-                    "node_network_up{device=\"lo\"} 0\n"
-                    "node_network_up{device=\"eth0\"} 1\n") != std::string::npos);
-  CHECK(r.text.find("node_network_up{device=\"wlan0\"}") == std::string::npos);
+  // node_network_up is the netclass collector's, as in node_exporter.
+  CHECK(r.text.find("node_network_up") == std::string::npos);
 }
 
 TEST_CASE("netdev honours device include and exclude", "[collector][netdev]") {
@@ -63,29 +59,18 @@ TEST_CASE("netdev honours device include and exclude", "[collector][netdev]") {
   auto c = collectors::make_netdev_collector(settings);
   auto r = test::run_collector(*c);
   CHECK(devices_of(r.text, "node_network_receive_bytes_total") == Devices{"eth0", "wlan0"});
-  CHECK(devices_of(r.text, "node_network_up") == Devices{"eth0"});
 
   settings.netdev_device_include = "";
   settings.netdev_device_exclude = "^lo$";
   c = collectors::make_netdev_collector(settings);
   r = test::run_collector(*c);
   CHECK(devices_of(r.text, "node_network_transmit_bytes_total") == Devices{"eth0", "wlan0"});
-  CHECK(devices_of(r.text, "node_network_up") == Devices{"eth0"});
   CHECK(r.text.find("\"lo\"") == std::string::npos);
 
   settings.netdev_device_exclude = ".";
   c = collectors::make_netdev_collector(settings);
   r = test::run_collector(*c);
   CHECK(r.text.empty());
-}
-
-TEST_CASE("netdev without sysfs reports no node_network_up", "[collector][netdev]") {
-  auto settings = test::fixture_settings();
-  settings.sysfs = test::fixture("does-not-exist");
-  auto c = collectors::make_netdev_collector(settings);
-  auto r = test::run_collector(*c);
-  CHECK(devices_of(r.text, "node_network_receive_bytes_total") == Devices{"lo", "eth0", "wlan0"});
-  CHECK(r.text.find("node_network_up") == std::string::npos);
 }
 
 TEST_CASE("netdev skips and counts malformed lines and keeps the good ones",
@@ -99,9 +84,6 @@ TEST_CASE("netdev skips and counts malformed lines and keeps the good ones",
   // "eth1:1234567890" (no space after the colon, as old kernels write it) parses.
   CHECK(has(r.text, "node_network_receive_bytes_total{device=\"eth1\"} 1234567890"));
   CHECK(has(r.text, "node_network_transmit_packets_total{device=\"eth1\"} 432"));
-  // eth1's operstate is "up" without a newline; lo's is empty.
-  CHECK(has(r.text, "node_network_up{device=\"lo\"} 0"));
-  CHECK(has(r.text, "node_network_up{device=\"eth1\"} 1"));
 }
 
 TEST_CASE("netdev with an empty file writes nothing", "[collector][netdev]") {

@@ -100,8 +100,12 @@ class FilesystemCollector final : public Collector {
         rootfs_(settings.rootfs.empty() ? "/" : settings.rootfs),
         timeout_(std::clamp(settings.mount_timeout, std::chrono::milliseconds::zero(),
                             kMaxMountTimeout)),
-        mount_points_({}, settings.mount_points_exclude),
-        fs_types_({}, settings.fs_types_exclude),
+        mount_points_(settings.mount_points_include,
+                      effective_exclude(settings.mount_points_include,
+                                        settings.mount_points_exclude, kDefaultMountPointsExclude)),
+        fs_types_(settings.fs_types_include,
+                  effective_exclude(settings.fs_types_include, settings.fs_types_exclude,
+                                    kDefaultFsTypesExclude)),
         stat_(std::move(stat)),
         pool_(std::move(pool)) {
     while (rootfs_.size() > 1 && rootfs_.back() == '/')

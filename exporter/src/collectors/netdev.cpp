@@ -1,5 +1,5 @@
-// netdev: node_network_{receive,transmit}_*_total{device} from /proc/net/dev, and
-// node_network_up{device} from /sys/class/net/<device>/operstate (node_exporter 1.5.0 names).
+// netdev: node_network_{receive,transmit}_*_total{device} from /proc/net/dev (node_exporter
+// 1.5.0 names). node_network_up comes from the netclass collector, as in node_exporter.
 #include <array>
 #include <string>
 #include <vector>
@@ -47,7 +47,6 @@ class NetdevCollector final : public Collector {
  public:
   explicit NetdevCollector(const CollectorSettings& settings)
       : file_(join_path(settings.procfs, "net/dev"), ProcFile::Kind::iterated),
-        sysfs_net_(join_path(settings.sysfs, "class/net")),
         filter_(settings.netdev_device_include, settings.netdev_device_exclude) {}
 
   void collect(ScrapeContext& ctx) override {
@@ -61,7 +60,6 @@ class NetdevCollector final : public Collector {
         out.sample({{"device", d.name}}, static_cast<double>(d.values[s]));
       }
     }
-    write_up(out, devices);
   }
 
  private:
@@ -95,31 +93,7 @@ class NetdevCollector final : public Collector {
     return devices;
   }
 
-  // node_network_up as node_exporter's netclass collector reports it, for the devices above
-  // that have an operstate file; without one (no sysfs, virtual devices) there is no sample.
-  void write_up(metrics::TextWriter& out, const std::vector<Device>& devices) {
-    bool any = false;
-    std::string path;
-    std::string state;
-    for (const auto& d : devices) {
-      if (d.name == "." || d.name == ".." || d.name.find('/') != std::string_view::npos) continue;
-      path.assign(sysfs_net_);
-      path += '/';
-      path.append(d.name);
-      path += "/operstate";
-      if (!operstates_.try_read(path, state)) continue;
-      if (!any) {
-        out.family("node_network_up", "Value is 1 if operstate is 'up', 0 otherwise.",
-                   metrics::MetricType::Gauge);
-      }
-      any = true;
-      out.sample({{"device", d.name}}, core::trim_space(state) == "up" ? 1 : 0);
-    }
-  }
-
   ProcFile file_;
-  ProcFileSet operstates_{ProcFile::Kind::single_shot};
-  std::string sysfs_net_;
   NameFilter filter_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 
 namespace afp::collectors {
 
@@ -15,6 +16,14 @@ inline constexpr const char* kDefaultFsTypesExclude =
 // Whole disks only: partitions, RAM disks, loop and floppy devices are skipped.
 inline constexpr const char* kDefaultDiskDeviceExclude =
     "^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$";
+
+// The exclude pattern a filesystem filter applies, as node_exporter 1.9 decides it: an include
+// pattern drops the default exclude pattern (a non-default one given with it is refused when
+// the options are parsed, see config/options.cpp).
+inline std::string_view effective_exclude(std::string_view include, std::string_view exclude,
+                                          std::string_view default_exclude) {
+  return !include.empty() && exclude == default_exclude ? std::string_view() : exclude;
+}
 
 // The pg_stat_statements collector (pg/stat_statements.cpp), --pg.statements.*.
 struct StatementsSettings {
@@ -30,7 +39,9 @@ struct CollectorSettings {
   std::string sysfs = "/sys";
   std::string rootfs = "/";
   std::string mount_points_exclude = kDefaultMountPointsExclude;
+  std::string mount_points_include;  // empty: every mount point not excluded
   std::string fs_types_exclude = kDefaultFsTypesExclude;
+  std::string fs_types_include;  // empty: every filesystem type not excluded
   std::chrono::milliseconds mount_timeout{5000};
   std::string disk_device_exclude = kDefaultDiskDeviceExclude;
   std::string netdev_device_include;  // empty: every device

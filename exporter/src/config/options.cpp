@@ -237,11 +237,19 @@ std::vector<OptionDef> build_option_table() {
                  [name](Options& o, const json& v) { o.collector_flags[name] = v.get<bool>(); }});
   }
   t.push_back({"collector.filesystem.mount-points-exclude", Kind::regex,
-               "Regexp of mount points to ignore.", getter(&S::mount_points_exclude),
-               setter(&S::mount_points_exclude)});
+               "Regexp of mount points to ignore (mutually exclusive to mount-points-include).",
+               getter(&S::mount_points_exclude), setter(&S::mount_points_exclude)});
+  t.push_back({"collector.filesystem.mount-points-include", Kind::regex,
+               "Regexp of mount points to report; replaces the default mount-points-exclude "
+               "(mutually exclusive to a non-default one).",
+               getter(&S::mount_points_include), setter(&S::mount_points_include)});
   t.push_back({"collector.filesystem.fs-types-exclude", Kind::regex,
-               "Regexp of filesystem types to ignore.", getter(&S::fs_types_exclude),
-               setter(&S::fs_types_exclude)});
+               "Regexp of filesystem types to ignore (mutually exclusive to fs-types-include).",
+               getter(&S::fs_types_exclude), setter(&S::fs_types_exclude)});
+  t.push_back({"collector.filesystem.fs-types-include", Kind::regex,
+               "Regexp of filesystem types to report; replaces the default fs-types-exclude "
+               "(mutually exclusive to a non-default one).",
+               getter(&S::fs_types_include), setter(&S::fs_types_include)});
   t.push_back({"collector.filesystem.mount-timeout", Kind::duration,
                "How long to wait for a mount to answer statfs before reporting device_error "
                "and skipping it until it answers.",
@@ -452,6 +460,23 @@ Options load_config_file(const std::string& path) {
   return options;
 }
 
+// node_exporter refuses an include pattern given with an exclude pattern other than the
+// default one (which the include pattern replaces: collectors::effective_exclude).
+void check_filesystem_filters(const collectors::CollectorSettings& s) {
+  auto check = [](const std::string& include, const std::string& exclude,
+                  std::string_view default_exclude, const char* what) {
+    if (!collectors::effective_exclude(include, exclude, default_exclude).empty() &&
+        !include.empty()) {
+      throw ConfigError(std::string("--collector.filesystem.") + what +
+                        "-exclude and --collector.filesystem." + what +
+                        "-include are mutually exclusive");
+    }
+  };
+  check(s.mount_points_include, s.mount_points_exclude, collectors::kDefaultMountPointsExclude,
+        "mount-points");
+  check(s.fs_types_include, s.fs_types_exclude, collectors::kDefaultFsTypesExclude, "fs-types");
+}
+
 std::string find_config_file(const std::vector<std::string>& args) {
   std::string path;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -533,6 +558,7 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     apply(cl.options, *def, value, "flag --" + def->name);
   }
   cl.options.config_file = config_path;
+  check_filesystem_filters(cl.options.collectors);
   return cl;
 }
 

@@ -1,0 +1,19 @@
+// etc/os-release under --path.rootfs, read by the os collector.
+#include <cstddef>
+#include <cstdint>
+
+#include "collectors/catalog.h"
+#include "harness_support.h"
+#include "proc_tree.h"
+
+using namespace afp;
+using fuzz::ProcTree;
+using fuzz::scrape;
+using fuzz::text_of;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const auto& tree = ProcTree::get();
+  tree.write_in_tree("root/etc/os-release", text_of(data, size));
+  scrape(*collectors::make_os_collector(tree.settings()));
+  return 0;
+}

@@ -1,0 +1,19 @@
+// /proc/sys/fs/file-nr, read by the filefd collector.
+#include <cstddef>
+#include <cstdint>
+
+#include "collectors/catalog.h"
+#include "harness_support.h"
+#include "proc_tree.h"
+
+using namespace afp;
+using fuzz::ProcTree;
+using fuzz::scrape;
+using fuzz::text_of;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const auto& tree = ProcTree::get();
+  tree.write("sys/fs/file-nr", text_of(data, size));
+  scrape(*collectors::make_filefd_collector(tree.settings()));
+  return 0;
+}
