@@ -404,7 +404,8 @@ TEST_CASE("probe: the scheduler never overlaps runs", "[pipeline][probe][concurr
   CHECK(eventually([&] { return app.requests.load() >= 4; }));
   probe.stop();
   CHECK(app.max_active.load() == 1);
-  CHECK(app.active.load() == 0);
+  // stop() aborts the request in flight; the app's handler still finishes its sleep.
+  CHECK(eventually([&] { return app.active.load() == 0; }));
   auto last = probe.last_result();
   REQUIRE(last);
   CHECK(last->success);

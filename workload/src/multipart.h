@@ -31,6 +31,8 @@ std::optional<std::string> form_data_boundary(std::string_view content_type);
 
 // Throws MultipartError naming the first fault.
 std::vector<MultipartPart> parse_multipart(std::string_view body, std::string_view boundary);
+// The parts' bodies point into `body`, so a temporary would leave them dangling.
+std::vector<MultipartPart> parse_multipart(std::string&& body, std::string_view boundary) = delete;
 
 // The uploaded file: the first part that has a filename or is named "file"; nullptr if none.
 const MultipartPart* find_upload(const std::vector<MultipartPart>& parts);

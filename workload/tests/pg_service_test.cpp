@@ -534,13 +534,17 @@ class Child {
 TEST_CASE("cli: the binary serves, takes faults and stops on SIGTERM", "[cli]") {
   Child serve({"serve", "--listen", "127.0.0.1:0", "--rate", "5", "--concurrency", "2",
                "--song-seconds", "10", "--clip-seconds", "4", "--unknown-ratio", "0.2"});
-  std::smatch port_match;
+  // The port is copied out inside the lambda: a match points into the log it searched.
+  std::string port;
   REQUIRE(eventually([&] {
     auto log = serve.err();
     static const std::regex kListening("msg=listening address=127\\.0\\.0\\.1:0 port=([0-9]+)");
-    return std::regex_search(log, port_match, kListening) && port_match.size() == 2;
+    std::smatch match;
+    if (!std::regex_search(log, match, kListening)) return false;
+    port = match[1].str();
+    return true;
   }));
-  std::string url = "http://127.0.0.1:" + port_match[1].str();
+  std::string url = "http://127.0.0.1:" + port;
   HttpClient client;
   auto stats = [&] {
     auto reply = client.send({url + "/stats", "GET", {}, {}, std::chrono::seconds(30)});
