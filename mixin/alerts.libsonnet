@@ -10,6 +10,17 @@
 // warning. The exception is AfpHeartbeat, which always fires (severity none) so that a
 // dead man's switch notices when this Prometheus or its path to Alertmanager dies.
 //
+// One incident, one page: Alertmanager's inhibit rules (alertmanager/alertmanager.yml) let
+// a cause mute its symptoms on the same instance (PostgreSQL down: the app's errors, the
+// probe, the postgres collectors, the database alerts; the exporter down: everything of
+// the instance; a slow statement: the app's query p95 and the probe's db stage...). A
+// muted symptom must not be delivered once its cause resolves, so each cause keeps firing
+// (keep_firing_for) at least as long as its symptoms can outlast it: their window plus
+// their own keep_firing_for. AfpPostgresDown: 15m (the probe's 10-minute median + 5m);
+// AfpExporterDown/Absent, AfpProbeFailing, AfpPostgresStatementSlow, AfpDbQueriesSlow,
+// AfpFingerprintGenerationSlow: 10m (a 5-minute window + 5m). The price: their
+// "resolved" arrives that much later.
+//
 // Raw series are read through _config's selectors (afpSelector, hostSelector,
 // pgSelector); recorded series already are (rules.libsonnet).
 local util = import 'lib/util.libsonnet';
@@ -60,7 +71,11 @@ local util = import 'lib/util.libsonnet';
             'AfpFilesystemUsed',
             severity,
             'system',
-            expr='instance_mountpoint:node_filesystem_used:ratio >= %g' % x,
+            // Bind mounts (/run/netns, a container's /etc/hosts...) show one filesystem
+            // under several mountpoints with the same device: one alert per device, at the
+            // first of its mountpoints (topk keeps the first of equal values, so the choice
+            // is stable while the series are).
+            expr='topk by (%s, device) (1, instance_mountpoint:node_filesystem_used:ratio) >= %g' % [on, x],
             summary='Filesystem {{ $labels.mountpoint }} {{ $value | humanizePercentage }} used on {{ $labels.instance }}',
             description='Filesystem {{ $labels.mountpoint }} ({{ $labels.device }}, {{ $labels.fstype }}) on {{ $labels.instance }} is {{ $value | humanizePercentage }} used (1 - avail / size), at or above the %s threshold of %s.'
                         % [severity, pct(x)],
@@ -72,16 +87,24 @@ local util = import 'lib/util.libsonnet';
             // squares) the free space is gone within 24 hours, on a filesystem already
             // more than 60 % used (a nearly empty disk's trend is noise). The value is the
             // time left.
+            // The trend needs history, whatever `for` says: deriv() of a series that is
+            // minutes old extrapolates a burst (a bulk load just after start) to days, so
+            // the series must have had a sample an hour ago (`offset 1h`, within the
+            // 5-minute lookback). Bind mounts of one device alert once, as above.
             alert(
               c,
               'AfpFilesystemFillingUp',
               'warning',
               'system',
               expr=|||
-                node_filesystem_avail_bytes{%(sel)s} / (-deriv(node_filesystem_avail_bytes{%(sel)s}[6h]) > 0) < %(hours)g * 3600
-                  and on (%(on)s, device, mountpoint, fstype)
-                    instance_mountpoint:node_filesystem_used:ratio > %(used)g
-              ||| % { sel: c.hostSelector, hours: t.filesystemFillingUpHours, on: on, used: t.filesystemFillingUpMinUsed },
+                topk by (%(on)s, device) (1,
+                  node_filesystem_avail_bytes{%(sel)s} / (-deriv(node_filesystem_avail_bytes{%(sel)s}[6h]) > 0) < %(hours)g * 3600
+                    and on (%(on)s, device, mountpoint, fstype)
+                      instance_mountpoint:node_filesystem_used:ratio > %(used)g
+                    and on (%(on)s, device, mountpoint, fstype)
+                      node_filesystem_avail_bytes{%(sel)s} offset %(history)s
+                )
+              ||| % { sel: c.hostSelector, hours: t.filesystemFillingUpHours, on: on, used: t.filesystemFillingUpMinUsed, history: t.filesystemFillingUpMinHistory },
               summary='Filesystem {{ $labels.mountpoint }} on {{ $labels.instance }} fills up within %g h' % t.filesystemFillingUpHours,
               description='At the rate of the last 6 hours, filesystem {{ $labels.mountpoint }} ({{ $labels.device }}) on {{ $labels.instance }} is full in {{ $value | humanizeDuration }}.',
               value='{{ $value | humanizeDuration }}',
@@ -111,7 +134,7 @@ local util = import 'lib/util.libsonnet';
                         % [severity, sec(x)],
             value='{{ $value | humanizeDuration }}',
             dashboard='afp-overview',
-            keepFiringFor='5m',
+            keepFiringFor='10m',
           ), t.fingerprintGenerationP95)
           + levels(function(severity, x) alert(
             c,
@@ -145,7 +168,7 @@ local util = import 'lib/util.libsonnet';
                         % [severity, sec(x)],
             value='{{ $value | humanizeDuration }}',
             dashboard='afp-database',
-            keepFiringFor='5m',
+            keepFiringFor='10m',
           ), t.dbQueryP95)
           + levels(function(severity, x) alert(
             c,
@@ -200,7 +223,7 @@ local util = import 'lib/util.libsonnet';
                           % inWords('AfpProbeFailing'),
               value='{{ $value }}',
               dashboard='afp-overview',
-              keepFiringFor='5m',
+              keepFiringFor='10m',
             ),
           ]
           // The probe's stages that the threshold table covers: `fingerprint` against the
@@ -243,6 +266,7 @@ local util = import 'lib/util.libsonnet';
                                % inWords('AfpPostgresDown'),
                    value='{{ $value }}',
                    dashboard='afp-database',
+                   keepFiringFor='15m',
                  ),
                  // AfpPostgresDown judges pg_up and is blind when there is none: an exporter
                  // whose `postgres` collector is on (afp_exporter registers it only with a DSN)
@@ -275,7 +299,7 @@ local util = import 'lib/util.libsonnet';
                  description=describeStatement(severity, x),
                  value='{{ $value | humanizeDuration }}',
                  dashboard='afp-database',
-                 keepFiringFor='5m',
+                 keepFiringFor='10m',
                ), t.pgStatementMeanTime)
                + [
                  // The missing-index signal: rows read by sequential scans of the fingerprint
@@ -360,17 +384,30 @@ local util = import 'lib/util.libsonnet';
                    dashboard='afp-database',
                  ),
                ]
-               // Judged above 1,000 block accesses in the window, as `db report` does; not in the
-               // template databases, which only autovacuum and CREATE DATABASE read.
+               // Judged only where it means something:
+               //  - on enough block accesses (blks_hit + blks_read): at least
+               //    cacheHitMinBlocksPerSecond, over the 5-minute rate and so through the whole
+               //    `for`. An idle database (the `postgres` maintenance database, one the app
+               //    does not use) reads a few hundred catalog blocks for the exporter's own
+               //    queries, and one miss in ten of those keeps no look-up waiting;
+               //  - not in the first 15 minutes after PostgreSQL came back or was first seen
+               //    (pg_up 1 throughout the last 15 minutes and already 15 minutes ago):
+               //    shared buffers start empty, every first read misses. (Without the
+               //    postmaster's start time a restart between two scrapes goes unseen.)
+               //  - not in template0/template1, which only CREATE DATABASE and autovacuum read.
+               // `postgres` and every other database stay judged by name: an app may keep its
+               // tables there, and the volume guard already silences it when it is idle.
                + levels(function(severity, x) alert(
                  c,
                  'AfpPostgresCacheHitLow',
                  severity,
                  'database',
                  expr=|||
-                   instance_datname:pg_stat_database_blks_hit:ratio_rate5m{datname!~"template0|template1"} < %g
-                     and on (%s, datname) instance_datname:pg_stat_database_blks:rate5m * 300 > %g
-                 ||| % [x, on, t.cacheHitMinBlocks],
+                   instance_datname:pg_stat_database_blks_hit:ratio_rate5m{datname!~"template0|template1"} < %(x)g
+                     and on (%(on)s, datname) instance_datname:pg_stat_database_blks:rate5m >= %(blocks)g
+                     and on (%(on)s) min_over_time(pg_up{%(pg)s}[%(settle)s]) == 1
+                     and on (%(on)s) pg_up{%(pg)s} offset %(settle)s == 1
+                 ||| % { x: x, on: on, blocks: t.cacheHitMinBlocksPerSecond, pg: pg, settle: t.cacheHitSettle },
                  summary='Cache hit ratio {{ $value | humanizePercentage }} in {{ $labels.datname }} on {{ $labels.instance }}',
                  description='Only {{ $value | humanizePercentage }} of the block reads of database {{ $labels.datname }} ({{ $labels.instance }}) were served from shared buffers (5-minute rate) for %s, below the %s threshold of %s: look-ups wait on disk.'
                              % [inWords('AfpPostgresCacheHitLow'), severity, pct(x)],
@@ -410,6 +447,7 @@ local util = import 'lib/util.libsonnet';
                         % inWords('AfpExporterDown'),
             value='{{ $value }}',
             dashboard='afp-exporter',
+            keepFiringFor='10m',
           ),
           // AfpExporterDown needs an `up` series: a target gone from service discovery (a
           // file_sd file emptied, a relabelling that drops it, a renamed job) has none, and
@@ -427,6 +465,7 @@ local util = import 'lib/util.libsonnet';
                         % [c.afpSelector, inWords('AfpExporterAbsent')],
             value='{{ $value }}',
             dashboard='afp-exporter',
+            keepFiringFor='10m',
             dashboardQuery='',
           ),
           alert(

@@ -43,10 +43,15 @@
       // Not in thresholds.h: limits of the heuristic alerts.
       filesystemFillingUpHours: 24,  // time to full that AfpFilesystemFillingUp warns at
       filesystemFillingUpMinUsed: 0.60,  // a nearly empty disk's trend is noise
+      filesystemFillingUpMinHistory: '1h',  // the samples the trend needs behind it
       latencyMinObservations: 20,  // a p95 of fewer observations in 5 minutes is noise
       seqScanMinLiveRows: 10000,  // `db report`'s limit: a small table is scanned by design
       deadRowsMin: 1000,
-      cacheHitMinBlocks: 1000,  // block accesses in 5 minutes before the ratio means much
+      // Block accesses (hit + read) per second, 5-minute rate, before the cache hit
+      // ratio means much: 50/s is 15,000 in 5 minutes, ~120 MB of 8 kB pages, more than
+      // the exporter's own catalog queries make of an idle database.
+      cacheHitMinBlocksPerSecond: 50,
+      cacheHitSettle: '15m',  // PostgreSQL up this long before its cache is judged
     },
 
     // `for` of each alert: how long a condition must hold before it fires (no alert on
