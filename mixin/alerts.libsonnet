@@ -36,6 +36,11 @@ local util = import 'lib/util.libsonnet';
     local on = util.by(c, []),
     // Both levels of an alert whose two rules differ only in the threshold.
     local levels(fn, thr) = [fn('warning', thr.warning), fn('critical', thr.critical)],
+    // The mountpoints of the alert's filesystem (device) on its instance, sorted and
+    // comma-separated: the filesystem alerts are one per device, bind mounts included.
+    local mountpoints =
+      '{{ range $i, $m := printf `instance_mountpoint:node_filesystem_used:ratio{job=%q, instance=%q, device=%q}` $labels.job $labels.instance $labels.device | query | sortByLabel "mountpoint" }}'
+      + '{{ if $i }}, {{ end }}{{ $m.Labels.mountpoint }}{{ end }}',
 
     groups+: [
       {
@@ -72,12 +77,12 @@ local util = import 'lib/util.libsonnet';
             severity,
             'system',
             // Bind mounts (/run/netns, a container's /etc/hosts...) show one filesystem
-            // under several mountpoints with the same device: one alert per device, at the
-            // first of its mountpoints (topk keeps the first of equal values, so the choice
-            // is stable while the series are).
-            expr='topk by (%s, device) (1, instance_mountpoint:node_filesystem_used:ratio) >= %g' % [on, x],
-            summary='Filesystem {{ $labels.mountpoint }} {{ $value | humanizePercentage }} used on {{ $labels.instance }}',
-            description='Filesystem {{ $labels.mountpoint }} ({{ $labels.device }}, {{ $labels.fstype }}) on {{ $labels.instance }} is {{ $value | humanizePercentage }} used (1 - avail / size), at or above the %s threshold of %s.'
+            // under several mountpoints with the same device: one alert per device
+            // (mountpoint aggregated away, so the alert's identity is stable), which names
+            // all its mountpoints (a query in the annotations, sorted).
+            expr='max without (mountpoint) (instance_mountpoint:node_filesystem_used:ratio >= %g)' % x,
+            summary='Filesystem ' + mountpoints + ' {{ $value | humanizePercentage }} used on {{ $labels.instance }}',
+            description='Filesystem ' + mountpoints + ' ({{ $labels.device }}, {{ $labels.fstype }}) on {{ $labels.instance }} is {{ $value | humanizePercentage }} used (1 - avail / size), at or above the %s threshold of %s.'
                         % [severity, pct(x)],
             value='{{ $value | humanizePercentage }}',
             dashboard='afp-system',
@@ -90,14 +95,15 @@ local util = import 'lib/util.libsonnet';
             // The trend needs history, whatever `for` says: deriv() of a series that is
             // minutes old extrapolates a burst (a bulk load just after start) to days, so
             // the series must have had a sample an hour ago (`offset 1h`, within the
-            // 5-minute lookback). Bind mounts of one device alert once, as above.
+            // 5-minute lookback). Bind mounts of one device alert once, as above (the
+            // soonest time to full of its mountpoints, which are equal).
             alert(
               c,
               'AfpFilesystemFillingUp',
               'warning',
               'system',
               expr=|||
-                topk by (%(on)s, device) (1,
+                min without (mountpoint) (
                   node_filesystem_avail_bytes{%(sel)s} / (-deriv(node_filesystem_avail_bytes{%(sel)s}[6h]) > 0) < %(hours)g * 3600
                     and on (%(on)s, device, mountpoint, fstype)
                       instance_mountpoint:node_filesystem_used:ratio > %(used)g
@@ -105,8 +111,8 @@ local util = import 'lib/util.libsonnet';
                       node_filesystem_avail_bytes{%(sel)s} offset %(history)s
                 )
               ||| % { sel: c.hostSelector, hours: t.filesystemFillingUpHours, on: on, used: t.filesystemFillingUpMinUsed, history: t.filesystemFillingUpMinHistory },
-              summary='Filesystem {{ $labels.mountpoint }} on {{ $labels.instance }} fills up within %g h' % t.filesystemFillingUpHours,
-              description='At the rate of the last 6 hours, filesystem {{ $labels.mountpoint }} ({{ $labels.device }}) on {{ $labels.instance }} is full in {{ $value | humanizeDuration }}.',
+              summary='Filesystem ' + mountpoints + ' on {{ $labels.instance }} fills up within %g h' % t.filesystemFillingUpHours,
+              description='At the rate of the last 6 hours, filesystem ' + mountpoints + ' ({{ $labels.device }}) on {{ $labels.instance }} is full in {{ $value | humanizeDuration }}.',
               value='{{ $value | humanizeDuration }}',
               dashboard='afp-system',
               keepFiringFor='30m',
