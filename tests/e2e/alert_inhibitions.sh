@@ -3,9 +3,12 @@
 # derived as for the delivery test) fed through its API: which alerts it reports as
 # suppressed, and which notifications reach the sinks.
 #   - a critical mutes the warning of the same alert, instance and object, nothing else;
-#   - AfpPostgresDown mutes the instance's other database alerts and its PostgreSQL
-#     collectors' failures;
-#   - AfpExporterDown mutes the instance's other exporter alerts;
+#   - AfpPostgresDown mutes the instance's other database alerts, its PostgreSQL
+#     collectors' failures, a missing pg_up, and the app's errors, probe and slowness;
+#   - AfpExporterDown mutes every other alert of the instance;
+#   - a slow statement mutes the app's slow queries and the probe's db stage of its
+#     severity (and a critical one their warnings), never a critical under a warning;
+#   - the probe failing mutes the identification errors;
 #   - nothing mutes AfpHeartbeat, which reaches the dead man's switch webhook (with the
 #     token from its credentials file) and neither email nor Slack;
 #   - an alert that is not afp's is never muted by afp's rules.
@@ -32,7 +35,20 @@ alerts=(
   "AfpPostgresDeadRows warning database db-2:9793 datname=afp schemaname=public relname=fingerprints"
   "AfpExporterCollectorFailing warning exporter db-1:9793 collector=pg_stat_statements"
   "AfpExporterCollectorFailing warning exporter db-1:9793 collector=filesystem"
+  "AfpIdentificationErrors critical pipeline db-1:9793"
+  "AfpProbeFailing critical pipeline db-1:9793"
+  "AfpDbQueriesSlow warning pipeline db-1:9793 operation=lookup"
+  "AfpPostgresMetricsAbsent warning exporter db-1:9793 collector=postgres"
+  "AfpPostgresStatementSlow critical database st-1:9793 datname=afp queryid=42 user=afp"
+  "AfpDbQueriesSlow critical pipeline st-1:9793 operation=lookup"
+  "AfpProbeStageSlow warning pipeline st-1:9793 stage=db"
+  "AfpProbeStageSlow warning pipeline st-1:9793 stage=fingerprint"
+  "AfpPostgresStatementSlow warning database st-2:9793 datname=afp queryid=42 user=afp"
+  "AfpDbQueriesSlow critical pipeline st-2:9793 operation=lookup"
+  "AfpProbeFailing critical pipeline pr-1:9793"
+  "AfpIdentificationErrors critical pipeline pr-1:9793"
   "AfpExporterDown critical exporter api-1:9793"
+  "AfpFilesystemUsed warning system api-1:9793 device=/dev/sda1 fstype=ext4"
   "AfpExporterCollectorFailing warning exporter api-1:9793 collector=cpu"
   "AfpIngestRejecting warning exporter api-1:9793 transport=http reason=unauthorized"
   "AfpHeartbeat none exporter api-1:9793"
@@ -92,7 +108,20 @@ expect_state suppressed AfpPostgresDeadRows warning db-1:9793
 expect_state active AfpPostgresDeadRows warning db-2:9793
 expect_state suppressed AfpExporterCollectorFailing warning db-1:9793 collector=pg_stat_statements
 expect_state active AfpExporterCollectorFailing warning db-1:9793 collector=filesystem
+expect_state suppressed AfpIdentificationErrors critical db-1:9793
+expect_state suppressed AfpProbeFailing critical db-1:9793
+expect_state suppressed AfpDbQueriesSlow warning db-1:9793
+expect_state suppressed AfpPostgresMetricsAbsent warning db-1:9793
+expect_state active AfpPostgresStatementSlow critical st-1:9793
+expect_state suppressed AfpDbQueriesSlow critical st-1:9793
+expect_state suppressed AfpProbeStageSlow warning st-1:9793 stage=db
+expect_state active AfpProbeStageSlow warning st-1:9793 stage=fingerprint
+expect_state active AfpPostgresStatementSlow warning st-2:9793
+expect_state active AfpDbQueriesSlow critical st-2:9793
+expect_state active AfpProbeFailing critical pr-1:9793
+expect_state suppressed AfpIdentificationErrors critical pr-1:9793
 expect_state active AfpExporterDown critical api-1:9793
+expect_state suppressed AfpFilesystemUsed warning api-1:9793
 expect_state suppressed AfpExporterCollectorFailing warning api-1:9793 collector=cpu
 expect_state suppressed AfpIngestRejecting warning api-1:9793
 expect_state active AfpHeartbeat none api-1:9793
@@ -116,6 +145,14 @@ expect_count 1 slack --title "[FIRING:1] WARNING AfpExporterCollectorFailing on 
 expect_count 0 slack --has "collector=pg_stat_statements"
 expect_count 0 slack --title "[FIRING:1] WARNING AfpExporterCollectorFailing on api-1:9793"
 expect_count 0 slack --title "[FIRING:1] WARNING AfpIngestRejecting"
+# One page per cause: PostgreSQL down on db-1, the slow statement on st-1, the probe on pr-1.
+expect_count 0 mail --title "[FIRING:1] CRITICAL AfpIdentificationErrors on db-1:9793"
+expect_count 0 mail --title "[FIRING:1] CRITICAL AfpProbeFailing on db-1:9793"
+expect_count 0 mail --title "[FIRING:1] CRITICAL AfpDbQueriesSlow on st-1:9793"
+expect_count 1 mail --title "[FIRING:1] CRITICAL AfpDbQueriesSlow on st-2:9793"
+expect_count 1 mail --title "[FIRING:1] CRITICAL AfpProbeFailing on pr-1:9793"
+expect_count 0 mail --title "[FIRING:1] CRITICAL AfpIdentificationErrors on pr-1:9793"
+expect_count 0 slack --title "[FIRING:1] WARNING AfpFilesystemUsed on api-1:9793"
 wait_until 15 "the heartbeat at the dead man's switch" arrived webhook --title /webhook/afp-deadmans-switch
 expect_count 1 webhook --title /webhook/afp-deadmans-switch --has "authorization: Bearer $webhook_token" \
   --has "alertname=AfpHeartbeat" --has "status: firing"
