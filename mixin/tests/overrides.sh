@@ -55,6 +55,21 @@ for d in "$out"/grafana/dashboards/*.json; do
   refuse 'no job="afp" left' "grafana/dashboards/${d##*/}" -F 'job=\"afp\"'
 done
 
+# A misspelt key would otherwise be added beside the real one and change nothing: refused,
+# naming the key, with nothing written.
+typo_out="$out.typo"
+for typo in 'afpSelecter=job="x"' 'alertFor.AfpHostCpuBsy=2m' 'thresholds.cpuBusy.warning.x=1'; do
+  rm -rf "$typo_out"
+  if message=$("$render" --output-dir "$typo_out" --set "$typo" 2>&1); then
+    echo "FAIL --set $typo was accepted" >&2
+    failures=$((failures + 1))
+  elif [[ $message != *"has no key"* ]] || [ -e "$typo_out" ]; then
+    echo "FAIL --set $typo: want one line naming the key and nothing written, got: $message" >&2
+    failures=$((failures + 1))
+  fi
+done
+rm -rf "$typo_out"
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures override check(s) failed" >&2
   exit 1
