@@ -378,11 +378,12 @@ void Lint::dashboard(const Dashboard& d) {
   bool alert_annotation = false;
   for (const auto& a : doc["annotations"].value("list", json::array())) {
     std::string expr = a.value("expr", "");
-    alert_annotation = alert_annotation ||
-                       (expr.find("ALERTS{alertname=~\"Afp.*\"") == 0 &&
-                        expr.find("alertstate=\"firing\"") != std::string::npos);
+    alert_annotation =
+        alert_annotation || (expr.find("ALERTS{alertname=~\"Afp.*\"") == 0 &&
+                             expr.find("alertstate=\"firing\"") != std::string::npos);
   }
-  if (!alert_annotation) fail(where, "no annotation of firing afp alerts (ALERTS{alertname=~\"Afp.*\"})");
+  if (!alert_annotation)
+    fail(where, "no annotation of firing afp alerts (ALERTS{alertname=~\"Afp.*\"})");
   // Descriptions are read in Grafana: no pointers to documents outside this repository.
   for (const char* outside : {"DESIGN.md", "../"}) {
     if (d.text.find(outside) != std::string::npos) fail(where, std::string("mentions ") + outside);
