@@ -111,17 +111,13 @@ class DeviceFiles {
   // File i without surrounding white space (as node_exporter reads it), or the errno that
   // made it unreadable: ENOENT for a file the device lacks, EINVAL for carrier, speed and
   // duplex of a device that is down (node_exporter leaves those out too). A sysfs
-  // attribute is at most a page, so one pread of a page reads all of it.
+  // attribute is generated in one piece.
   int read(std::size_t i, std::string& out) const {
     if (fds_[i] < 0) return ENOENT;
-    std::array<char, 4096> page;
-    ssize_t n = 0;
-    do {
-      n = ::pread(fds_[i], page.data(), page.size(), 0);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return errno;
-    auto text = core::trim_space(std::string_view(page.data(), static_cast<std::size_t>(n)));
-    out.assign(text.data(), text.size());
+    if (int err = pread_all(fds_[i], out, /*single_shot=*/true)) return err;
+    auto text = core::trim_space(out);
+    auto start = static_cast<std::size_t>(text.data() - out.data());
+    out.erase(start + text.size()).erase(0, start);
     return 0;
   }
 
