@@ -9,6 +9,9 @@
 #   - a slow statement mutes the app's slow queries and the probe's db stage of its
 #     severity (and a critical one their warnings), never a critical under a warning;
 #   - the probe failing mutes the identification errors;
+#   - a slow stage (fingerprinting, the app's queries, a statement) mutes the slow API of
+#     its severity and below, never a critical API under a warning stage;
+#   - dead rows mute the stale statistics of the same table;
 #   - nothing mutes AfpHeartbeat, which reaches the dead man's switch webhook (with the
 #     token from its credentials file) and neither email nor Slack;
 #   - an alert that is not afp's is never muted by afp's rules.
@@ -52,6 +55,16 @@ alerts=(
   "AfpExporterCollectorFailing warning exporter api-1:9793 collector=cpu"
   "AfpIngestRejecting warning exporter api-1:9793 transport=http reason=unauthorized"
   "AfpHeartbeat none exporter api-1:9793"
+  "AfpFingerprintGenerationSlow critical pipeline sa-1:9793"
+  "AfpApiRequestsSlow warning pipeline sa-1:9793 endpoint=/identify"
+  "AfpDbQueriesSlow warning pipeline sa-2:9793 operation=lookup"
+  "AfpApiRequestsSlow warning pipeline sa-2:9793 endpoint=/identify"
+  "AfpDbQueriesSlow warning pipeline sa-3:9793 operation=lookup"
+  "AfpApiRequestsSlow critical pipeline sa-3:9793 endpoint=/identify"
+  "AfpApiRequestsSlow warning pipeline sa-4:9793 endpoint=/identify"
+  "AfpPostgresDeadRows critical database dr-1:9793 datname=afp schemaname=public relname=fingerprints"
+  "AfpPostgresStatisticsStale warning database dr-1:9793 datname=afp schemaname=public relname=fingerprints"
+  "AfpPostgresStatisticsStale warning database dr-1:9793 datname=afp schemaname=public relname=songs"
   "NodeFilesystemFull critical system fp-1:9793 mountpoint=/data"
   "NodeFilesystemFull warning system fp-1:9793 mountpoint=/data"
 )
@@ -125,6 +138,12 @@ expect_state suppressed AfpFilesystemUsed warning api-1:9793
 expect_state suppressed AfpExporterCollectorFailing warning api-1:9793 collector=cpu
 expect_state suppressed AfpIngestRejecting warning api-1:9793
 expect_state active AfpHeartbeat none api-1:9793
+expect_state suppressed AfpApiRequestsSlow warning sa-1:9793
+expect_state suppressed AfpApiRequestsSlow warning sa-2:9793
+expect_state active AfpApiRequestsSlow critical sa-3:9793
+expect_state active AfpApiRequestsSlow warning sa-4:9793
+expect_state suppressed AfpPostgresStatisticsStale warning dr-1:9793 relname=fingerprints
+expect_state active AfpPostgresStatisticsStale warning dr-1:9793 relname=songs
 expect_state active NodeFilesystemFull critical fp-1:9793
 expect_state active NodeFilesystemFull warning fp-1:9793
 ((failures == 0)) || fail "$failures inhibition case(s) failed"
