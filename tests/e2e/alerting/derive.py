@@ -2,12 +2,21 @@
 """Derives the test copies of the shipped rules and Alertmanager configuration.
 
     derive.py --rules-dir DIR --alertmanager FILE --out DIR --smtp HOST:PORT --slack-url URL
-              [--for D] [--keep-firing-for D] [--group-wait D] [--group-interval D]
-              [--smtp-password P] [--webhook-token T]
+              [--scale F [--min-window D]] [--for D] [--keep-firing-for D]
+              [--group-wait D] [--group-interval D] [--smtp-password P] [--webhook-token T]
 
 Never a hand-kept copy: the tests run what ships, with only these changes, printed to stdout.
-  rules (OUT/rules/*.yml): every alert's `for` and `keep_firing_for` shortened to at most
-      --for and --keep-firing-for (so a test needs seconds, not minutes); nothing else.
+  rules (OUT/rules/*.yml), so that a test needs seconds, not minutes:
+    without --scale: every alert's `for` and `keep_firing_for` capped at --for and
+      --keep-firing-for (default 2s each); nothing else.
+    with --scale F: the whole timeline shrinks by F, so what happens first in production
+      still happens first. Every `for` and `keep_firing_for` is multiplied by F (then capped
+      at --for / --keep-firing-for if given), and so is every range and offset of 15 minutes
+      or less in the alerting and recording expressions (never below --min-window). Longer
+      ranges and offsets are kept: they demand history (an hour of samples behind a
+      trend, yesterday's traffic), which no shortened timing may fake. Capping
+      keep_firing_for alone would break the ordering the inhibitions rely on: a cause
+      must keep firing until its symptoms' windows have emptied.
   alertmanager (OUT/alertmanager.yml):
     - global.smtp_smarthost -> --smtp (the SMTP sink);
     - the Slack URL -> --slack-url, written to OUT/secrets/<the shipped file's name>; the
@@ -40,6 +49,51 @@ def seconds(duration):
     return total
 
 
+def duration(secs):
+    """Prometheus duration text of a positive number of seconds, rounded to the second."""
+    return f"{max(1, round(secs))}s"
+
+
+# A range selector [D] or subquery [D:R], or an offset, with D a Prometheus duration.
+RANGE = re.compile(r"\[((?:\d+(?:ms|s|m|h|d|w|y))+)(:[^\]]*)?\]")
+OFFSET = re.compile(r"\boffset\s+((?:\d+(?:ms|s|m|h|d|w|y))+)")
+SCALED_UP_TO = 15 * 60
+
+
+def scale_expr(expr, factor, min_window):
+    def scaled(text):
+        secs = seconds(text)
+        if secs > SCALED_UP_TO:
+            return text
+        return duration(max(secs * factor, min_window))
+
+    expr = RANGE.sub(lambda m: f"[{scaled(m.group(1))}{m.group(2) or ''}]", expr)
+    return OFFSET.sub(lambda m: f"offset {scaled(m.group(1))}", expr)
+
+
+def shorten_rule(rule, a):
+    """Returns how many of the rule's durations changed."""
+    changed = 0
+    if a.scale is None:
+        for key, limit in (("for", a.for_ or "2s"), ("keep_firing_for", a.keep_firing_for or "2s")):
+            if "alert" in rule and key in rule and seconds(rule[key]) > seconds(limit):
+                rule[key] = limit
+                changed += 1
+        return changed
+    expr = scale_expr(rule["expr"], a.scale, seconds(a.min_window))
+    if expr != rule["expr"]:
+        rule["expr"] = expr
+        changed += 1
+    for key, limit in (("for", a.for_), ("keep_firing_for", a.keep_firing_for)):
+        if "alert" in rule and key in rule:
+            secs = seconds(rule[key]) * a.scale
+            if limit is not None:
+                secs = min(secs, seconds(limit))
+            rule[key] = duration(secs)
+            changed += 1
+    return changed
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--rules-dir", required=True)
@@ -49,11 +103,15 @@ def main():
     p.add_argument("--slack-url", required=True)
     p.add_argument("--smtp-password", default="test-password")
     p.add_argument("--webhook-token", default="test-webhook-token")
-    p.add_argument("--for", dest="for_", default="2s")
-    p.add_argument("--keep-firing-for", default="2s")
+    p.add_argument("--for", dest="for_")
+    p.add_argument("--keep-firing-for")
+    p.add_argument("--scale", type=float)
+    p.add_argument("--min-window", default="4s")
     p.add_argument("--group-wait", default="1s")
     p.add_argument("--group-interval", default="2s")
     a = p.parse_args()
+    if a.scale is not None and not 0 < a.scale <= 1:
+        p.error(f"--scale {a.scale}: a factor in (0, 1]")
 
     os.makedirs(os.path.join(a.out, "rules"), exist_ok=True)
     os.makedirs(os.path.join(a.out, "secrets"), exist_ok=True)
@@ -64,18 +122,17 @@ def main():
         shortened = 0
         for group in doc["groups"]:
             for rule in group["rules"]:
-                if "alert" not in rule:
-                    continue
-                for key, limit in (("for", a.for_), ("keep_firing_for", a.keep_firing_for)):
-                    if key in rule and seconds(rule[key]) > seconds(limit):
-                        rule[key] = limit
-                        shortened += 1
+                shortened += shorten_rule(rule, a)
         out = os.path.join(a.out, "rules", os.path.basename(path))
         with open(out, "w", encoding="utf-8") as f:
             yaml.safe_dump(doc, f, sort_keys=False, allow_unicode=True, width=1000)
-        if shortened:
+        if shortened and a.scale is None:
             changes.append(f"rules {os.path.basename(path)}: {shortened} durations shortened to "
-                           f"for <= {a.for_}, keep_firing_for <= {a.keep_firing_for}")
+                           f"for <= {a.for_ or '2s'}, keep_firing_for <= {a.keep_firing_for or '2s'}")
+        elif shortened:
+            changes.append(f"rules {os.path.basename(path)}: {shortened} rules' durations and "
+                           f"ranges up to 15m scaled by {a.scale:g} (ranges >= {a.min_window}; "
+                           f"for <= {a.for_ or 'any'}, keep_firing_for <= {a.keep_firing_for or 'any'})")
 
     shipped_dir = os.path.dirname(os.path.abspath(a.alertmanager))
     cfg = yaml.safe_load(open(a.alertmanager, encoding="utf-8"))
