@@ -80,14 +80,13 @@ void Service::start() {
   add_routes(server_, true);
   server_.start();
   log_.info("listening", {{"address", options_.listen}, {"port", std::to_string(port())}});
-  if (!options_.probe_listen.empty()) {
-    std::lock_guard lock(probe_mutex_);
-    try {
-      if (!probe_closed_) open_probe();
-    } catch (...) {
-      server_.stop();
-      throw;
-    }
+  // Under the lock: probe-unreachable, switched meanwhile, must find the probe as it is.
+  std::lock_guard lock(probe_mutex_);
+  try {
+    if (!options_.probe_listen.empty() && !probe_closed_) open_probe();
+  } catch (...) {
+    server_.stop();
+    throw;
   }
   started_ = true;
 }
