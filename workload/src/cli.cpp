@@ -102,6 +102,8 @@ Command parse_serve(ArgReader& r, const Getenv& getenv) {
       c.dsn = r.value();
     else if (r.is("listen"))
       c.listen = r.value();
+    else if (r.is("probe-listen"))
+      c.probe_listen = r.value();
     else if (r.is("report"))
       c.report = r.value();
     else if (r.is("rate"))
@@ -120,6 +122,10 @@ Command parse_serve(ArgReader& r, const Getenv& getenv) {
       r.unexpected();
   }
   check_seed_range(c.ingest, "serve");
+  for (const auto& spec : c.faults) {
+    if (spec == fault_name(FaultName::ProbeUnreachable) && c.probe_listen.empty())
+      throw UsageError("serve: --fault probe-unreachable needs --probe-listen HOST:PORT");
+  }
   c.dsn = resolve_dsn(c.dsn, getenv);
   return c;
 }

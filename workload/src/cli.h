@@ -36,6 +36,7 @@ struct IngestCommand {
 struct ServeCommand {
   std::string dsn;
   std::string listen = "127.0.0.1:8080";
+  std::string probe_listen;  // empty: no probe listener
   std::string report = "none";
   double rate = 2;
   int concurrency = 4;

@@ -53,6 +53,16 @@ std::string fault_lines() {
          ") with 0.2 s gaps\n"
          "  cpu[=THREADS]              busy threads (default: one per hardware thread)\n"
          "  errors[=RATIO]             that share (0-1, default 0.5) of /identify answers 500\n"
+         "  slow-api[=SECONDS]         each /identify answer waits SECONDS (0.1-60, default 6)\n"
+         "                             outside the stages: the API time rises, no stage's does\n"
+         "  memory[=RATIO]             take and hold memory until the host's used share\n"
+         "                             (1 - MemAvailable/MemTotal) is RATIO (0.1-0.97, default\n"
+         "                             0.85), leaving at least 512 MiB available\n"
+         "  dead-rows[=RATIO]          autovacuum off on fingerprints and that share (0.01-1,\n"
+         "                             default 0.5) of its rows updated in place: dead tuples\n"
+         "  stale-stats[=RATIO]        autovacuum off on fingerprints and RATIO (0.01-1, default\n"
+         "                             0.2) x its rows added, unmatchable: stale statistics\n"
+         "  probe-unreachable          close the --probe-listen listener (needs that flag)\n"
          "  clear, clear=NAME          all faults off, or one\n";
 }
 
@@ -76,7 +86,10 @@ std::string usage(std::string_view command) {
                "usage: afp_workload serve [flags]\n\nServes POST /identify, GET /healthz, "
                "/stats, /admin/faults and / until SIGINT or SIGTERM.\n\n") +
            kDsn +
-           "  --listen HOST:PORT      default 127.0.0.1:8080 (port 0: any free port, logged)\n" +
+           "  --listen HOST:PORT      default 127.0.0.1:8080 (port 0: any free port, logged)\n"
+           "  --probe-listen HOST:PORT\n"
+           "                          a second listener for an outside prober (the routes but\n"
+           "                          /admin/faults); the probe-unreachable fault closes it\n" +
            kReport +
            "  --rate R                identify uploads per second to itself, default 2 (0: none)\n"
            "  --concurrency C         uploads in flight at most, default 4\n"

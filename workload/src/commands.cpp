@@ -103,7 +103,11 @@ int run_fault(const FaultCommand& c, std::ostream& out, std::ostream& err) {
   }
   if (!reply.answered()) return fail(err, "fault", c.url + ": " + reply.error);
   if (reply.status != 200) {
-    return fail(err, "fault", "HTTP " + std::to_string(reply.status) + ": " + reply.body);
+    // One line: the JSON answer ends with a newline of its own.
+    auto why = reply.body;
+    while (!why.empty() && (why.back() == '\n' || why.back() == '\r'))
+      why.pop_back();
+    return fail(err, "fault", "HTTP " + std::to_string(reply.status) + ": " + why);
   }
   out << reply.body;
   return 0;

@@ -25,7 +25,15 @@ Range range_of(FaultName name) {
       return {1, 1024, true, true, "a thread count from 1 to 1024"};
     case FaultName::Errors:
       return {0, 1, true, false, "a ratio from 0 to 1"};
+    case FaultName::SlowApi:
+      return {0.1, 60, true, false, "seconds from 0.1 to 60"};
+    case FaultName::Memory:
+      return {0.1, 0.97, true, false, "a ratio from 0.1 to 0.97"};
+    case FaultName::DeadRows:
+    case FaultName::StaleStats:
+      return {0.01, 1, true, false, "a ratio from 0.01 to 1"};
     case FaultName::DropIndex:
+    case FaultName::ProbeUnreachable:
       break;
   }
   return {0, 0, true, false, "no value"};
@@ -58,7 +66,16 @@ double default_value(FaultName name, unsigned hardware_threads) {
       return hardware_threads == 0 ? 1 : hardware_threads;
     case FaultName::Errors:
       return kDefaultErrorRatio;
+    case FaultName::SlowApi:
+      return kDefaultApiDelaySeconds;
+    case FaultName::Memory:
+      return kDefaultMemoryRatio;
+    case FaultName::DeadRows:
+      return kDefaultDeadRowRatio;
+    case FaultName::StaleStats:
+      return kDefaultStaleRowRatio;
     case FaultName::DropIndex:
+    case FaultName::ProbeUnreachable:
       break;
   }
   return 0;
@@ -78,6 +95,16 @@ std::string_view fault_name(FaultName name) {
       return "cpu";
     case FaultName::Errors:
       return "errors";
+    case FaultName::SlowApi:
+      return "slow-api";
+    case FaultName::Memory:
+      return "memory";
+    case FaultName::DeadRows:
+      return "dead-rows";
+    case FaultName::StaleStats:
+      return "stale-stats";
+    case FaultName::ProbeUnreachable:
+      return "probe-unreachable";
   }
   return "unknown";
 }
@@ -108,8 +135,8 @@ FaultSpec parse_fault_spec(std::string_view text, unsigned hardware_threads) {
   auto name = find_name(name_text);
   if (!name) throw fail("unknown fault; expected one of " + fault_names() + " or clear[=NAME]");
   auto range = range_of(*name);
-  if (*name == FaultName::DropIndex) {
-    if (value) throw fail("drop-index takes no value");
+  if (*name == FaultName::DropIndex || *name == FaultName::ProbeUnreachable) {
+    if (value) throw fail(std::string(fault_name(*name)) + " takes no value");
     return {FaultSpec::Action::Set, *name, 0};
   }
   if (!value) return {FaultSpec::Action::Set, *name, default_value(*name, hardware_threads)};

@@ -2,6 +2,7 @@
 
 #include "number_text.h"
 #include "pg/connection.h"
+#include "table_faults.h"
 
 namespace afp::workload {
 
@@ -22,7 +23,8 @@ const std::vector<std::string> kRestoreIndex{
 
 }  // namespace
 
-Faults::Faults(std::string dsn, log::Logger& log) : dsn_(std::move(dsn)), log_(log) {}
+Faults::Faults(std::string dsn, log::Logger& log, MemoryHogOptions memory)
+    : dsn_(std::move(dsn)), log_(log), memory_options_(std::move(memory)) {}
 
 Faults::~Faults() {
   stop();
@@ -53,6 +55,21 @@ void Faults::apply(const FaultSpec& spec) {
 }
 
 void Faults::set(FaultName name, double value) {
+  FaultState before = state();
+  // Rows from an earlier value would add to the new one's: the new ratio starts afresh.
+  if ((name == FaultName::DeadRows && before.dead_row_ratio > 0) ||
+      (name == FaultName::StaleStats && before.stale_row_ratio > 0))
+    end(name, before);
+  start(name, value);
+  // drop-index and probe-unreachable carry no value: on is 1.
+  bool switch_only = name == FaultName::DropIndex || name == FaultName::ProbeUnreachable;
+  record(name, switch_only ? 1 : value);
+  if (name == FaultName::SlowApi) wake_held_answers();
+  log_.info("fault set", {{"fault", std::string(fault_name(name))}, {"value", number_text(value)}});
+}
+
+void Faults::start(FaultName name, double value) {
+  FaultState now = state();
   switch (name) {
     case FaultName::DropIndex:
       run_sql(kDropIndex, "drop-index");
@@ -65,17 +82,42 @@ void Faults::set(FaultName name, double value) {
       cpu_.reset();
       cpu_ = std::make_unique<CpuBurner>(static_cast<int>(value));
       break;
+    case FaultName::Memory: {
+      memory_.reset();
+      auto options = memory_options_;
+      options.target_ratio = value;
+      memory_ = std::make_unique<MemoryHog>(options, log_);
+      break;
+    }
+    case FaultName::DeadRows:
+      run_sql(dead_rows_on(value), "dead-rows");
+      break;
+    case FaultName::StaleStats:
+      run_sql(stale_stats_on(value), "stale-stats");
+      break;
+    case FaultName::ProbeUnreachable:
+      if (!probe_switch_) {
+        throw FaultUnavailable(
+            "probe-unreachable: this service has no probe listener (serve --probe-listen "
+            "HOST:PORT)");
+      }
+      if (!now.probe_unreachable) probe_switch_(false);
+      break;
     case FaultName::SlowFingerprint:
     case FaultName::Errors:
+    case FaultName::SlowApi:
       break;
   }
+}
+
+void Faults::record(FaultName name, double value) {
   std::lock_guard lock(state_mutex_);
   switch (name) {
     case FaultName::SlowFingerprint:
       state_.slowdown = value;
       break;
     case FaultName::DropIndex:
-      state_.drop_index = true;
+      state_.drop_index = value != 0;
       break;
     case FaultName::DbStall:
       state_.stall_seconds = value;
@@ -87,12 +129,33 @@ void Faults::set(FaultName name, double value) {
       state_.error_ratio = value;
       error_credit_ = 0;
       break;
+    case FaultName::SlowApi:
+      state_.api_delay_seconds = value;
+      break;
+    case FaultName::Memory:
+      state_.memory_ratio = value;
+      break;
+    case FaultName::DeadRows:
+      state_.dead_row_ratio = value;
+      break;
+    case FaultName::StaleStats:
+      state_.stale_row_ratio = value;
+      break;
+    case FaultName::ProbeUnreachable:
+      state_.probe_unreachable = value != 0;
+      break;
   }
-  log_.info("fault set", {{"fault", std::string(fault_name(name))}, {"value", number_text(value)}});
 }
 
 void Faults::clear(FaultName name) {
-  FaultState before = state();
+  end(name, state());
+  // Off is 0 for every fault but slow-fingerprint, whose factor is then 1.
+  record(name, name == FaultName::SlowFingerprint ? FaultState{}.slowdown : 0);
+  if (name == FaultName::SlowApi) wake_held_answers();
+  log_.info("fault cleared", {{"fault", std::string(fault_name(name))}});
+}
+
+void Faults::end(FaultName name, const FaultState& before) {
   switch (name) {
     case FaultName::DropIndex:
       if (before.drop_index) run_sql(kRestoreIndex, "clear=drop-index");
@@ -103,30 +166,25 @@ void Faults::clear(FaultName name) {
     case FaultName::Cpu:
       cpu_.reset();
       break;
+    case FaultName::Memory:
+      memory_.reset();
+      break;
+    case FaultName::DeadRows:
+      if (before.dead_row_ratio > 0)
+        run_sql(dead_rows_off(before.stale_row_ratio > 0), "clear=dead-rows");
+      break;
+    case FaultName::StaleStats:
+      if (before.stale_row_ratio > 0)
+        run_sql(stale_stats_off(before.dead_row_ratio > 0), "clear=stale-stats");
+      break;
+    case FaultName::ProbeUnreachable:
+      if (before.probe_unreachable && probe_switch_) probe_switch_(true);
+      break;
     case FaultName::SlowFingerprint:
     case FaultName::Errors:
+    case FaultName::SlowApi:
       break;
   }
-  std::lock_guard lock(state_mutex_);
-  FaultState off;
-  switch (name) {
-    case FaultName::SlowFingerprint:
-      state_.slowdown = off.slowdown;
-      break;
-    case FaultName::DropIndex:
-      state_.drop_index = off.drop_index;
-      break;
-    case FaultName::DbStall:
-      state_.stall_seconds = off.stall_seconds;
-      break;
-    case FaultName::Cpu:
-      state_.cpu_threads = off.cpu_threads;
-      break;
-    case FaultName::Errors:
-      state_.error_ratio = off.error_ratio;
-      break;
-  }
-  log_.info("fault cleared", {{"fault", std::string(fault_name(name))}});
 }
 
 void Faults::run_sql(const std::vector<std::string>& statements, std::string_view fault) {
@@ -146,6 +204,34 @@ void Faults::run_sql(const std::vector<std::string>& statements, std::string_vie
 double Faults::fingerprint_slowdown() const {
   std::lock_guard lock(state_mutex_);
   return state_.slowdown;
+}
+
+bool Faults::hold_answer(int max_held) {
+  std::unique_lock lock(state_mutex_);
+  double seconds = state_.api_delay_seconds;
+  if (seconds <= 0 || held_answers_ >= max_held) return false;
+  ++held_answers_;
+  auto generation = delay_generation_;
+  answers_released_.wait_for(lock, std::chrono::duration<double>(seconds),
+                             [&] { return delay_generation_ != generation; });
+  --held_answers_;
+  return true;
+}
+
+int Faults::answers_held() const {
+  std::lock_guard lock(state_mutex_);
+  return held_answers_;
+}
+
+void Faults::wake_held_answers() {
+  std::lock_guard lock(state_mutex_);
+  ++delay_generation_;
+  answers_released_.notify_all();
+}
+
+void Faults::set_probe_switch(std::function<void(bool reachable)> probe_switch) {
+  std::lock_guard lock(apply_mutex_);
+  probe_switch_ = std::move(probe_switch);
 }
 
 bool Faults::fail_this_request() {
@@ -170,16 +256,27 @@ nlohmann::ordered_json Faults::state_json() const {
               {"drop-index", s.drop_index},
               {"db-stall", on_off(s.stall_seconds > 0, s.stall_seconds)},
               {"cpu", on_off(s.cpu_threads > 0, s.cpu_threads)},
-              {"errors", on_off(s.error_ratio > 0, s.error_ratio)}};
+              {"errors", on_off(s.error_ratio > 0, s.error_ratio)},
+              {"slow-api", on_off(s.api_delay_seconds > 0, s.api_delay_seconds)},
+              {"memory", on_off(s.memory_ratio > 0, s.memory_ratio)},
+              {"dead-rows", on_off(s.dead_row_ratio > 0, s.dead_row_ratio)},
+              {"stale-stats", on_off(s.stale_row_ratio > 0, s.stale_row_ratio)},
+              {"probe-unreachable", s.probe_unreachable}};
 }
 
 void Faults::stop() {
-  std::lock_guard lock(apply_mutex_);
-  stall_.reset();
-  cpu_.reset();
-  std::lock_guard state_lock(state_mutex_);
-  state_.stall_seconds = 0;
-  state_.cpu_threads = 0;
+  {
+    std::lock_guard lock(apply_mutex_);
+    stall_.reset();
+    cpu_.reset();
+    memory_.reset();
+    std::lock_guard state_lock(state_mutex_);
+    state_.stall_seconds = 0;
+    state_.cpu_threads = 0;
+    state_.memory_ratio = 0;
+    state_.api_delay_seconds = 0;
+  }
+  wake_held_answers();  // in-flight answers go out at once; the server waits for them
 }
 
 }  // namespace afp::workload

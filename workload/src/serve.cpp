@@ -92,6 +92,13 @@ int run_serve(const ServeCommand& c, std::ostream& err) {
   ConnectionPool pool(c.dsn, pool_options, log);
   SongStore store(pool, *reporter, log);
   Faults faults(c.dsn, log);
+  Identifier identifier(store, *reporter, &faults);
+  ServiceOptions service_options;
+  service_options.listen = c.listen;
+  service_options.probe_listen = c.probe_listen;
+  service_options.worker_threads = std::max(16, 2 * c.concurrency + 8);
+  // Before the faults: probe-unreachable needs the service's probe switch.
+  Service service(service_options, identifier, faults, *reporter, log);
   try {
     prepare_schema(store, log);
     for (const auto& spec : c.faults)
@@ -100,11 +107,6 @@ int run_serve(const ServeCommand& c, std::ostream& err) {
     err << "afp_workload serve: " << e.what() << "\n";
     return 1;
   }
-  Identifier identifier(store, *reporter, &faults);
-  ServiceOptions service_options;
-  service_options.listen = c.listen;
-  service_options.worker_threads = std::max(16, 2 * c.concurrency + 8);
-  Service service(service_options, identifier, faults, *reporter, log);
 
   std::unique_ptr<Ingest> ingest;
   if (c.ingest.songs > 0) {

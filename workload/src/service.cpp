@@ -51,32 +51,94 @@ Service::Service(ServiceOptions options, Identifier& identifier, Faults& faults,
       faults_(faults),
       reporter_(reporter),
       log_(log),
-      server_({{options_.listen}, options_.worker_threads, nullptr}, log) {}
+      server_({{options_.listen}, options_.worker_threads, nullptr}, log) {
+  if (!options_.probe_listen.empty())
+    faults_.set_probe_switch([this](bool reachable) { set_probe_reachable(reachable); });
+}
 
 Service::~Service() {
   stop();
+  if (!options_.probe_listen.empty()) faults_.set_probe_switch(nullptr);
 }
 
 void Service::add_stats(std::string key, std::function<nlohmann::ordered_json()> source) {
   stats_sources_.emplace_back(std::move(key), std::move(source));
 }
 
+void Service::add_routes(http::Server& server, bool admin) {
+  server.route("/identify", {"POST"}, [this](const auto& req, auto& res) { identify(req, res); });
+  server.route("/healthz", {"GET"}, [](const auto&, auto& res) { res.body = "ok\n"; });
+  server.route("/stats", {"GET"}, [this](const auto&, auto& res) { stats(res); });
+  if (admin) {
+    server.route("/admin/faults", {"GET", "POST"},
+                 [this](const auto& req, auto& res) { admin_faults(req, res); });
+  }
+  server.route("/", {"GET"}, [](const auto&, auto& res) { res.body = kLanding; });
+}
+
 void Service::start() {
-  server_.route("/identify", {"POST"}, [this](const auto& req, auto& res) { identify(req, res); });
-  server_.route("/healthz", {"GET"}, [](const auto&, auto& res) { res.body = "ok\n"; });
-  server_.route("/stats", {"GET"}, [this](const auto&, auto& res) { stats(res); });
-  server_.route("/admin/faults", {"GET", "POST"},
-                [this](const auto& req, auto& res) { admin_faults(req, res); });
-  server_.route("/", {"GET"}, [](const auto&, auto& res) { res.body = kLanding; });
+  add_routes(server_, true);
   server_.start();
-  started_ = true;
   log_.info("listening", {{"address", options_.listen}, {"port", std::to_string(port())}});
+  // Under the lock: probe-unreachable, switched meanwhile, must find the probe as it is.
+  std::lock_guard lock(probe_mutex_);
+  try {
+    if (!options_.probe_listen.empty() && !probe_closed_) open_probe();
+  } catch (...) {
+    server_.stop();
+    throw;
+  }
+  started_ = true;
 }
 
 void Service::stop() {
-  if (!started_) return;
-  started_ = false;
+  if (!started_.exchange(false)) return;
+  {
+    std::lock_guard lock(probe_mutex_);
+    if (probe_) probe_->stop();
+    probe_.reset();
+  }
   server_.stop();
+}
+
+void Service::open_probe() {
+  auto address = options_.probe_listen;
+  if (probe_port_ != 0) {  // the port an earlier opening picked: the prober knows that one
+    address = address.substr(0, address.rfind(':') + 1) + std::to_string(probe_port_);
+  }
+  auto server = std::make_unique<http::Server>(
+      http::ServerOptions{{address}, options_.probe_worker_threads, nullptr}, log_);
+  // No /admin/faults: an ingress would not expose it, and probe-unreachable asked there
+  // would have the listener wait for the very request that stops it.
+  add_routes(*server, false);
+  server->start();
+  probe_port_ = server->ports().front();
+  probe_ = std::move(server);
+  log_.info("probe listening", {{"address", address}, {"port", std::to_string(probe_port_)}});
+}
+
+// The probe-unreachable switch: refuses connections as an ingress that is down does.
+void Service::set_probe_reachable(bool reachable) {
+  std::lock_guard lock(probe_mutex_);
+  probe_closed_ = !reachable;
+  if (!started_.load()) return;
+  if (!reachable && probe_) {
+    probe_->stop();
+    probe_.reset();
+    log_.info("probe listener closed", {{"port", std::to_string(probe_port_)}});
+  }
+  if (reachable && !probe_) {
+    try {
+      open_probe();
+    } catch (const http::ServerError& e) {
+      throw FaultError(std::string("the probe listener cannot open again: ") + e.what());
+    }
+  }
+}
+
+int Service::probe_port() const {
+  std::lock_guard lock(probe_mutex_);
+  return probe_port_;
 }
 
 int Service::port() const {
@@ -93,6 +155,14 @@ void Service::identify(const http::Request& req, http::Response& res) {
   if (!answer.server_timing.empty())
     res.headers.emplace_back("Server-Timing", answer.server_timing);
   bool matched = answer.status == 200 && answer.body.value("match", false);
+  // slow-api: the wait is in the answer's time (api_request), in no stage's. Handlers run on
+  // the server's fixed pool of worker_threads (serve: at least 16, 2 x --concurrency + 8)
+  // and a held answer holds its worker. The identify load keeps at most --concurrency
+  // uploads in flight and skips its slots while they are busy, so at 6 s an answer it
+  // holds 4 workers, not a growing queue; the probe listener has a pool of its own. Half
+  // the pool at most waits, so that any other caller piling up requests cannot take the
+  // workers /healthz, /stats and /admin/faults need: beyond that, answers go out at once.
+  faults_.hold_answer(std::max(1, options_.worker_threads / 2));
   count(answer.status, matched);
   reporter_.api_request(watch.seconds(), "/identify", "POST", answer.status);
   if (answer.status == 200) reporter_.identification(matched ? "match" : "no_match");
@@ -186,6 +256,9 @@ void Service::admin_faults(const http::Request& req, http::Response& res) {
   } catch (const FaultSpecError& e) {
     res.status = 400;
     res.body = dump(error_body(e.what()));
+  } catch (const FaultUnavailable& e) {
+    res.status = 409;
+    res.body = dump({{"error", e.what()}, {"faults", faults_.state_json()}});
   } catch (const FaultError& e) {
     res.status = 503;
     res.body = dump({{"error", e.what()}, {"faults", faults_.state_json()}});

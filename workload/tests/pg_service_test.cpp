@@ -2,16 +2,19 @@
 // ten 10-second synthetic songs: identification over HTTP, re-ingest, the faults, bad
 // inputs, reporting to a real exporter, and the binary's subcommands.
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -338,6 +341,218 @@ TEST_CASE("faults: a look-up waits while db-stall holds the lock", "[faults]") {
   CHECK(json_of(reply)["song_name"] == "synthetic-5");
 }
 
+namespace {
+
+struct TableStats {
+  double live = 0, dead = 0, modified = 0;
+};
+
+TableStats fingerprint_stats(test::AdminSession& admin) {
+  auto r = admin.sql(
+      "SELECT n_live_tup, n_dead_tup, n_mod_since_analyze FROM pg_stat_user_tables WHERE "
+      "relname = 'fingerprints'");
+  return {std::stod(std::string(r.value(0, 0))), std::stod(std::string(r.value(0, 1))),
+          std::stod(std::string(r.value(0, 2)))};
+}
+
+bool autovacuum_off(test::AdminSession& admin) {
+  return admin.exists(
+      "EXISTS (SELECT 1 FROM pg_class WHERE relname = 'fingerprints' AND "
+      "'autovacuum_enabled=false' = ANY (reloptions))");
+}
+
+bool has_reloptions(test::AdminSession& admin) {
+  return admin.exists(
+      "EXISTS (SELECT 1 FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE "
+      "c.relname = 'fingerprints' AND (c.reloptions IS NOT NULL OR t.reloptions IS NOT NULL))");
+}
+
+// A table with no dead rows and fresh statistics, as after autovacuum caught up.
+void vacuumed(test::AdminSession& admin) {
+  admin.sql("VACUUM ANALYZE fingerprints");
+  REQUIRE(eventually([&] {
+    auto s = fingerprint_stats(admin);
+    return s.dead == 0 && s.modified == 0 && s.live > 0;
+  }));
+}
+
+void check_identifies(Workload& w) {
+  auto known = w.post("/identify", clip_wav(3, 2.0));
+  REQUIRE(known.status == 200);
+  CHECK(json_of(known)["song_name"] == "synthetic-3");
+  auto unknown = w.post("/identify", clip_wav(1'000'003, 2.0));
+  REQUIRE(unknown.status == 200);
+  CHECK(json_of(unknown)["match"] == false);
+}
+
+}  // namespace
+
+TEST_CASE("faults: dead-rows leaves dead tuples with autovacuum off, and clearing vacuums",
+          "[faults]") {
+  Workload w(dsn());
+  test::AdminSession admin(kDatabase);
+  vacuumed(admin);
+  auto rows = count_rows(admin, "SELECT count(*) FROM fingerprints");
+
+  auto set = w.fault("dead-rows=0.5");
+  REQUIRE(set.status == 200);
+  CHECK(json_of(set)["dead-rows"] == 0.5);
+  CHECK(autovacuum_off(admin));
+  // About half the rows updated: a third of the tuples dead. Visible as the request answers.
+  auto s = fingerprint_stats(admin);
+  INFO("live " << s.live << ", dead " << s.dead);
+  CHECK(s.dead / (s.live + s.dead) == Approx(1.0 / 3).margin(0.05));
+  CHECK(count_rows(admin, "SELECT count(*) FROM fingerprints") == rows);
+  check_identifies(w);
+
+  auto cleared = w.fault("clear=dead-rows");
+  REQUIRE(cleared.status == 200);
+  CHECK(json_of(cleared)["dead-rows"] == false);
+  CHECK(fingerprint_stats(admin).dead == 0);
+  CHECK_FALSE(has_reloptions(admin));
+}
+
+TEST_CASE(
+    "faults: stale-stats adds unmatchable rows with autoanalyze off, and clearing removes them",
+    "[faults]") {
+  Workload w(dsn());
+  test::AdminSession admin(kDatabase);
+  vacuumed(admin);
+  auto rows = count_rows(admin, "SELECT count(*) FROM fingerprints");
+  const std::string kMarkerRows =
+      "SELECT count(*) FROM fingerprints f JOIN songs s USING (song_id) WHERE s.song_name = "
+      "'afp-fault-stale-stats'";
+
+  auto set = w.fault("stale-stats=0.2");
+  REQUIRE(set.status == 200);
+  CHECK(json_of(set)["stale-stats"] == 0.2);
+  CHECK(autovacuum_off(admin));
+  CHECK(count_rows(admin, kMarkerRows) == static_cast<int>(std::ceil(0.2 * rows)));
+  auto s = fingerprint_stats(admin);
+  INFO("live " << s.live << ", dead " << s.dead << ", modified " << s.modified);
+  CHECK(s.modified > 0.1 * s.live);
+  CHECK(s.dead == 0);
+  check_identifies(w);
+  // The load generator's song list leaves the marker out.
+  auto songs = w.store.fingerprinted_songs();
+  CHECK(songs.size() == static_cast<std::size_t>(kSongs));
+
+  // Set again: the rows are made afresh, not added to.
+  REQUIRE(w.fault("stale-stats=0.3").status == 200);
+  CHECK(count_rows(admin, kMarkerRows) == static_cast<int>(std::ceil(0.3 * rows)));
+
+  auto cleared = w.fault("clear");
+  REQUIRE(cleared.status == 200);
+  CHECK(json_of(cleared)["stale-stats"] == false);
+  CHECK(count_rows(admin, "SELECT count(*) FROM fingerprints") == rows);
+  CHECK(count_rows(admin, "SELECT count(*) FROM songs") == kSongs);
+  s = fingerprint_stats(admin);
+  CHECK(s.modified == 0);
+  CHECK(s.dead == 0);
+  CHECK_FALSE(has_reloptions(admin));
+}
+
+TEST_CASE("faults: slow-api adds its seconds to the API time, to no stage's", "[faults]") {
+  Workload w(dsn());
+  REQUIRE(w.fault("slow-api=1.5").status == 200);
+  auto wav = clip_wav(6, 1.0);
+  auto start = std::chrono::steady_clock::now();
+  auto reply = w.post("/identify", wav);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  REQUIRE(reply.status == 200);
+  CHECK(json_of(reply)["song_name"] == "synthetic-6");
+  CHECK(took >= 1.5);
+  auto timing = pipeline::parse_server_timing(reply.headers["server-timing"]);
+  REQUIRE(timing.ok());
+  double stages = 0;
+  for (const auto& e : timing.entries)
+    stages += e.seconds.value_or(0);
+  CHECK(stages < 1.0);
+
+  REQUIRE(w.fault("clear=slow-api").status == 200);
+  start = std::chrono::steady_clock::now();
+  REQUIRE(w.post("/identify", wav).status == 200);
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 1.5);
+  w.reporter.stop();
+  std::vector<double> api;
+  {
+    std::lock_guard lock(w.recorded->mutex);
+    for (const auto& o : w.recorded->items) {
+      if (o.kind == pipeline::Kind::ApiRequest) api.push_back(o.value);
+    }
+  }
+  REQUIRE(api.size() == 2);
+  CHECK(api[0] >= 1.5);
+  CHECK(api[1] < 1.5);
+}
+
+namespace {
+
+// Whether a TCP connection to the port on loopback is accepted (false: refused).
+bool accepts_connections(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  int err = errno;
+  close(fd);
+  if (!ok) REQUIRE(err == ECONNREFUSED);
+  return ok;
+}
+
+}  // namespace
+
+TEST_CASE("faults: probe-unreachable closes the probe listener, and clearing opens it again",
+          "[faults]") {
+  auto options = on_any_port();
+  options.probe_listen = "127.0.0.1:0";
+  Workload w(dsn(), options);
+  int probe = w.service.probe_port();
+  REQUIRE(probe > 0);
+  REQUIRE(probe != w.service.port());
+  auto wav = clip_wav(8, 2.0);
+  auto via_probe = [&] {
+    HttpClient client;
+    return client.send({"http://127.0.0.1:" + std::to_string(probe) + "/identify",
+                        "POST",
+                        {"Content-Type: audio/wav"},
+                        wav,
+                        std::chrono::seconds(60)});
+  };
+  auto first = via_probe();
+  REQUIRE(first.status == 200);
+  CHECK(json_of(first)["song_name"] == "synthetic-8");
+  CHECK(accepts_connections(probe));
+
+  auto set = w.fault("probe-unreachable");
+  REQUIRE(set.status == 200);
+  CHECK(json_of(set)["probe-unreachable"] == true);
+  CHECK_FALSE(accepts_connections(probe));
+  CHECK_FALSE(via_probe().answered());
+  auto main = w.post("/identify", wav);  // the service itself goes on
+  REQUIRE(main.status == 200);
+  CHECK(json_of(main)["song_name"] == "synthetic-8");
+
+  auto cleared = w.fault("clear");
+  REQUIRE(cleared.status == 200);
+  CHECK(json_of(cleared)["probe-unreachable"] == false);
+  CHECK(w.service.probe_port() == probe);
+  CHECK(accepts_connections(probe));
+  CHECK(via_probe().status == 200);
+}
+
+TEST_CASE("faults: probe-unreachable is refused without a probe listener", "[faults]") {
+  Workload w(dsn());
+  auto refused = w.fault("probe-unreachable");
+  CHECK(refused.status == 409);
+  CHECK_THAT(json_of(refused)["error"].get<std::string>(),
+             Catch::Contains("no probe listener") && Catch::Contains("--probe-listen"));
+  CHECK(json_of(w.get("/admin/faults"))["probe-unreachable"] == false);
+}
+
 TEST_CASE("service: bad uploads get 4xx answers that say why", "[service]") {
   Workload w(dsn());
   auto empty = w.post("/identify", "");
@@ -568,6 +783,11 @@ TEST_CASE("cli: the binary serves, takes faults and stops on SIGTERM", "[cli]") 
   Child bad({"fault", "--url", url, "errors=2"});
   CHECK(bad.wait() == 2);
   CHECK_THAT(bad.err(), Catch::Contains("errors=2"));
+  Child no_probe({"fault", "--url", url, "probe-unreachable"});
+  CHECK(no_probe.wait() == 1);
+  auto no_probe_err = no_probe.err();
+  CHECK_THAT(no_probe_err, Catch::Contains("HTTP 409") && Catch::Contains("--probe-listen"));
+  CHECK(std::count(no_probe_err.begin(), no_probe_err.end(), '\n') == 1);
   Child unknown_flag({"serve", "--listen-address", "x"});
   CHECK(unknown_flag.wait() == 2);
   CHECK_THAT(unknown_flag.err(), Catch::Contains("unknown flag --listen-address"));
@@ -576,6 +796,72 @@ TEST_CASE("cli: the binary serves, takes faults and stops on SIGTERM", "[cli]") 
   CHECK(serve.wait() == 0);
   CHECK_THAT(serve.err(),
              Catch::Contains("msg=\"shutting down\"") && Catch::Contains("msg=stopped"));
+}
+
+TEST_CASE(
+    "cli: under slow-api the probe still answers within 10 s, and probe-unreachable refuses it",
+    "[cli]") {
+  // The demo's load: 2 uploads a second, 4 at most in flight.
+  Child serve({"serve", "--listen", "127.0.0.1:0", "--probe-listen", "127.0.0.1:0", "--rate", "2",
+               "--concurrency", "4", "--song-seconds", "10", "--clip-seconds", "4"});
+  std::string port, probe_port;
+  REQUIRE(eventually([&] {
+    auto log = serve.err();
+    static const std::regex kListening("msg=listening address=127\\.0\\.0\\.1:0 port=([0-9]+)");
+    static const std::regex kProbe(
+        "msg=\"probe listening\" address=127\\.0\\.0\\.1:0 port=([0-9]+)");
+    std::smatch main, probe;
+    if (!std::regex_search(log, main, kListening) || !std::regex_search(log, probe, kProbe))
+      return false;
+    port = main[1].str();
+    probe_port = probe[1].str();
+    return true;
+  }));
+  std::string url = "http://127.0.0.1:" + port;
+  HttpClient client;
+  auto stats = [&] {
+    auto reply = client.send({url + "/stats", "GET", {}, {}, std::chrono::seconds(5)});
+    REQUIRE(reply.status == 200);
+    return nlohmann::json::parse(reply.body);
+  };
+  REQUIRE(eventually([&] { return stats()["load"]["correct"].get<int>() >= 1; }));
+
+  Child slow({"fault", "--url", url, "slow-api"});
+  REQUIRE(slow.wait() == 0);
+  CHECK(nlohmann::json::parse(slow.out())["slow-api"] == 6.0);
+  // Let the load fill its four places with held uploads, then probe as the exporter does.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  auto wav = clip_wav(2, 1.0);
+  auto start = std::chrono::steady_clock::now();
+  auto probed = client.send({"http://127.0.0.1:" + probe_port + "/identify",
+                             "POST",
+                             {"Content-Type: audio/wav"},
+                             wav,
+                             std::chrono::seconds(10)});
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  REQUIRE(probed.status == 200);
+  CHECK(took >= 6);
+  CHECK(took < 9);
+  auto during = stats();  // answered at once, while uploads are held
+  CHECK(during["load"]["errors"] == 0);
+
+  Child unreachable({"fault", "--url", url, "clear=slow-api", "probe-unreachable"});
+  REQUIRE(unreachable.wait() == 0);
+  CHECK(nlohmann::json::parse(unreachable.out())["probe-unreachable"] == true);
+  auto refused = client.send(
+      {"http://127.0.0.1:" + probe_port + "/healthz", "GET", {}, {}, std::chrono::seconds(5)});
+  CHECK_FALSE(refused.answered());
+  auto sent = stats()["load"]["sent"].get<int>();
+  REQUIRE(eventually([&] { return stats()["load"]["sent"].get<int>() >= sent + 2; }));
+
+  Child clear({"fault", "--url", url, "clear"});
+  REQUIRE(clear.wait() == 0);
+  auto back = client.send(
+      {"http://127.0.0.1:" + probe_port + "/healthz", "GET", {}, {}, std::chrono::seconds(5)});
+  CHECK(back.status == 200);
+  CHECK(stats()["load"]["errors"] == 0);
+  serve.signal(SIGTERM);
+  CHECK(serve.wait() == 0);
 }
 
 TEST_CASE("cli: init, identify and synth from the command line", "[cli]") {

@@ -49,6 +49,7 @@ TEST_CASE("cli: serve's defaults and every flag", "[cli]") {
   auto d = parse_as<ServeCommand>({"serve", "--dsn", "postgresql://x/db"});
   CHECK(d.dsn == "postgresql://x/db");
   CHECK(d.listen == "127.0.0.1:8080");
+  CHECK(d.probe_listen.empty());
   CHECK(d.report == "none");
   CHECK(d.rate == 2);
   CHECK(d.concurrency == 4);
@@ -64,6 +65,8 @@ TEST_CASE("cli: serve's defaults and every flag", "[cli]") {
                                    "--dsn=d",
                                    "--listen",
                                    ":0",
+                                   "--probe-listen",
+                                   "127.0.0.1:8081",
                                    "--report",
                                    "statsd://127.0.0.1:9125",
                                    "--rate=0.5",
@@ -76,6 +79,8 @@ TEST_CASE("cli: serve's defaults and every flag", "[cli]") {
                                    "--fault",
                                    "drop-index",
                                    "--fault=errors=0.1",
+                                   "--fault",
+                                   "probe-unreachable",
                                    "--songs",
                                    "300",
                                    "--first-seed",
@@ -87,12 +92,13 @@ TEST_CASE("cli: serve's defaults and every flag", "[cli]") {
                                    "--log-level",
                                    "debug"});
   CHECK(s.listen == ":0");
+  CHECK(s.probe_listen == "127.0.0.1:8081");
   CHECK(s.report == "statsd://127.0.0.1:9125");
   CHECK(s.rate == 0.5);
   CHECK(s.concurrency == 8);
   CHECK(s.unknown_ratio == 0);
   CHECK(s.clip_seconds == 7.5);
-  CHECK(s.faults == std::vector<std::string>{"drop-index", "errors=0.1"});
+  CHECK(s.faults == std::vector<std::string>{"drop-index", "errors=0.1", "probe-unreachable"});
   CHECK(s.ingest.songs == 300);
   CHECK(s.ingest.first_seed == 100);
   CHECK(s.ingest.song_seconds == 20);
@@ -132,6 +138,12 @@ TEST_CASE("cli: --help anywhere prints the command's usage", "[cli]") {
   CHECK(parse_as<HelpCommand>({"serve", "--rate", "3", "--help"}).text == usage("serve"));
   CHECK_THAT(parse_as<HelpCommand>({"--help"}).text, Catch::Contains("commands:"));
   CHECK_THAT(usage("serve"), Catch::Contains("slow-fingerprint[=FACTOR]"));
+  for (const char* fault : {"slow-api[=SECONDS]", "memory[=RATIO]", "dead-rows[=RATIO]",
+                            "stale-stats[=RATIO]", "probe-unreachable"}) {
+    CHECK_THAT(usage("serve"), Catch::Contains(fault));
+    CHECK_THAT(usage("fault"), Catch::Contains(fault));
+  }
+  CHECK_THAT(usage("serve"), Catch::Contains("--probe-listen HOST:PORT"));
 }
 
 TEST_CASE("cli: the DSN comes from the flag, AFP_PG_DSN or AFP_PG_DSN_FILE", "[cli]") {
@@ -167,6 +179,10 @@ TEST_CASE("cli: mistakes are UsageErrors that say what is wrong", "[cli]") {
   CHECK_THAT(refusal({"serve", "--songs", "10", "--first-seed", "999995"}, db),
              Catch::Contains("below 1000000"));
   CHECK_THAT(refusal({"serve", "--log-level", "loud"}, db), Catch::Contains("\"loud\""));
+  CHECK_THAT(refusal({"serve", "--fault", "probe-unreachable"}, db),
+             Catch::Contains("--fault probe-unreachable needs --probe-listen HOST:PORT"));
+  CHECK_THAT(refusal({"serve", "--fault", "memory=0.99"}, db),
+             Catch::Contains("fault \"memory=0.99\": the value must be a ratio from 0.1 to 0.97"));
   CHECK_THAT(refusal({"ingest"}, db), Catch::Contains("--songs N is required"));
   CHECK_THAT(refusal({"ingest", "--songs", "0"}, db), Catch::Contains("out of range"));
   CHECK_THAT(refusal({"fault", "drop-index"}), Catch::Contains("--url"));
