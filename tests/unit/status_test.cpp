@@ -11,6 +11,9 @@
 #include "core/thresholds.h"
 #include "golden.h"
 #include "http/server.h"
+#include "metrics/text_parser.h"
+#include "metrics/text_writer.h"
+#include "pipeline/store.h"
 
 using afp::cli::CheckRow;
 using afp::cli::CheckState;
@@ -370,6 +373,25 @@ TEST_CASE("status: pipeline p95s since start, summed over every series", "[statu
   SECTION("no pipeline rows when the exporter publishes no pipeline metrics") {
     CHECK(row(evaluate({}, memory(100, 50)), "fingerprint_generation_p95") == nullptr);
   }
+}
+
+TEST_CASE("status: a fresh exporter shows every pipeline p95 row as n/a", "[status][pipeline]") {
+  // What a just-started exporter publishes: API requests are labelled by endpoint, so that
+  // histogram has no series at all until the first request is pushed.
+  afp::pipeline::Store store;
+  std::string text;
+  afp::metrics::TextWriter writer(text);
+  store.write(writer);
+  auto rows = evaluate({}, afp::metrics::parse_text(text));
+  for (auto name : {"fingerprint_generation_p95", "api_processing_p95", "db_query_p95"}) {
+    INFO(name);
+    const auto* r = row(rows, name);
+    REQUIRE(r != nullptr);
+    CHECK(r->state == CheckState::Unknown);
+    CHECK_FALSE(r->value.has_value());
+    CHECK(r->note == "no observations since the exporter started");
+  }
+  CHECK(rows[1].threshold.name == "api_processing_p95");  // in the requirement table's order
 }
 
 TEST_CASE("status: exit code", "[status]") {

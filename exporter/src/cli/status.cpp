@@ -1,5 +1,6 @@
 #include "cli/status.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -238,11 +239,20 @@ void check_dead_rows(const Scrapes& s, std::vector<CheckRow>& rows) {
 // (histogram_quantile over every series of a histogram). Rows only when the exporter
 // publishes the pipeline metrics.
 
+// Every pipeline family is written on each scrape, but a labelled histogram (API requests
+// by endpoint) has no series until its first observation: whether the pipeline is published
+// is read from all of its families, not from each histogram's own series.
+constexpr std::array<std::string_view, 4> kPipelineFamilies{
+    "afp_fingerprint_generation_seconds_count", "afp_api_request_duration_seconds_count",
+    "afp_db_query_duration_seconds_count", "afp_identifications_total"};
+
+bool pipeline_published(const Scrapes& s) {
+  return std::any_of(kPipelineFamilies.begin(), kPipelineFamilies.end(),
+                     [&](auto name) { return metrics::find_sample(s.after, name) != nullptr; });
+}
+
 void check_p95(const Scrapes& s, std::vector<CheckRow>& rows, const core::Threshold& t,
                std::string_view histogram) {
-  std::string count_name = std::string(histogram) + "_count";
-  auto counts = metrics::find_samples(s.after, count_name);
-  if (counts.empty()) return;
   auto p95 = metrics::bucket_quantile(0.95, metrics::sum_buckets(s.after, histogram));
   if (!p95) {
     rows.push_back(unknown(t, "", "no observations since the exporter started"));
@@ -252,6 +262,7 @@ void check_p95(const Scrapes& s, std::vector<CheckRow>& rows, const core::Thresh
 }
 
 void check_pipeline_p95s(const Scrapes& s, std::vector<CheckRow>& rows) {
+  if (!pipeline_published(s)) return;
   check_p95(s, rows, core::kFingerprintGenerationP95, "afp_fingerprint_generation_seconds");
   check_p95(s, rows, core::kApiProcessingP95, "afp_api_request_duration_seconds");
   check_p95(s, rows, core::kDbQueryP95, "afp_db_query_duration_seconds");
