@@ -1,9 +1,14 @@
 #include "cli/status.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -260,17 +265,100 @@ TEST_CASE("status: slowest statement mean time among statements called 5 times",
   }
 }
 
-TEST_CASE("status: cache hit ratio per database, idle databases left out", "[status][pg]") {
-  auto after = join({pg_up(1), database("afp", 99000, 1000), database("busy", 98999, 1001),
-                     database("cold", 899, 101), database("template1", 10, 990)});
-  auto rows = evaluate({}, after);
+TEST_CASE("status: cache hit ratio per database, guarded as the alert guards it", "[status][pg]") {
+  using namespace std::chrono_literals;
+  // 10 s apart. Cumulative counts are large everywhere: an idle database read most of its
+  // blocks from disk once, long ago, and a ratio since the statistics reset would warn.
+  auto before = join({pg_up(1), database("afp", 1e6, 5e5), database("busy", 1e6, 5e5),
+                      database("cold", 1e6, 5e5), database("postgres", 2000, 1000),
+                      database("template0", 10, 990), database("template1", 10, 990)});
+  auto after = join({pg_up(1), database("afp", 1e6 + 990, 5e5 + 10),  // 100/s, 99 %
+                     database("busy", 1e6 + 9899, 5e5 + 101),         // 1000/s, 98.99 %
+                     database("cold", 1e6 + 400, 5e5 + 99),           // 49.9/s, 80 %
+                     database("postgres", 2000, 1000),                // nothing
+                     database("template0", 10, 1990), database("template1", 10, 1990)});
+  auto rows = evaluate(before, after, 10s);
   const auto* afp = row(rows, "pg_cache_hit_ratio", "afp");
   const auto* busy = row(rows, "pg_cache_hit_ratio", "busy");
   REQUIRE((afp != nullptr && busy != nullptr));
-  CHECK(afp->state == CheckState::Ok);                             // 99 % exactly
-  CHECK(busy->state == CheckState::Warn);                          // 98.999 %
-  CHECK(row(rows, "pg_cache_hit_ratio", "template1") == nullptr);  // 1000 accesses
-  CHECK(row(rows, "pg_cache_hit_ratio", "cold") == nullptr);
+  CHECK(*afp->value == 0.99);
+  CHECK(afp->state == CheckState::Ok);  // 99 % exactly
+  CHECK(*busy->value == Approx(0.9899));
+  CHECK(busy->state == CheckState::Warn);
+
+  SECTION("under the alert's block rate: OK, idle, with the rate") {
+    const auto* cold = row(rows, "pg_cache_hit_ratio", "cold");
+    const auto* idle = row(rows, "pg_cache_hit_ratio", "postgres");
+    REQUIRE((cold != nullptr && idle != nullptr));
+    CHECK(cold->state == CheckState::Ok);
+    CHECK_FALSE(cold->value.has_value());
+    CHECK(cold->note == "idle: 49.9 blocks/s over 10 s, under 50/s");
+    CHECK(idle->state == CheckState::Ok);
+    CHECK(idle->note == "idle: 0.0 blocks/s over 10 s, under 50/s");
+  }
+  SECTION("template databases have no row, however busy") {
+    CHECK(row(rows, "pg_cache_hit_ratio", "template0") == nullptr);
+    CHECK(row(rows, "pg_cache_hit_ratio", "template1") == nullptr);
+  }
+  SECTION("a healthy but mostly idle server exits 0") {
+    std::vector<CheckRow> pg;
+    for (const auto& r : rows) {
+      if (r.target != "busy") pg.push_back(r);
+    }
+    CHECK(exit_code(pg) == 0);
+  }
+}
+
+TEST_CASE("status: cache hit ratio n/a while PostgreSQL's cache may be warming", "[status][pg]") {
+  using namespace std::chrono_literals;
+  auto after = join({pg_up(1), database("afp", 1000, 9000)});  // 10 %: a cold cache
+  SECTION("PostgreSQL came up between the scrapes") {
+    auto rows = evaluate(pg_up(0), after, 1s);
+    const auto* r = row(rows, "pg_cache_hit_ratio", "afp");
+    REQUIRE(r != nullptr);
+    CHECK(r->state == CheckState::Unknown);
+    CHECK(r->note == "PostgreSQL came up between the scrapes: its cache is still warming");
+  }
+  SECTION("counters went back: restarted or statistics reset between the scrapes") {
+    auto rows = evaluate(join({pg_up(1), database("afp", 1e6, 1e6)}), after, 1s);
+    const auto* r = row(rows, "pg_cache_hit_ratio", "afp");
+    REQUIRE(r != nullptr);
+    CHECK(r->state == CheckState::Unknown);
+    CHECK(r->note ==
+          "counters went back between the scrapes (PostgreSQL restarted or its statistics were "
+          "reset): its cache may still be warming");
+  }
+  SECTION("no rate without both scrapes and the time between them") {
+    auto first_lacks_it = evaluate(pg_up(1), after, 1s);
+    const auto* missing = row(first_lacks_it, "pg_cache_hit_ratio", "afp");
+    REQUIRE(missing != nullptr);
+    CHECK(missing->state == CheckState::Unknown);
+    CHECK(missing->note == "not in both scrapes");
+    auto no_clock = evaluate(after, after);
+    const auto* no_time = row(no_clock, "pg_cache_hit_ratio", "afp");
+    REQUIRE(no_time != nullptr);
+    CHECK(no_time->state == CheckState::Unknown);
+    CHECK(no_time->note == "no time passed between the scrapes");
+  }
+}
+
+TEST_CASE("status: the cache hit guards are AfpPostgresCacheHitLow's", "[status][pg][thresholds]") {
+  YAML::Node doc = YAML::LoadFile(std::string(AFP_SOURCE_DIR) + "/rules/afp-alerts.yml");
+  const std::regex volume(R"(instance_datname:pg_stat_database_blks:rate5m\s*>=\s*([0-9.]+))");
+  int alerts = 0;
+  for (const auto& group : doc["groups"]) {
+    for (const auto& rule : group["rules"]) {
+      if (!rule["alert"] || rule["alert"].as<std::string>() != "AfpPostgresCacheHitLow") continue;
+      ++alerts;
+      auto expr = rule["expr"].as<std::string>();
+      INFO(expr);
+      std::smatch m;
+      REQUIRE(std::regex_search(expr, m, volume));
+      CHECK(std::stod(m[1]) == afp::core::kCacheHitMinBlocksPerSecond);
+      CHECK(expr.find(R"(datname!~"template0|template1")") != std::string::npos);
+    }
+  }
+  CHECK(alerts == 2);  // warning and critical
 }
 
 TEST_CASE("status: dead-row ratio for the fingerprint table and tables with many dead rows",
@@ -290,10 +378,11 @@ TEST_CASE("status: dead-row ratio for the fingerprint table and tables with many
 }
 
 TEST_CASE("status: PostgreSQL rows in the table", "[status][pg]") {
-  auto after = join({pg_up(1), statement("7", 10, 2), database("afp", 95000, 5000),
+  auto before = database("afp", 5000, 0);
+  auto after = join({pg_up(1), statement("7", 10, 2), database("afp", 100000, 5000),
                      table("fingerprints", 900, 100)});
   std::ostringstream out;
-  afp::cli::print_table(out, "x", evaluate({}, after));
+  afp::cli::print_table(out, "x", evaluate(before, after, std::chrono::seconds(1)));
   CHECK(out.str() ==
         "source: x\n"
         "CHECK                                                 VALUE  WARNING  CRITICAL  STATE\n"
@@ -675,4 +764,40 @@ TEST_CASE("status: a 200 answer that is not an exposition counts as no exporter"
              err);
   CHECK(err.str().find("(not a Prometheus exposition: line 1: ") != std::string::npos);
   CHECK(err.str().find("collecting locally") != std::string::npos);
+}
+
+TEST_CASE("status: the cache hit rate spans the time between the two requests", "[status][cli]") {
+  auto scrape = [](double afp_hits, double postgres_hits) {
+    return "pg_up 1\n"
+           "pg_stat_database_blks_hit{datid=\"1\",datname=\"afp\"} " +
+           std::to_string(afp_hits) +
+           "\n"
+           "pg_stat_database_blks_read{datid=\"1\",datname=\"afp\"} 500000\n"
+           "pg_stat_database_blks_hit{datid=\"5\",datname=\"postgres\"} " +
+           std::to_string(postgres_hits) +
+           "\n"
+           "pg_stat_database_blks_read{datid=\"5\",datname=\"postgres\"} 900\n";
+  };
+  auto& exporter = FakeExporter::instance();
+  // afp: a million hits and no reads between the requests; postgres: 40 hits, under 50/s
+  // over a second or more.
+  exporter.serve({scrape(1e6, 100), scrape(2e6, 140)});
+  std::ostringstream out, err;
+  int rc = run_status({"--url", exporter.url(), "--interval", "1s", "--json"}, out, err);
+  INFO("out: " << out.str());
+  CHECK(err.str().empty());
+  CHECK(rc == 0);
+  std::map<std::string, nlohmann::json> cache;
+  auto doc = nlohmann::json::parse(out.str());
+  for (const auto& c : doc["checks"]) {
+    if (c["name"] == "pg_cache_hit_ratio") cache[c["target"]] = c;
+  }
+  REQUIRE(cache.size() == 2);
+  CHECK(cache["afp"]["value"] == 1.0);
+  CHECK(cache["afp"]["state"] == "OK");
+  CHECK(cache["postgres"]["state"] == "OK");
+  CHECK(cache["postgres"]["value"].is_null());
+  std::string note = cache["postgres"]["note"];
+  CHECK(note.rfind("idle: ", 0) == 0);
+  CHECK(note.find(" blocks/s over 1 s, under 50/s") != std::string::npos);
 }

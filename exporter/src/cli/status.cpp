@@ -33,6 +33,7 @@ namespace {
 struct Scrapes {
   const std::vector<Sample>& before;
   const std::vector<Sample>& after;
+  std::chrono::duration<double> elapsed;
 };
 
 // 5123456 -> "5.12M": a table's size at a glance.
@@ -142,9 +143,9 @@ void check_filesystems(const Scrapes& s, std::vector<CheckRow>& rows) {
 }
 
 // ---------------------------------------------------------------------------------------
-// PostgreSQL: rows only when the exporter reports pg_up, i.e. has a DSN. Counters are read
-// cumulatively (since the statistics reset): two scrapes a second apart see too few calls
-// to judge a rate.
+// PostgreSQL: rows only when the exporter reports pg_up, i.e. has a DSN. Statement and
+// table counters are read cumulatively (since the statistics reset): two scrapes a second
+// apart see too few calls to judge a rate. The cache hit ratio is the exception, below.
 
 bool postgres_up(const Scrapes& s) {
   const auto* up = metrics::find_sample(s.after, "pg_up");
@@ -193,19 +194,76 @@ void check_statements(const Scrapes& s, std::vector<CheckRow>& rows) {
   }
 }
 
+// AfpPostgresCacheHitLow's guards. The alert judges a 5-minute rate; status has two scrapes
+// `elapsed` apart, so the block rate and the ratio both come from their difference. A
+// ratio since the statistics reset would still carry the cold reads of a start long
+// past, and of databases nobody uses. The alert also waits 15 minutes after PostgreSQL
+// came up; the exporter publishes no start time, so status sees only a restart between
+// its two scrapes (pg_up 0 in the first, or counters that went back).
+constexpr std::array<std::string_view, 2> kTemplateDatabases{"template0", "template1"};
+
+struct Blocks {
+  double hit = 0, read = 0;
+};
+
+// postgres_exporter's names: counters without _total, labelled {datid,datname}.
+std::optional<Blocks> blocks_of(const std::vector<Sample>& scrape, std::string_view datid,
+                                std::string_view datname) {
+  metrics::LabelMatch same{{"datid", datid}, {"datname", datname}};
+  const auto* hit = metrics::find_sample(scrape, "pg_stat_database_blks_hit", same);
+  const auto* read = metrics::find_sample(scrape, "pg_stat_database_blks_read", same);
+  if (hit == nullptr || read == nullptr) return std::nullopt;
+  return Blocks{hit->value, read->value};
+}
+
+bool came_up_between(const Scrapes& s) {
+  const auto* up = metrics::find_sample(s.before, "pg_up");
+  return up != nullptr && up->value != 1;
+}
+
+std::string idle_note(double per_second, double seconds) {
+  std::array<char, 96> buf{};
+  std::snprintf(buf.data(), buf.size(), "idle: %.1f blocks/s over %.3g s, under %g/s", per_second,
+                seconds, core::kCacheHitMinBlocksPerSecond);
+  return buf.data();
+}
+
+CheckRow cache_hit_row(const Scrapes& s, std::string_view datid, std::string_view datname,
+                       const Blocks& now) {
+  const auto& t = core::kCacheHitRatio;
+  std::string target(datname);
+  if (came_up_between(s)) {
+    return unknown(t, target, "PostgreSQL came up between the scrapes: its cache is still warming");
+  }
+  auto then = blocks_of(s.before, datid, datname);
+  if (!then) return unknown(t, target, "not in both scrapes");
+  double seconds = s.elapsed.count();
+  if (!(seconds > 0)) return unknown(t, target, "no time passed between the scrapes");
+  double hits = now.hit - then->hit, reads = now.read - then->read;
+  if (hits < 0 || reads < 0) {
+    return unknown(t, target,
+                   "counters went back between the scrapes (PostgreSQL restarted or its "
+                   "statistics were reset): its cache may still be warming");
+  }
+  double per_second = (hits + reads) / seconds;
+  if (per_second < core::kCacheHitMinBlocksPerSecond) {
+    return CheckRow{t, target, std::nullopt, CheckState::Ok, idle_note(per_second, seconds)};
+  }
+  return judged(t, target, hits / (hits + reads));
+}
+
 void check_cache_hit(const Scrapes& s, std::vector<CheckRow>& rows) {
   if (!postgres_up(s)) return;
-  // postgres_exporter's names: counters without _total, labelled {datid,datname}.
   for (const auto* hit : metrics::find_samples(s.after, "pg_stat_database_blks_hit")) {
     auto datname = metrics::label_value(*hit, "datname").value_or("");
     auto datid = metrics::label_value(*hit, "datid").value_or("");
-    const auto* read = metrics::find_sample(s.after, "pg_stat_database_blks_read",
-                                            {{"datid", datid}, {"datname", datname}});
-    if (read == nullptr) continue;
-    double all = hit->value + read->value;
-    // An idle database (template1, a fresh one) has no ratio worth a row.
-    if (all <= static_cast<double>(pg::kCacheMinBlocks)) continue;
-    rows.push_back(judged(core::kCacheHitRatio, std::string(datname), hit->value / all));
+    if (std::find(kTemplateDatabases.begin(), kTemplateDatabases.end(), datname) !=
+        kTemplateDatabases.end()) {
+      continue;
+    }
+    if (auto now = blocks_of(s.after, datid, datname)) {
+      rows.push_back(cache_hit_row(s, datid, datname, *now));
+    }
   }
 }
 
@@ -401,13 +459,20 @@ std::optional<std::string> http_get(const std::string& url, std::chrono::millise
   return std::move(response->body);
 }
 
+struct TwoScrapes {
+  std::vector<Sample> before, after;
+  std::chrono::duration<double> elapsed{};
+};
+
 // Two parsed scrapes from the exporter; nullopt with `error` set when it does not answer
-// both times with a parseable exposition.
-std::optional<std::pair<std::vector<Sample>, std::vector<Sample>>> scrape_exporter(
-    const Options& o, std::string& error) {
+// both times with a parseable exposition. elapsed runs from one request to the next: the
+// exporter reads PostgreSQL when a scrape arrives, so that is the window its counters span.
+std::optional<TwoScrapes> scrape_exporter(const Options& o, std::string& error) {
   std::vector<Sample> scrapes[2];
+  std::chrono::steady_clock::time_point sent[2];
   for (int i = 0; i < 2; ++i) {
     if (i == 1) std::this_thread::sleep_for(o.interval);
+    sent[i] = std::chrono::steady_clock::now();
     auto body = http_get(o.url, o.timeout, error);
     if (!body) return std::nullopt;
     try {
@@ -417,7 +482,7 @@ std::optional<std::pair<std::vector<Sample>, std::vector<Sample>>> scrape_export
       return std::nullopt;
     }
   }
-  return std::pair{std::move(scrapes[0]), std::move(scrapes[1])};
+  return TwoScrapes{std::move(scrapes[0]), std::move(scrapes[1]), sent[1] - sent[0]};
 }
 
 constexpr std::array<std::string_view, 3> kLocalCollectors{"cpu", "meminfo", "filesystem"};
@@ -462,10 +527,10 @@ std::pair<std::vector<Sample>, std::vector<Sample>> collect_locally(
   return {std::move(scrapes[0]), std::move(scrapes[1])};
 }
 
-std::vector<CheckRow> evaluate(const std::vector<Sample>& before,
-                               const std::vector<Sample>& after) {
+std::vector<CheckRow> evaluate(const std::vector<Sample>& before, const std::vector<Sample>& after,
+                               std::chrono::duration<double> elapsed) {
   std::vector<CheckRow> rows;
-  Scrapes s{before, after};
+  Scrapes s{before, after, elapsed};
   for (Check check : kChecks)
     check(s, rows);
   return rows;
@@ -576,9 +641,10 @@ int run_status(const std::vector<std::string>& args, std::ostream& out, std::ost
     if (!scrapes) {
       err << "status: no exporter at " << o.url << " (" << error << "); collecting locally\n";
       source = "local";
-      scrapes = collect_locally(o.settings, o.interval, "status", err);
+      auto [before, after] = collect_locally(o.settings, o.interval, "status", err);
+      scrapes = TwoScrapes{std::move(before), std::move(after), o.interval};
     }
-    auto rows = evaluate(scrapes->first, scrapes->second);
+    auto rows = evaluate(scrapes->before, scrapes->after, scrapes->elapsed);
     if (o.json) {
       print_json(out, source, rows);
     } else {

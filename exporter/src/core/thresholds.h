@@ -48,6 +48,10 @@ inline constexpr Threshold kStatementMeanTime{"pg_statement_mean_time", "slowest
 // Below 99 % a look-up batch starts to wait on disk; at 90 % one block read in ten does.
 inline constexpr Threshold kCacheHitRatio{
     "pg_cache_hit_ratio", "cache hit ratio", Unit::Ratio, 0.99, 0.90, Direction::LowerIsWorse};
+// ... judged only while a database reads at least this many blocks per second (hits and
+// reads), as AfpPostgresCacheHitLow: below it a few cold reads of an idle database swing
+// the ratio, and nothing waits on them.
+inline constexpr double kCacheHitMinBlocksPerSecond = 50;
 // Autovacuum's default scale factor (0.2) lets dead rows reach about 17 % between runs, so
 // 10 % is worth a look and 30 % means vacuum is not keeping up.
 inline constexpr Threshold kDeadRowRatio{"pg_dead_row_ratio", "dead-row ratio", Unit::Ratio, 0.10,
