@@ -429,10 +429,10 @@ std::vector<Sample> identifications(double match, double no_match, double error)
 }  // namespace
 
 TEST_CASE("status: pipeline p95s since start, summed over every series", "[status][pipeline]") {
-  // 95 of 100 fingerprints at or under 3 s: the p95 is 3 s exactly, a warning.
+  // 94 of 100 fingerprints at or under 3 s: the p95 is over 3 s, in (3, 4].
   auto fingerprint =
-      histogram("afp_fingerprint_generation_seconds", {{2.0, 50}, {3.0, 45}, {4.0, 5}});
-  // Two endpoints: their sum has the p95 in the (7.5, 10] bucket, interpolated to 8.75 s.
+      histogram("afp_fingerprint_generation_seconds", {{2.0, 50}, {3.0, 44}, {4.0, 6}});
+  // Two endpoints: their sum has the p95 in the (7.5, 10] bucket (Prometheus: 8.75 s).
   auto api =
       join({histogram("afp_api_request_duration_seconds", {{1.0, 90}}, {{"endpoint", "/identify"}}),
             histogram("afp_api_request_duration_seconds", {{10.0, 10}}, {{"endpoint", "/songs"}})});
@@ -443,10 +443,16 @@ TEST_CASE("status: pipeline p95s since start, summed over every series", "[statu
   const auto* d = row(rows, "db_query_p95");
   const auto* i = row(rows, "identification_error_ratio");
   REQUIRE((f && a && d && i));
-  CHECK(*f->value == 3);
+  REQUIRE((f->range && a->range));
+  CHECK(f->range->lower == 3);
+  CHECK(f->range->upper == 4);
   CHECK(f->state == CheckState::Warn);
-  CHECK(*a->value == Approx(8.75));
-  CHECK(a->state == CheckState::Warn);
+  CHECK(f->note.empty());
+  CHECK(a->range->lower == 7.5);
+  CHECK(a->range->upper == 10);
+  CHECK(*a->value == Approx(8.75));     // Prometheus' number, as the alert and dashboards have it
+  CHECK(a->state == CheckState::Warn);  // within 10 s: not critical
+  CHECK_FALSE(d->range);
   CHECK(d->state == CheckState::Unknown);  // no observations yet: not a pass
   CHECK(d->note == "no observations since the exporter started");
   CHECK(*i->value == 0.005);
@@ -461,6 +467,113 @@ TEST_CASE("status: pipeline p95s since start, summed over every series", "[statu
   }
   SECTION("no pipeline rows when the exporter publishes no pipeline metrics") {
     CHECK(row(evaluate({}, memory(100, 50)), "fingerprint_generation_p95") == nullptr);
+  }
+}
+
+namespace {
+
+// A histogram given by its cumulative buckets, as an exporter with other bounds has them.
+std::vector<Sample> buckets(const std::string& name,
+                            std::vector<std::pair<std::string, double>> le) {
+  std::vector<Sample> out;
+  for (const auto& [bound, count] : le)
+    out.push_back({name + "_bucket", {{"le", bound}}, count});
+  out.push_back({name + "_count", {}, le.back().second});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("status: a p95 is the bucket it falls in, not digits invented inside it",
+          "[status][pipeline]") {
+  // Three histograms whose observations all sit in (0.01, 0.025]: Prometheus interpolates
+  // each p95 to 0.02425 s, whatever the observations were.
+  afp::pipeline::Store store;
+  using afp::pipeline::Kind;
+  using afp::pipeline::Transport;
+  std::vector<afp::pipeline::Observation> batch{
+      {Kind::FingerprintGeneration, 0.011, 3, {}},
+      {Kind::ApiRequest, 0.02, 7, {"/identify", "POST", "200"}},
+      {Kind::DbQuery, 0.024, 1, {"lookup"}}};
+  REQUIRE_FALSE(store.apply(Transport::Http, batch));
+  std::string text;
+  afp::metrics::TextWriter writer(text);
+  store.write(writer);
+  auto rows = evaluate({}, afp::metrics::parse_text(text));
+  REQUIRE(rows.size() >= 3);
+  rows.resize(3);
+
+  std::ostringstream table;
+  afp::cli::print_table(table, "x", rows);
+  CHECK(table.str() ==
+        "source: x\n"
+        "CHECK                               VALUE  WARNING  CRITICAL  STATE\n"
+        "fingerprint generation p95  0.010–0.025 s      3 s       5 s  OK\n"
+        "API total processing p95    0.010–0.025 s      5 s      10 s  OK\n"
+        "database query p95          0.010–0.025 s      1 s       3 s  OK\n");
+
+  std::ostringstream json;
+  afp::cli::print_json(json, "x", rows);
+  auto doc = nlohmann::json::parse(json.str());
+  for (const auto& check : doc["checks"]) {
+    INFO(check.dump());
+    CHECK(check["range"] == nlohmann::json{{"lower", 0.01}, {"upper", 0.025}});
+    CHECK(check["value"] == Approx(0.02425));  // still there, for what reads it
+    CHECK(check["state"] == "OK");
+  }
+}
+
+TEST_CASE("status: a p95 range judged from its bounds", "[status][pipeline]") {
+  // Buckets whose bounds are not the thresholds, and a p95 in the open top bucket.
+  auto fingerprint = buckets("afp_fingerprint_generation_seconds",
+                             {{"2", 0}, {"4", 10}, {"+Inf", 10}});  // (2, 4] vs 3 / 5 s
+  auto api = buckets("afp_api_request_duration_seconds",
+                     {{"6", 0}, {"12", 10}, {"+Inf", 10}});  // (6, 12] vs 5 / 10 s
+  auto db = buckets("afp_db_query_duration_seconds",
+                    {{"10", 0}, {"15", 0}, {"+Inf", 10}});  // over 15 s vs 1 / 3 s
+  auto rows = evaluate({}, join({fingerprint, api, db}));
+  const auto* f = row(rows, "fingerprint_generation_p95");
+  const auto* a = row(rows, "api_processing_p95");
+  const auto* d = row(rows, "db_query_p95");
+  REQUIRE((f && a && d));
+  CHECK(f->state == CheckState::Warn);  // may be 2.5 s or 3.5 s: not a pass
+  CHECK(f->note == "may reach 3 s");
+  CHECK(a->state == CheckState::Warn);  // surely over 5 s, maybe over 10 s
+  CHECK(a->note == "may reach 10 s");
+  CHECK(d->state == CheckState::Crit);
+  CHECK(d->note.empty());
+  CHECK(exit_code(rows) == 1);
+
+  std::ostringstream table;
+  afp::cli::print_table(table, "x", rows);
+  INFO(table.str());
+  CHECK(table.str().find("\ndatabase query p95          > 15 s      1 s       3 s  CRIT\n") !=
+        std::string::npos);
+  std::ostringstream json;
+  afp::cli::print_json(json, "x", rows);
+  auto doc = nlohmann::json::parse(json.str());
+  CHECK(doc["checks"][2]["range"] == nlohmann::json{{"lower", 15}, {"upper", nullptr}});
+
+  SECTION("exactly 95 % at or under a threshold: within it, yet the alert fires") {
+    // 19 of 20 under 3 s: Prometheus interpolates the p95 to 3 s exactly and the alert,
+    // comparing with >=, warns; the p95 is the 19th observation, which may be 3 s itself.
+    auto edge = evaluate({}, buckets("afp_fingerprint_generation_seconds",
+                                     {{"2", 0}, {"3", 19}, {"4", 20}, {"+Inf", 20}}));
+    const auto* e = row(edge, "fingerprint_generation_p95");
+    REQUIRE(e != nullptr);
+    CHECK(*e->value == 3);
+    CHECK(e->range->upper == 3);
+    CHECK(e->state == CheckState::Warn);
+    CHECK(e->note == "may reach 3 s");
+  }
+  SECTION("all 20 at or under 3 s: within it, as Prometheus says too") {
+    auto inside = evaluate({}, buckets("afp_fingerprint_generation_seconds",
+                                       {{"2", 0}, {"3", 20}, {"4", 20}, {"+Inf", 20}}));
+    const auto* i = row(inside, "fingerprint_generation_p95");
+    REQUIRE(i != nullptr);
+    CHECK(*i->value < 3);
+    CHECK(i->state == CheckState::Ok);
+    CHECK(i->note.empty());
   }
 }
 
@@ -487,7 +600,7 @@ TEST_CASE("status: exit code", "[status]") {
   auto make = [](std::initializer_list<CheckState> states) {
     std::vector<CheckRow> rows;
     for (auto s : states)
-      rows.push_back(CheckRow{afp::core::kCpuBusy, "", 0.5, s, ""});
+      rows.push_back(CheckRow{afp::core::kCpuBusy, "", 0.5, s, "", std::nullopt});
     return rows;
   };
   using S = CheckState;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -51,13 +52,25 @@ std::string format_count(double n) {
   return buf.data();
 }
 
+CheckState state_of(core::Level level) {
+  switch (level) {
+    case core::Level::Critical:
+      return CheckState::Crit;
+    case core::Level::Warning:
+      return CheckState::Warn;
+    case core::Level::Ok:
+      break;
+  }
+  return CheckState::Ok;
+}
+
 CheckRow judged(const core::Threshold& t, std::string target, double value) {
-  return CheckRow{t, std::move(target), value, judge(t, value), {}};
+  return CheckRow{t, std::move(target), value, judge(t, value), {}, std::nullopt};
 }
 
 CheckRow unknown(const core::Threshold& t, std::string target, std::string note,
                  std::optional<double> value = std::nullopt) {
-  return CheckRow{t, std::move(target), value, CheckState::Unknown, std::move(note)};
+  return CheckRow{t, std::move(target), value, CheckState::Unknown, std::move(note), std::nullopt};
 }
 
 // CPU busy as node-mixin defines it (instance:node_cpu_utilisation:rate5m): time in idle,
@@ -247,7 +260,8 @@ CheckRow cache_hit_row(const Scrapes& s, std::string_view datid, std::string_vie
   }
   double per_second = (hits + reads) / seconds;
   if (per_second < core::kCacheHitMinBlocksPerSecond) {
-    return CheckRow{t, target, std::nullopt, CheckState::Ok, idle_note(per_second, seconds)};
+    return CheckRow{
+        t, target, std::nullopt, CheckState::Ok, idle_note(per_second, seconds), std::nullopt};
   }
   return judged(t, target, hits / (hits + reads));
 }
@@ -293,9 +307,9 @@ void check_dead_rows(const Scrapes& s, std::vector<CheckRow>& rows) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Pipeline: what the app pushed since the exporter started, judged as the alerts judge it
-// (histogram_quantile over every series of a histogram). Rows only when the exporter
-// publishes the pipeline metrics.
+// Pipeline: what the app pushed since the exporter started, over every series of a
+// histogram as the alerts sum them. A p95 is shown as the bucket it falls in (see
+// quantile_range.h). Rows only when the exporter publishes the pipeline metrics.
 
 // Every pipeline family is written on each scrape, but a labelled histogram (API requests
 // by endpoint) has no series until its first observation: whether the pipeline is published
@@ -309,13 +323,36 @@ bool pipeline_published(const Scrapes& s) {
                      [&](auto name) { return metrics::find_sample(s.after, name) != nullptr; });
 }
 
+std::string format_number(core::Unit unit, double value, bool is_threshold);
+
+// Judged from the bucket's bounds (range_level): OK only when the whole bucket is within the
+// warning level, CRIT only when the whole bucket is over the critical one; a bucket across a
+// level is a WARN that says which level it may reach, never a pass. Where exactly 95 % of the
+// observations are at or under a threshold that is a bucket bound, the bucket is within it
+// but Prometheus interpolates to the bound itself and the alert (>=) fires; the p95 may be
+// the bound (an app timing whole milliseconds sends 3000 ms), so status warns there too and
+// is never quieter than the alert.
+CheckRow range_row(const core::Threshold& t, const QuantileRange& range, double point) {
+  auto [level, may_reach] = range_level(t, range);
+  if (!may_reach && core::level_of(t, point) > level) may_reach = core::level_of(t, point);
+  CheckRow row{t, "", point, state_of(level), {}, range};
+  if (may_reach) {
+    row.state = CheckState::Warn;
+    double at = *may_reach == core::Level::Critical ? t.critical : t.warning;
+    row.note = "may reach " + format_number(t.unit, at, true);
+  }
+  return row;
+}
+
 void check_p95(const Scrapes& s, std::vector<CheckRow>& rows, const core::Threshold& t,
                std::string_view histogram) {
-  auto p95 = metrics::bucket_quantile(0.95, metrics::sum_buckets(s.after, histogram));
-  if (!p95) {
+  auto buckets = metrics::sum_buckets(s.after, histogram);
+  auto range = quantile_range(0.95, buckets);
+  auto point = metrics::bucket_quantile(0.95, std::move(buckets));
+  if (!range || !point) {
     rows.push_back(unknown(t, "", "no observations since the exporter started"));
   } else {
-    rows.push_back(judged(t, "", *p95));
+    rows.push_back(range_row(t, *range, *point));
   }
 }
 
@@ -383,6 +420,26 @@ std::string threshold_cell(const core::Threshold& t, double level, bool is_warni
   if (t.unit == core::Unit::Up) return is_warning ? "-" : "down";
   std::string text = format_number(t.unit, level, true);
   return t.direction == core::Direction::LowerIsWorse ? "<" + text : text;
+}
+
+std::string value_cell(const CheckRow& row) {
+  if (row.range) return format_seconds_range(*row.range);
+  return row.value ? format_number(row.threshold.unit, *row.value, false) : "-";
+}
+
+// Terminal columns of UTF-8 text ("–", "≤", a mountpoint's name), one per code point.
+std::size_t columns(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+// Bounds as numbers; null for the open side of the top (or a non-positive first) bucket.
+nlohmann::ordered_json range_json(const QuantileRange& range) {
+  auto bound = [](double v) {
+    return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+  };
+  return {{"lower", bound(range.lower)}, {"upper", bound(range.upper)}};
 }
 
 std::string row_label(const CheckRow& row) {
@@ -537,15 +594,7 @@ std::vector<CheckRow> evaluate(const std::vector<Sample>& before, const std::vec
 }
 
 CheckState judge(const core::Threshold& threshold, double value) {
-  switch (core::level_of(threshold, value)) {
-    case core::Level::Critical:
-      return CheckState::Crit;
-    case core::Level::Warning:
-      return CheckState::Warn;
-    case core::Level::Ok:
-      break;
-  }
-  return CheckState::Ok;
+  return state_of(core::level_of(threshold, value));
 }
 
 std::string_view state_name(CheckState state) {
@@ -577,26 +626,25 @@ void print_table(std::ostream& out, std::string_view source, const std::vector<C
   };
   std::vector<Cells> cells{{"CHECK", "VALUE", "WARNING", "CRITICAL", "STATE"}};
   for (const auto& row : rows) {
-    auto unit = row.threshold.unit;
     std::string state(state_name(row.state));
     if (!row.note.empty()) state += " (" + row.note + ")";
-    cells.push_back({row_label(row), row.value ? format_number(unit, *row.value, false) : "-",
+    cells.push_back({row_label(row), value_cell(row),
                      threshold_cell(row.threshold, row.threshold.warning, true),
                      threshold_cell(row.threshold, row.threshold.critical, false), state});
   }
   std::array<std::size_t, 4> width{};
   for (const auto& c : cells) {
-    width[0] = std::max(width[0], c.label.size());
-    width[1] = std::max(width[1], c.value.size());
-    width[2] = std::max(width[2], c.warning.size());
-    width[3] = std::max(width[3], c.critical.size());
+    width[0] = std::max(width[0], columns(c.label));
+    width[1] = std::max(width[1], columns(c.value));
+    width[2] = std::max(width[2], columns(c.warning));
+    width[3] = std::max(width[3], columns(c.critical));
   }
   auto pad_left = [](const std::string& s, std::size_t w) {
-    return std::string(w > s.size() ? w - s.size() : 0, ' ') + s;
+    return std::string(w > columns(s) ? w - columns(s) : 0, ' ') + s;
   };
   out << "source: " << source << "\n";
   for (const auto& c : cells) {
-    out << c.label << std::string(width[0] - c.label.size(), ' ') << "  "
+    out << c.label << std::string(width[0] - columns(c.label), ' ') << "  "
         << pad_left(c.value, width[1]) << "  " << pad_left(c.warning, width[2]) << "  "
         << pad_left(c.critical, width[3]) << "  " << c.state << "\n";
   }
@@ -610,6 +658,7 @@ void print_json(std::ostream& out, std::string_view source, const std::vector<Ch
     j["name"] = row.threshold.name;
     if (!row.target.empty()) j["target"] = row.target;
     j["value"] = row.value ? nlohmann::ordered_json(*row.value) : nlohmann::ordered_json(nullptr);
+    if (row.range) j["range"] = range_json(*row.range);
     j["unit"] = unit_name(row.threshold.unit);
     j["warning"] = row.threshold.warning;
     j["critical"] = row.threshold.critical;

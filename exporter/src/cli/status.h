@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/quantile_range.h"
 #include "collectors/settings.h"
 #include "core/thresholds.h"
 #include "metrics/text_parser.h"
@@ -26,6 +27,9 @@ struct CheckRow {
   std::optional<double> value;
   CheckState state = CheckState::Unknown;
   std::string note;  // why a row is not judged, e.g. "read-only" or "no CPU time passed"
+  // A histogram quantile: the bucket it falls in, which is what the row shows and judges.
+  // value then holds Prometheus' interpolation inside it, the number the alerts compare.
+  std::optional<QuantileRange> range;
 };
 
 // The rows that two scrapes taken `elapsed` apart give, in report order; rates (CPU busy,
