@@ -106,7 +106,7 @@ const CheckRow* row(const std::vector<CheckRow>& rows, std::string_view name,
 
 }  // namespace
 
-TEST_CASE("thresholds are DESIGN.md's table", "[status][thresholds]") {
+TEST_CASE("thresholds are the requirements' levels", "[status][thresholds]") {
   using namespace afp::core;
   CHECK(kThresholds.size() == 6);
   CHECK(find_threshold("fingerprint_generation_p95")->warning == 3);
