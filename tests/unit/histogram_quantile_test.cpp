@@ -1,7 +1,12 @@
 #include "metrics/histogram_quantile.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <limits>
+#include <optional>
+#include <vector>
+
+#include "cli/quantile_range.h"
 
 using afp::metrics::Bucket;
 using afp::metrics::bucket_quantile;
@@ -54,4 +59,102 @@ TEST_CASE("sum_buckets adds series by le", "[histogram]") {
   CHECK(all[1].count == 13);
   auto b = afp::metrics::sum_buckets(samples, "h", {{"endpoint", "/b"}});
   CHECK(b[1].count == 10);
+}
+
+TEST_CASE("quantile_range: the bucket that bucket_quantile interpolates in", "[histogram]") {
+  using afp::cli::quantile_range;
+  // Observations all in (0.01, 0.025]: Prometheus answers 0.02425 whatever they were.
+  for (double n : {1.0, 7.0, 400.0}) {
+    INFO(n);
+    auto r = quantile_range(0.95, {{0.01, 0}, {0.025, n}, {kInf, n}});
+    REQUIRE(r);
+    CHECK(r->lower == 0.01);
+    CHECK(r->upper == 0.025);
+  }
+  // 95 of 100 at or under 5 s: Prometheus says 5 s exactly; the buckets say (4, 5].
+  auto at_bound = quantile_range(0.95, {{4, 0}, {5, 95}, {7.5, 100}, {kInf, 100}});
+  REQUIRE(at_bound);
+  CHECK(at_bound->lower == 4);
+  CHECK(at_bound->upper == 5);
+  // The first bucket starts at 0, as Prometheus' interpolation does.
+  auto first = quantile_range(0.5, {{4, 10}, {kInf, 10}});
+  REQUIRE(first);
+  CHECK(first->lower == 0);
+  CHECK(first->upper == 4);
+  // In +Inf: open above the highest finite bound, where Prometheus stops.
+  auto top = quantile_range(0.95, {{1, 5}, {3, 90}, {kInf, 100}});
+  REQUIRE(top);
+  CHECK(top->lower == 3);
+  CHECK(std::isinf(top->upper));
+}
+
+TEST_CASE("quantile_range holds bucket_quantile's point and answers when it does", "[histogram]") {
+  std::vector<std::vector<Bucket>> cases{{{1, 0}, {2, 10}, {kInf, 10}},
+                                         {{kInf, 10}, {2, 10}, {1, 0}},
+                                         {{1, 6}, {2, 5}, {kInf, 10}},
+                                         {{1, 5}, {3, 90}, {kInf, 100}},
+                                         {{0.005, 3}, {0.01, 3}, {0.025, 9}, {kInf, 9}},
+                                         {},
+                                         {{1, 0}, {kInf, 0}},
+                                         {{1, 3}, {2, 5}},
+                                         {{kInf, 5}}};
+  for (const auto& buckets : cases) {
+    for (double q : {0.0, 0.5, 0.95, 1.0}) {
+      auto point = bucket_quantile(q, buckets);
+      auto range = afp::cli::quantile_range(q, buckets);
+      REQUIRE(point.has_value() == range.has_value());
+      if (!point) continue;
+      INFO("q " << q << ": " << *point << " in (" << range->lower << ", " << range->upper << "]");
+      CHECK(range->lower <= *point);
+      CHECK(*point <= range->upper);
+    }
+  }
+  CHECK_FALSE(afp::cli::quantile_range(1.5, {{1, 3}, {kInf, 5}}));
+}
+
+TEST_CASE("format_seconds_range: both bounds to the same decimals", "[histogram]") {
+  using afp::cli::format_seconds_range;
+  CHECK(format_seconds_range({0.01, 0.025}) == "0.010–0.025 s");
+  CHECK(format_seconds_range({0.1, 0.25}) == "0.10–0.25 s");
+  CHECK(format_seconds_range({0.5, 1}) == "0.5–1.0 s");
+  CHECK(format_seconds_range({1, 2}) == "1–2 s");
+  CHECK(format_seconds_range({5, 7.5}) == "5.0–7.5 s");
+  CHECK(format_seconds_range({10, kInf}) == "> 10 s");
+  CHECK(format_seconds_range({0, 0.005}) == "≤ 0.005 s");
+}
+
+TEST_CASE("range_level: OK only within a level, over it only from the lower bound",
+          "[histogram][thresholds]") {
+  using afp::cli::range_level;
+  using afp::core::Level;
+  struct Case {
+    double lower, upper;
+    Level level;
+    std::optional<Level> may_reach;
+  };
+  // Fingerprint generation: warning at 3 s, critical at 5 s.
+  for (const auto& c : std::vector<Case>{{2, 3, Level::Ok, std::nullopt},
+                                         {3, 4, Level::Warning, std::nullopt},
+                                         {4, 5, Level::Warning, std::nullopt},
+                                         {5, 7.5, Level::Critical, std::nullopt},
+                                         {60, kInf, Level::Critical, std::nullopt},
+                                         {2, 4, Level::Ok, Level::Warning},
+                                         {2, 7.5, Level::Ok, Level::Critical},
+                                         {4, 7.5, Level::Warning, Level::Critical},
+                                         {1, kInf, Level::Ok, Level::Critical}}) {
+    INFO("(" << c.lower << ", " << c.upper << "]");
+    auto got = range_level(afp::core::kFingerprintGenerationP95, {c.lower, c.upper});
+    CHECK(got.level == c.level);
+    CHECK(got.may_reach == c.may_reach);
+  }
+  // Lower is worse (a cache hit ratio: warning under 99 %, critical under 90 %) mirrors it.
+  for (const auto& c : std::vector<Case>{{0.99, 1, Level::Ok, std::nullopt},
+                                         {0.98, 0.995, Level::Ok, Level::Warning},
+                                         {0.85, 0.95, Level::Warning, Level::Critical},
+                                         {0.5, 0.8, Level::Critical, std::nullopt}}) {
+    INFO("(" << c.lower << ", " << c.upper << "]");
+    auto got = range_level(afp::core::kCacheHitRatio, {c.lower, c.upper});
+    CHECK(got.level == c.level);
+    CHECK(got.may_reach == c.may_reach);
+  }
 }

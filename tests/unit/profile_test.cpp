@@ -119,7 +119,7 @@ constexpr const char* kIndexFix =
 
 cli::CheckRow check_row(const core::Threshold& t, std::string target, std::optional<double> value,
                         cli::CheckState state, std::string note = {}) {
-  return cli::CheckRow{t, std::move(target), value, state, std::move(note)};
+  return cli::CheckRow{t, std::move(target), value, state, std::move(note), std::nullopt};
 }
 
 // ---------------------------------------------------------------------------------------

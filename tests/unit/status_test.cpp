@@ -1,9 +1,14 @@
 #include "cli/status.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -11,6 +16,9 @@
 #include "core/thresholds.h"
 #include "golden.h"
 #include "http/server.h"
+#include "metrics/text_parser.h"
+#include "metrics/text_writer.h"
+#include "pipeline/store.h"
 
 using afp::cli::CheckRow;
 using afp::cli::CheckState;
@@ -98,7 +106,7 @@ const CheckRow* row(const std::vector<CheckRow>& rows, std::string_view name,
 
 }  // namespace
 
-TEST_CASE("thresholds are DESIGN.md's table", "[status][thresholds]") {
+TEST_CASE("thresholds are the requirements' levels", "[status][thresholds]") {
   using namespace afp::core;
   CHECK(kThresholds.size() == 6);
   CHECK(find_threshold("fingerprint_generation_p95")->warning == 3);
@@ -257,17 +265,100 @@ TEST_CASE("status: slowest statement mean time among statements called 5 times",
   }
 }
 
-TEST_CASE("status: cache hit ratio per database, idle databases left out", "[status][pg]") {
-  auto after = join({pg_up(1), database("afp", 99000, 1000), database("busy", 98999, 1001),
-                     database("cold", 899, 101), database("template1", 10, 990)});
-  auto rows = evaluate({}, after);
+TEST_CASE("status: cache hit ratio per database, guarded as the alert guards it", "[status][pg]") {
+  using namespace std::chrono_literals;
+  // 10 s apart. Cumulative counts are large everywhere: an idle database read most of its
+  // blocks from disk once, long ago, and a ratio since the statistics reset would warn.
+  auto before = join({pg_up(1), database("afp", 1e6, 5e5), database("busy", 1e6, 5e5),
+                      database("cold", 1e6, 5e5), database("postgres", 2000, 1000),
+                      database("template0", 10, 990), database("template1", 10, 990)});
+  auto after = join({pg_up(1), database("afp", 1e6 + 990, 5e5 + 10),  // 100/s, 99 %
+                     database("busy", 1e6 + 9899, 5e5 + 101),         // 1000/s, 98.99 %
+                     database("cold", 1e6 + 400, 5e5 + 99),           // 49.9/s, 80 %
+                     database("postgres", 2000, 1000),                // nothing
+                     database("template0", 10, 1990), database("template1", 10, 1990)});
+  auto rows = evaluate(before, after, 10s);
   const auto* afp = row(rows, "pg_cache_hit_ratio", "afp");
   const auto* busy = row(rows, "pg_cache_hit_ratio", "busy");
   REQUIRE((afp != nullptr && busy != nullptr));
-  CHECK(afp->state == CheckState::Ok);                             // 99 % exactly
-  CHECK(busy->state == CheckState::Warn);                          // 98.999 %
-  CHECK(row(rows, "pg_cache_hit_ratio", "template1") == nullptr);  // 1000 accesses
-  CHECK(row(rows, "pg_cache_hit_ratio", "cold") == nullptr);
+  CHECK(*afp->value == 0.99);
+  CHECK(afp->state == CheckState::Ok);  // 99 % exactly
+  CHECK(*busy->value == Approx(0.9899));
+  CHECK(busy->state == CheckState::Warn);
+
+  SECTION("under the alert's block rate: OK, idle, with the rate") {
+    const auto* cold = row(rows, "pg_cache_hit_ratio", "cold");
+    const auto* idle = row(rows, "pg_cache_hit_ratio", "postgres");
+    REQUIRE((cold != nullptr && idle != nullptr));
+    CHECK(cold->state == CheckState::Ok);
+    CHECK_FALSE(cold->value.has_value());
+    CHECK(cold->note == "idle: 49.9 blocks/s over 10 s, under 50/s");
+    CHECK(idle->state == CheckState::Ok);
+    CHECK(idle->note == "idle: 0.0 blocks/s over 10 s, under 50/s");
+  }
+  SECTION("template databases have no row, however busy") {
+    CHECK(row(rows, "pg_cache_hit_ratio", "template0") == nullptr);
+    CHECK(row(rows, "pg_cache_hit_ratio", "template1") == nullptr);
+  }
+  SECTION("a healthy but mostly idle server exits 0") {
+    std::vector<CheckRow> pg;
+    for (const auto& r : rows) {
+      if (r.target != "busy") pg.push_back(r);
+    }
+    CHECK(exit_code(pg) == 0);
+  }
+}
+
+TEST_CASE("status: cache hit ratio n/a while PostgreSQL's cache may be warming", "[status][pg]") {
+  using namespace std::chrono_literals;
+  auto after = join({pg_up(1), database("afp", 1000, 9000)});  // 10 %: a cold cache
+  SECTION("PostgreSQL came up between the scrapes") {
+    auto rows = evaluate(pg_up(0), after, 1s);
+    const auto* r = row(rows, "pg_cache_hit_ratio", "afp");
+    REQUIRE(r != nullptr);
+    CHECK(r->state == CheckState::Unknown);
+    CHECK(r->note == "PostgreSQL came up between the scrapes: its cache is still warming");
+  }
+  SECTION("counters went back: restarted or statistics reset between the scrapes") {
+    auto rows = evaluate(join({pg_up(1), database("afp", 1e6, 1e6)}), after, 1s);
+    const auto* r = row(rows, "pg_cache_hit_ratio", "afp");
+    REQUIRE(r != nullptr);
+    CHECK(r->state == CheckState::Unknown);
+    CHECK(r->note ==
+          "counters went back between the scrapes (PostgreSQL restarted or its statistics were "
+          "reset): its cache may still be warming");
+  }
+  SECTION("no rate without both scrapes and the time between them") {
+    auto first_lacks_it = evaluate(pg_up(1), after, 1s);
+    const auto* missing = row(first_lacks_it, "pg_cache_hit_ratio", "afp");
+    REQUIRE(missing != nullptr);
+    CHECK(missing->state == CheckState::Unknown);
+    CHECK(missing->note == "not in both scrapes");
+    auto no_clock = evaluate(after, after);
+    const auto* no_time = row(no_clock, "pg_cache_hit_ratio", "afp");
+    REQUIRE(no_time != nullptr);
+    CHECK(no_time->state == CheckState::Unknown);
+    CHECK(no_time->note == "no time passed between the scrapes");
+  }
+}
+
+TEST_CASE("status: the cache hit guards are AfpPostgresCacheHitLow's", "[status][pg][thresholds]") {
+  YAML::Node doc = YAML::LoadFile(std::string(AFP_SOURCE_DIR) + "/rules/afp-alerts.yml");
+  const std::regex volume(R"(instance_datname:pg_stat_database_blks:rate5m\s*>=\s*([0-9.]+))");
+  int alerts = 0;
+  for (const auto& group : doc["groups"]) {
+    for (const auto& rule : group["rules"]) {
+      if (!rule["alert"] || rule["alert"].as<std::string>() != "AfpPostgresCacheHitLow") continue;
+      ++alerts;
+      auto expr = rule["expr"].as<std::string>();
+      INFO(expr);
+      std::smatch m;
+      REQUIRE(std::regex_search(expr, m, volume));
+      CHECK(std::stod(m[1]) == afp::core::kCacheHitMinBlocksPerSecond);
+      CHECK(expr.find(R"(datname!~"template0|template1")") != std::string::npos);
+    }
+  }
+  CHECK(alerts == 2);  // warning and critical
 }
 
 TEST_CASE("status: dead-row ratio for the fingerprint table and tables with many dead rows",
@@ -287,10 +378,11 @@ TEST_CASE("status: dead-row ratio for the fingerprint table and tables with many
 }
 
 TEST_CASE("status: PostgreSQL rows in the table", "[status][pg]") {
-  auto after = join({pg_up(1), statement("7", 10, 2), database("afp", 95000, 5000),
+  auto before = database("afp", 5000, 0);
+  auto after = join({pg_up(1), statement("7", 10, 2), database("afp", 100000, 5000),
                      table("fingerprints", 900, 100)});
   std::ostringstream out;
-  afp::cli::print_table(out, "x", evaluate({}, after));
+  afp::cli::print_table(out, "x", evaluate(before, after, std::chrono::seconds(1)));
   CHECK(out.str() ==
         "source: x\n"
         "CHECK                                                 VALUE  WARNING  CRITICAL  STATE\n"
@@ -337,10 +429,10 @@ std::vector<Sample> identifications(double match, double no_match, double error)
 }  // namespace
 
 TEST_CASE("status: pipeline p95s since start, summed over every series", "[status][pipeline]") {
-  // 95 of 100 fingerprints at or under 3 s: the p95 is 3 s exactly, a warning.
+  // 94 of 100 fingerprints at or under 3 s: the p95 is over 3 s, in (3, 4].
   auto fingerprint =
-      histogram("afp_fingerprint_generation_seconds", {{2.0, 50}, {3.0, 45}, {4.0, 5}});
-  // Two endpoints: their sum has the p95 in the (7.5, 10] bucket, interpolated to 8.75 s.
+      histogram("afp_fingerprint_generation_seconds", {{2.0, 50}, {3.0, 44}, {4.0, 6}});
+  // Two endpoints: their sum has the p95 in the (7.5, 10] bucket (Prometheus: 8.75 s).
   auto api =
       join({histogram("afp_api_request_duration_seconds", {{1.0, 90}}, {{"endpoint", "/identify"}}),
             histogram("afp_api_request_duration_seconds", {{10.0, 10}}, {{"endpoint", "/songs"}})});
@@ -351,10 +443,16 @@ TEST_CASE("status: pipeline p95s since start, summed over every series", "[statu
   const auto* d = row(rows, "db_query_p95");
   const auto* i = row(rows, "identification_error_ratio");
   REQUIRE((f && a && d && i));
-  CHECK(*f->value == 3);
+  REQUIRE((f->range && a->range));
+  CHECK(f->range->lower == 3);
+  CHECK(f->range->upper == 4);
   CHECK(f->state == CheckState::Warn);
-  CHECK(*a->value == Approx(8.75));
-  CHECK(a->state == CheckState::Warn);
+  CHECK(f->note.empty());
+  CHECK(a->range->lower == 7.5);
+  CHECK(a->range->upper == 10);
+  CHECK(*a->value == Approx(8.75));     // Prometheus' number, as the alert and dashboards have it
+  CHECK(a->state == CheckState::Warn);  // within 10 s: not critical
+  CHECK_FALSE(d->range);
   CHECK(d->state == CheckState::Unknown);  // no observations yet: not a pass
   CHECK(d->note == "no observations since the exporter started");
   CHECK(*i->value == 0.005);
@@ -372,11 +470,137 @@ TEST_CASE("status: pipeline p95s since start, summed over every series", "[statu
   }
 }
 
+namespace {
+
+// A histogram given by its cumulative buckets, as an exporter with other bounds has them.
+std::vector<Sample> buckets(const std::string& name,
+                            std::vector<std::pair<std::string, double>> le) {
+  std::vector<Sample> out;
+  for (const auto& [bound, count] : le)
+    out.push_back({name + "_bucket", {{"le", bound}}, count});
+  out.push_back({name + "_count", {}, le.back().second});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("status: a p95 is the bucket it falls in, not digits invented inside it",
+          "[status][pipeline]") {
+  // Three histograms whose observations all sit in (0.01, 0.025]: Prometheus interpolates
+  // each p95 to 0.02425 s, whatever the observations were.
+  afp::pipeline::Store store;
+  using afp::pipeline::Kind;
+  using afp::pipeline::Transport;
+  std::vector<afp::pipeline::Observation> batch{
+      {Kind::FingerprintGeneration, 0.011, 3, {}},
+      {Kind::ApiRequest, 0.02, 7, {"/identify", "POST", "200"}},
+      {Kind::DbQuery, 0.024, 1, {"lookup"}}};
+  REQUIRE_FALSE(store.apply(Transport::Http, batch));
+  std::string text;
+  afp::metrics::TextWriter writer(text);
+  store.write(writer);
+  auto rows = evaluate({}, afp::metrics::parse_text(text));
+  REQUIRE(rows.size() >= 3);
+  rows.resize(3);
+
+  std::ostringstream table;
+  afp::cli::print_table(table, "x", rows);
+  CHECK(table.str() ==
+        "source: x\n"
+        "CHECK                               VALUE  WARNING  CRITICAL  STATE\n"
+        "fingerprint generation p95  0.010–0.025 s      3 s       5 s  OK\n"
+        "API total processing p95    0.010–0.025 s      5 s      10 s  OK\n"
+        "database query p95          0.010–0.025 s      1 s       3 s  OK\n");
+
+  std::ostringstream json;
+  afp::cli::print_json(json, "x", rows);
+  auto doc = nlohmann::json::parse(json.str());
+  for (const auto& check : doc["checks"]) {
+    INFO(check.dump());
+    CHECK(check["range"] == nlohmann::json{{"lower", 0.01}, {"upper", 0.025}});
+    CHECK(check["value"] == Approx(0.02425));  // still there, for what reads it
+    CHECK(check["state"] == "OK");
+  }
+}
+
+TEST_CASE("status: a p95 range judged from its bounds", "[status][pipeline]") {
+  // Buckets whose bounds are not the thresholds, and a p95 in the open top bucket.
+  auto fingerprint = buckets("afp_fingerprint_generation_seconds",
+                             {{"2", 0}, {"4", 10}, {"+Inf", 10}});  // (2, 4] vs 3 / 5 s
+  auto api = buckets("afp_api_request_duration_seconds",
+                     {{"6", 0}, {"12", 10}, {"+Inf", 10}});  // (6, 12] vs 5 / 10 s
+  auto db = buckets("afp_db_query_duration_seconds",
+                    {{"10", 0}, {"15", 0}, {"+Inf", 10}});  // over 15 s vs 1 / 3 s
+  auto rows = evaluate({}, join({fingerprint, api, db}));
+  const auto* f = row(rows, "fingerprint_generation_p95");
+  const auto* a = row(rows, "api_processing_p95");
+  const auto* d = row(rows, "db_query_p95");
+  REQUIRE((f && a && d));
+  CHECK(f->state == CheckState::Warn);  // may be 2.5 s or 3.5 s: not a pass
+  CHECK(f->note == "may reach 3 s");
+  CHECK(a->state == CheckState::Warn);  // surely over 5 s, maybe over 10 s
+  CHECK(a->note == "may reach 10 s");
+  CHECK(d->state == CheckState::Crit);
+  CHECK(d->note.empty());
+  CHECK(exit_code(rows) == 1);
+
+  std::ostringstream table;
+  afp::cli::print_table(table, "x", rows);
+  INFO(table.str());
+  CHECK(table.str().find("\ndatabase query p95          > 15 s      1 s       3 s  CRIT\n") !=
+        std::string::npos);
+  std::ostringstream json;
+  afp::cli::print_json(json, "x", rows);
+  auto doc = nlohmann::json::parse(json.str());
+  CHECK(doc["checks"][2]["range"] == nlohmann::json{{"lower", 15}, {"upper", nullptr}});
+
+  SECTION("exactly 95 % at or under a threshold: within it, yet the alert fires") {
+    // 19 of 20 under 3 s: Prometheus interpolates the p95 to 3 s exactly and the alert,
+    // comparing with >=, warns; the p95 is the 19th observation, which may be 3 s itself.
+    auto edge = evaluate({}, buckets("afp_fingerprint_generation_seconds",
+                                     {{"2", 0}, {"3", 19}, {"4", 20}, {"+Inf", 20}}));
+    const auto* e = row(edge, "fingerprint_generation_p95");
+    REQUIRE(e != nullptr);
+    CHECK(*e->value == 3);
+    CHECK(e->range->upper == 3);
+    CHECK(e->state == CheckState::Warn);
+    CHECK(e->note == "may reach 3 s");
+  }
+  SECTION("all 20 at or under 3 s: within it, as Prometheus says too") {
+    auto inside = evaluate({}, buckets("afp_fingerprint_generation_seconds",
+                                       {{"2", 0}, {"3", 20}, {"4", 20}, {"+Inf", 20}}));
+    const auto* i = row(inside, "fingerprint_generation_p95");
+    REQUIRE(i != nullptr);
+    CHECK(*i->value < 3);
+    CHECK(i->state == CheckState::Ok);
+    CHECK(i->note.empty());
+  }
+}
+
+TEST_CASE("status: a fresh exporter shows every pipeline p95 row as n/a", "[status][pipeline]") {
+  // What a just-started exporter publishes: API requests are labelled by endpoint, so that
+  // histogram has no series at all until the first request is pushed.
+  afp::pipeline::Store store;
+  std::string text;
+  afp::metrics::TextWriter writer(text);
+  store.write(writer);
+  auto rows = evaluate({}, afp::metrics::parse_text(text));
+  for (auto name : {"fingerprint_generation_p95", "api_processing_p95", "db_query_p95"}) {
+    INFO(name);
+    const auto* r = row(rows, name);
+    REQUIRE(r != nullptr);
+    CHECK(r->state == CheckState::Unknown);
+    CHECK_FALSE(r->value.has_value());
+    CHECK(r->note == "no observations since the exporter started");
+  }
+  CHECK(rows[1].threshold.name == "api_processing_p95");  // in the requirement table's order
+}
+
 TEST_CASE("status: exit code", "[status]") {
   auto make = [](std::initializer_list<CheckState> states) {
     std::vector<CheckRow> rows;
     for (auto s : states)
-      rows.push_back(CheckRow{afp::core::kCpuBusy, "", 0.5, s, ""});
+      rows.push_back(CheckRow{afp::core::kCpuBusy, "", 0.5, s, "", std::nullopt});
     return rows;
   };
   using S = CheckState;
@@ -653,4 +877,40 @@ TEST_CASE("status: a 200 answer that is not an exposition counts as no exporter"
              err);
   CHECK(err.str().find("(not a Prometheus exposition: line 1: ") != std::string::npos);
   CHECK(err.str().find("collecting locally") != std::string::npos);
+}
+
+TEST_CASE("status: the cache hit rate spans the time between the two requests", "[status][cli]") {
+  auto scrape = [](double afp_hits, double postgres_hits) {
+    return "pg_up 1\n"
+           "pg_stat_database_blks_hit{datid=\"1\",datname=\"afp\"} " +
+           std::to_string(afp_hits) +
+           "\n"
+           "pg_stat_database_blks_read{datid=\"1\",datname=\"afp\"} 500000\n"
+           "pg_stat_database_blks_hit{datid=\"5\",datname=\"postgres\"} " +
+           std::to_string(postgres_hits) +
+           "\n"
+           "pg_stat_database_blks_read{datid=\"5\",datname=\"postgres\"} 900\n";
+  };
+  auto& exporter = FakeExporter::instance();
+  // afp: a million hits and no reads between the requests; postgres: 40 hits, under 50/s
+  // over a second or more.
+  exporter.serve({scrape(1e6, 100), scrape(2e6, 140)});
+  std::ostringstream out, err;
+  int rc = run_status({"--url", exporter.url(), "--interval", "1s", "--json"}, out, err);
+  INFO("out: " << out.str());
+  CHECK(err.str().empty());
+  CHECK(rc == 0);
+  std::map<std::string, nlohmann::json> cache;
+  auto doc = nlohmann::json::parse(out.str());
+  for (const auto& c : doc["checks"]) {
+    if (c["name"] == "pg_cache_hit_ratio") cache[c["target"]] = c;
+  }
+  REQUIRE(cache.size() == 2);
+  CHECK(cache["afp"]["value"] == 1.0);
+  CHECK(cache["afp"]["state"] == "OK");
+  CHECK(cache["postgres"]["state"] == "OK");
+  CHECK(cache["postgres"]["value"].is_null());
+  std::string note = cache["postgres"]["note"];
+  CHECK(note.rfind("idle: ", 0) == 0);
+  CHECK(note.find(" blocks/s over 1 s, under 50/s") != std::string::npos);
 }

@@ -1,7 +1,9 @@
 #include "cli/status.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -32,6 +34,7 @@ namespace {
 struct Scrapes {
   const std::vector<Sample>& before;
   const std::vector<Sample>& after;
+  std::chrono::duration<double> elapsed;
 };
 
 // 5123456 -> "5.12M": a table's size at a glance.
@@ -49,13 +52,25 @@ std::string format_count(double n) {
   return buf.data();
 }
 
+CheckState state_of(core::Level level) {
+  switch (level) {
+    case core::Level::Critical:
+      return CheckState::Crit;
+    case core::Level::Warning:
+      return CheckState::Warn;
+    case core::Level::Ok:
+      break;
+  }
+  return CheckState::Ok;
+}
+
 CheckRow judged(const core::Threshold& t, std::string target, double value) {
-  return CheckRow{t, std::move(target), value, judge(t, value), {}};
+  return CheckRow{t, std::move(target), value, judge(t, value), {}, std::nullopt};
 }
 
 CheckRow unknown(const core::Threshold& t, std::string target, std::string note,
                  std::optional<double> value = std::nullopt) {
-  return CheckRow{t, std::move(target), value, CheckState::Unknown, std::move(note)};
+  return CheckRow{t, std::move(target), value, CheckState::Unknown, std::move(note), std::nullopt};
 }
 
 // CPU busy as node-mixin defines it (instance:node_cpu_utilisation:rate5m): time in idle,
@@ -141,9 +156,9 @@ void check_filesystems(const Scrapes& s, std::vector<CheckRow>& rows) {
 }
 
 // ---------------------------------------------------------------------------------------
-// PostgreSQL: rows only when the exporter reports pg_up, i.e. has a DSN. Counters are read
-// cumulatively (since the statistics reset): two scrapes a second apart see too few calls
-// to judge a rate.
+// PostgreSQL: rows only when the exporter reports pg_up, i.e. has a DSN. Statement and
+// table counters are read cumulatively (since the statistics reset): two scrapes a second
+// apart see too few calls to judge a rate. The cache hit ratio is the exception, below.
 
 bool postgres_up(const Scrapes& s) {
   const auto* up = metrics::find_sample(s.after, "pg_up");
@@ -192,19 +207,77 @@ void check_statements(const Scrapes& s, std::vector<CheckRow>& rows) {
   }
 }
 
+// AfpPostgresCacheHitLow's guards. The alert judges a 5-minute rate; status has two scrapes
+// `elapsed` apart, so the block rate and the ratio both come from their difference. A
+// ratio since the statistics reset would still carry the cold reads of a start long
+// past, and of databases nobody uses. The alert also waits 15 minutes after PostgreSQL
+// came up; the exporter publishes no start time, so status sees only a restart between
+// its two scrapes (pg_up 0 in the first, or counters that went back).
+constexpr std::array<std::string_view, 2> kTemplateDatabases{"template0", "template1"};
+
+struct Blocks {
+  double hit = 0, read = 0;
+};
+
+// postgres_exporter's names: counters without _total, labelled {datid,datname}.
+std::optional<Blocks> blocks_of(const std::vector<Sample>& scrape, std::string_view datid,
+                                std::string_view datname) {
+  metrics::LabelMatch same{{"datid", datid}, {"datname", datname}};
+  const auto* hit = metrics::find_sample(scrape, "pg_stat_database_blks_hit", same);
+  const auto* read = metrics::find_sample(scrape, "pg_stat_database_blks_read", same);
+  if (hit == nullptr || read == nullptr) return std::nullopt;
+  return Blocks{hit->value, read->value};
+}
+
+bool came_up_between(const Scrapes& s) {
+  const auto* up = metrics::find_sample(s.before, "pg_up");
+  return up != nullptr && up->value != 1;
+}
+
+std::string idle_note(double per_second, double seconds) {
+  std::array<char, 96> buf{};
+  std::snprintf(buf.data(), buf.size(), "idle: %.1f blocks/s over %.3g s, under %g/s", per_second,
+                seconds, core::kCacheHitMinBlocksPerSecond);
+  return buf.data();
+}
+
+CheckRow cache_hit_row(const Scrapes& s, std::string_view datid, std::string_view datname,
+                       const Blocks& now) {
+  const auto& t = core::kCacheHitRatio;
+  std::string target(datname);
+  if (came_up_between(s)) {
+    return unknown(t, target, "PostgreSQL came up between the scrapes: its cache is still warming");
+  }
+  auto then = blocks_of(s.before, datid, datname);
+  if (!then) return unknown(t, target, "not in both scrapes");
+  double seconds = s.elapsed.count();
+  if (!(seconds > 0)) return unknown(t, target, "no time passed between the scrapes");
+  double hits = now.hit - then->hit, reads = now.read - then->read;
+  if (hits < 0 || reads < 0) {
+    return unknown(t, target,
+                   "counters went back between the scrapes (PostgreSQL restarted or its "
+                   "statistics were reset): its cache may still be warming");
+  }
+  double per_second = (hits + reads) / seconds;
+  if (per_second < core::kCacheHitMinBlocksPerSecond) {
+    return CheckRow{
+        t, target, std::nullopt, CheckState::Ok, idle_note(per_second, seconds), std::nullopt};
+  }
+  return judged(t, target, hits / (hits + reads));
+}
+
 void check_cache_hit(const Scrapes& s, std::vector<CheckRow>& rows) {
   if (!postgres_up(s)) return;
-  // postgres_exporter's names: counters without _total, labelled {datid,datname}.
   for (const auto* hit : metrics::find_samples(s.after, "pg_stat_database_blks_hit")) {
     auto datname = metrics::label_value(*hit, "datname").value_or("");
     auto datid = metrics::label_value(*hit, "datid").value_or("");
-    const auto* read = metrics::find_sample(s.after, "pg_stat_database_blks_read",
-                                            {{"datid", datid}, {"datname", datname}});
-    if (read == nullptr) continue;
-    double all = hit->value + read->value;
-    // An idle database (template1, a fresh one) has no ratio worth a row.
-    if (all <= static_cast<double>(pg::kCacheMinBlocks)) continue;
-    rows.push_back(judged(core::kCacheHitRatio, std::string(datname), hit->value / all));
+    if (std::find(kTemplateDatabases.begin(), kTemplateDatabases.end(), datname) !=
+        kTemplateDatabases.end()) {
+      continue;
+    }
+    if (auto now = blocks_of(s.after, datid, datname)) {
+      rows.push_back(cache_hit_row(s, datid, datname, *now));
+    }
   }
 }
 
@@ -234,24 +307,57 @@ void check_dead_rows(const Scrapes& s, std::vector<CheckRow>& rows) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Pipeline: what the app pushed since the exporter started, judged as the alerts judge it
-// (histogram_quantile over every series of a histogram). Rows only when the exporter
-// publishes the pipeline metrics.
+// Pipeline: what the app pushed since the exporter started, over every series of a
+// histogram as the alerts sum them. A p95 is shown as the bucket it falls in (see
+// quantile_range.h). Rows only when the exporter publishes the pipeline metrics.
+
+// Every pipeline family is written on each scrape, but a labelled histogram (API requests
+// by endpoint) has no series until its first observation: whether the pipeline is published
+// is read from all of its families, not from each histogram's own series.
+constexpr std::array<std::string_view, 4> kPipelineFamilies{
+    "afp_fingerprint_generation_seconds_count", "afp_api_request_duration_seconds_count",
+    "afp_db_query_duration_seconds_count", "afp_identifications_total"};
+
+bool pipeline_published(const Scrapes& s) {
+  return std::any_of(kPipelineFamilies.begin(), kPipelineFamilies.end(),
+                     [&](auto name) { return metrics::find_sample(s.after, name) != nullptr; });
+}
+
+std::string format_number(core::Unit unit, double value, bool is_threshold);
+
+// Judged from the bucket's bounds (range_level): OK only when the whole bucket is within the
+// warning level, CRIT only when the whole bucket is over the critical one; a bucket across a
+// level is a WARN that says which level it may reach, never a pass. Where exactly 95 % of the
+// observations are at or under a threshold that is a bucket bound, the bucket is within it
+// but Prometheus interpolates to the bound itself and the alert (>=) fires; the p95 may be
+// the bound (an app timing whole milliseconds sends 3000 ms), so status warns there too and
+// is never quieter than the alert.
+CheckRow range_row(const core::Threshold& t, const QuantileRange& range, double point) {
+  auto [level, may_reach] = range_level(t, range);
+  if (!may_reach && core::level_of(t, point) > level) may_reach = core::level_of(t, point);
+  CheckRow row{t, "", point, state_of(level), {}, range};
+  if (may_reach) {
+    row.state = CheckState::Warn;
+    double at = *may_reach == core::Level::Critical ? t.critical : t.warning;
+    row.note = "may reach " + format_number(t.unit, at, true);
+  }
+  return row;
+}
 
 void check_p95(const Scrapes& s, std::vector<CheckRow>& rows, const core::Threshold& t,
                std::string_view histogram) {
-  std::string count_name = std::string(histogram) + "_count";
-  auto counts = metrics::find_samples(s.after, count_name);
-  if (counts.empty()) return;
-  auto p95 = metrics::bucket_quantile(0.95, metrics::sum_buckets(s.after, histogram));
-  if (!p95) {
+  auto buckets = metrics::sum_buckets(s.after, histogram);
+  auto range = quantile_range(0.95, buckets);
+  auto point = metrics::bucket_quantile(0.95, std::move(buckets));
+  if (!range || !point) {
     rows.push_back(unknown(t, "", "no observations since the exporter started"));
   } else {
-    rows.push_back(judged(t, "", *p95));
+    rows.push_back(range_row(t, *range, *point));
   }
 }
 
 void check_pipeline_p95s(const Scrapes& s, std::vector<CheckRow>& rows) {
+  if (!pipeline_published(s)) return;
   check_p95(s, rows, core::kFingerprintGenerationP95, "afp_fingerprint_generation_seconds");
   check_p95(s, rows, core::kApiProcessingP95, "afp_api_request_duration_seconds");
   check_p95(s, rows, core::kDbQueryP95, "afp_db_query_duration_seconds");
@@ -314,6 +420,26 @@ std::string threshold_cell(const core::Threshold& t, double level, bool is_warni
   if (t.unit == core::Unit::Up) return is_warning ? "-" : "down";
   std::string text = format_number(t.unit, level, true);
   return t.direction == core::Direction::LowerIsWorse ? "<" + text : text;
+}
+
+std::string value_cell(const CheckRow& row) {
+  if (row.range) return format_seconds_range(*row.range);
+  return row.value ? format_number(row.threshold.unit, *row.value, false) : "-";
+}
+
+// Terminal columns of UTF-8 text ("–", "≤", a mountpoint's name), one per code point.
+std::size_t columns(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+// Bounds as numbers; null for the open side of the top (or a non-positive first) bucket.
+nlohmann::ordered_json range_json(const QuantileRange& range) {
+  auto bound = [](double v) {
+    return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+  };
+  return {{"lower", bound(range.lower)}, {"upper", bound(range.upper)}};
 }
 
 std::string row_label(const CheckRow& row) {
@@ -390,13 +516,20 @@ std::optional<std::string> http_get(const std::string& url, std::chrono::millise
   return std::move(response->body);
 }
 
+struct TwoScrapes {
+  std::vector<Sample> before, after;
+  std::chrono::duration<double> elapsed{};
+};
+
 // Two parsed scrapes from the exporter; nullopt with `error` set when it does not answer
-// both times with a parseable exposition.
-std::optional<std::pair<std::vector<Sample>, std::vector<Sample>>> scrape_exporter(
-    const Options& o, std::string& error) {
+// both times with a parseable exposition. elapsed runs from one request to the next: the
+// exporter reads PostgreSQL when a scrape arrives, so that is the window its counters span.
+std::optional<TwoScrapes> scrape_exporter(const Options& o, std::string& error) {
   std::vector<Sample> scrapes[2];
+  std::chrono::steady_clock::time_point sent[2];
   for (int i = 0; i < 2; ++i) {
     if (i == 1) std::this_thread::sleep_for(o.interval);
+    sent[i] = std::chrono::steady_clock::now();
     auto body = http_get(o.url, o.timeout, error);
     if (!body) return std::nullopt;
     try {
@@ -406,7 +539,7 @@ std::optional<std::pair<std::vector<Sample>, std::vector<Sample>>> scrape_export
       return std::nullopt;
     }
   }
-  return std::pair{std::move(scrapes[0]), std::move(scrapes[1])};
+  return TwoScrapes{std::move(scrapes[0]), std::move(scrapes[1]), sent[1] - sent[0]};
 }
 
 constexpr std::array<std::string_view, 3> kLocalCollectors{"cpu", "meminfo", "filesystem"};
@@ -451,25 +584,17 @@ std::pair<std::vector<Sample>, std::vector<Sample>> collect_locally(
   return {std::move(scrapes[0]), std::move(scrapes[1])};
 }
 
-std::vector<CheckRow> evaluate(const std::vector<Sample>& before,
-                               const std::vector<Sample>& after) {
+std::vector<CheckRow> evaluate(const std::vector<Sample>& before, const std::vector<Sample>& after,
+                               std::chrono::duration<double> elapsed) {
   std::vector<CheckRow> rows;
-  Scrapes s{before, after};
+  Scrapes s{before, after, elapsed};
   for (Check check : kChecks)
     check(s, rows);
   return rows;
 }
 
 CheckState judge(const core::Threshold& threshold, double value) {
-  switch (core::level_of(threshold, value)) {
-    case core::Level::Critical:
-      return CheckState::Crit;
-    case core::Level::Warning:
-      return CheckState::Warn;
-    case core::Level::Ok:
-      break;
-  }
-  return CheckState::Ok;
+  return state_of(core::level_of(threshold, value));
 }
 
 std::string_view state_name(CheckState state) {
@@ -501,26 +626,25 @@ void print_table(std::ostream& out, std::string_view source, const std::vector<C
   };
   std::vector<Cells> cells{{"CHECK", "VALUE", "WARNING", "CRITICAL", "STATE"}};
   for (const auto& row : rows) {
-    auto unit = row.threshold.unit;
     std::string state(state_name(row.state));
     if (!row.note.empty()) state += " (" + row.note + ")";
-    cells.push_back({row_label(row), row.value ? format_number(unit, *row.value, false) : "-",
+    cells.push_back({row_label(row), value_cell(row),
                      threshold_cell(row.threshold, row.threshold.warning, true),
                      threshold_cell(row.threshold, row.threshold.critical, false), state});
   }
   std::array<std::size_t, 4> width{};
   for (const auto& c : cells) {
-    width[0] = std::max(width[0], c.label.size());
-    width[1] = std::max(width[1], c.value.size());
-    width[2] = std::max(width[2], c.warning.size());
-    width[3] = std::max(width[3], c.critical.size());
+    width[0] = std::max(width[0], columns(c.label));
+    width[1] = std::max(width[1], columns(c.value));
+    width[2] = std::max(width[2], columns(c.warning));
+    width[3] = std::max(width[3], columns(c.critical));
   }
   auto pad_left = [](const std::string& s, std::size_t w) {
-    return std::string(w > s.size() ? w - s.size() : 0, ' ') + s;
+    return std::string(w > columns(s) ? w - columns(s) : 0, ' ') + s;
   };
   out << "source: " << source << "\n";
   for (const auto& c : cells) {
-    out << c.label << std::string(width[0] - c.label.size(), ' ') << "  "
+    out << c.label << std::string(width[0] - columns(c.label), ' ') << "  "
         << pad_left(c.value, width[1]) << "  " << pad_left(c.warning, width[2]) << "  "
         << pad_left(c.critical, width[3]) << "  " << c.state << "\n";
   }
@@ -534,6 +658,7 @@ void print_json(std::ostream& out, std::string_view source, const std::vector<Ch
     j["name"] = row.threshold.name;
     if (!row.target.empty()) j["target"] = row.target;
     j["value"] = row.value ? nlohmann::ordered_json(*row.value) : nlohmann::ordered_json(nullptr);
+    if (row.range) j["range"] = range_json(*row.range);
     j["unit"] = unit_name(row.threshold.unit);
     j["warning"] = row.threshold.warning;
     j["critical"] = row.threshold.critical;
@@ -565,9 +690,10 @@ int run_status(const std::vector<std::string>& args, std::ostream& out, std::ost
     if (!scrapes) {
       err << "status: no exporter at " << o.url << " (" << error << "); collecting locally\n";
       source = "local";
-      scrapes = collect_locally(o.settings, o.interval, "status", err);
+      auto [before, after] = collect_locally(o.settings, o.interval, "status", err);
+      scrapes = TwoScrapes{std::move(before), std::move(after), o.interval};
     }
-    auto rows = evaluate(scrapes->first, scrapes->second);
+    auto rows = evaluate(scrapes->before, scrapes->after, scrapes->elapsed);
     if (o.json) {
       print_json(out, source, rows);
     } else {

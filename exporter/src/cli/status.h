@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/quantile_range.h"
 #include "collectors/settings.h"
 #include "core/thresholds.h"
 #include "metrics/text_parser.h"
@@ -26,13 +27,19 @@ struct CheckRow {
   std::optional<double> value;
   CheckState state = CheckState::Unknown;
   std::string note;  // why a row is not judged, e.g. "read-only" or "no CPU time passed"
+  // A histogram quantile: the bucket it falls in, which is what the row shows and judges.
+  // value then holds Prometheus' interpolation inside it, the number the alerts compare.
+  std::optional<QuantileRange> range;
 };
 
-// The rows that two scrapes taken some interval apart give, in report order; rates
-// (CPU busy) come from their difference, levels from the later one. Pure, so each check
-// is testable from synthetic samples; checks are added to the list in status.cpp.
+// The rows that two scrapes taken `elapsed` apart give, in report order; rates (CPU busy,
+// PostgreSQL's block reads) come from their difference, levels from the later one. CPU
+// busy is a share of CPU time and needs no clock; a rate per second is n/a while elapsed is
+// zero. Pure, so each check is testable from synthetic samples; checks are added to the
+// list in status.cpp.
 std::vector<CheckRow> evaluate(const std::vector<metrics::Sample>& before,
-                               const std::vector<metrics::Sample>& after);
+                               const std::vector<metrics::Sample>& after,
+                               std::chrono::duration<double> elapsed = {});
 
 // What evaluate() reads, from the built-in cpu, meminfo and filesystem collectors instead of
 // an exporter: two collections `interval` apart (CPU busy is a rate). A collector that

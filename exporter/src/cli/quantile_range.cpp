@@ -1,0 +1,85 @@
+#include "cli/quantile_range.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+
+namespace afp::cli {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int kMaxDecimals = 6;
+
+std::string fixed(double value, int decimals) {
+  std::array<char, 64> buf{};
+  std::snprintf(buf.data(), buf.size(), "%.*f", decimals, value);
+  return buf.data();
+}
+
+// The fewest decimals that print `value` back as itself (le="0.025" needs 3).
+int decimals_of(double value) {
+  for (int d = 0; d < kMaxDecimals; ++d) {
+    if (std::strtod(fixed(value, d).c_str(), nullptr) == value) return d;
+  }
+  return kMaxDecimals;
+}
+
+bool surely_reached(const core::Threshold& t, const QuantileRange& r, double level) {
+  return t.direction == core::Direction::HigherIsWorse ? r.lower >= level : r.upper < level;
+}
+
+bool maybe_reached(const core::Threshold& t, const QuantileRange& r, double level) {
+  return t.direction == core::Direction::HigherIsWorse ? r.upper > level : r.lower < level;
+}
+
+}  // namespace
+
+// Mirrors bucket_quantile()'s search step for step, so the range always holds its point.
+std::optional<QuantileRange> quantile_range(double q, std::vector<metrics::Bucket> buckets) {
+  if (!(q >= 0 && q <= 1) || buckets.size() < 2) return std::nullopt;
+  std::sort(buckets.begin(), buckets.end(),
+            [](const auto& a, const auto& b) { return a.upper_bound < b.upper_bound; });
+  if (!std::isinf(buckets.back().upper_bound)) return std::nullopt;
+  for (std::size_t i = 1; i < buckets.size(); ++i) {
+    buckets[i].count = std::max(buckets[i].count, buckets[i - 1].count);
+  }
+  double total = buckets.back().count;
+  if (!(total > 0)) return std::nullopt;
+  double rank = q * total;
+  std::size_t b = 0;
+  while (b < buckets.size() - 1 && buckets[b].count < rank)
+    ++b;
+  if (b == 0) {
+    double first = buckets[0].upper_bound;
+    return QuantileRange{first > 0 ? 0.0 : -kInf, first};
+  }
+  return QuantileRange{buckets[b - 1].upper_bound, buckets[b].upper_bound};
+}
+
+std::string format_seconds_range(const QuantileRange& range) {
+  if (std::isinf(range.upper)) return "> " + fixed(range.lower, decimals_of(range.lower)) + " s";
+  if (range.lower <= 0) return "≤ " + fixed(range.upper, decimals_of(range.upper)) + " s";
+  int d = std::max(decimals_of(range.lower), decimals_of(range.upper));
+  return fixed(range.lower, d) + "–" + fixed(range.upper, d) + " s";
+}
+
+RangeLevel range_level(const core::Threshold& t, const QuantileRange& range) {
+  RangeLevel out{core::Level::Ok, std::nullopt};
+  if (surely_reached(t, range, t.critical)) {
+    out.level = core::Level::Critical;
+  } else if (surely_reached(t, range, t.warning)) {
+    out.level = core::Level::Warning;
+  }
+  if (out.level != core::Level::Critical && maybe_reached(t, range, t.critical)) {
+    out.may_reach = core::Level::Critical;
+  } else if (out.level == core::Level::Ok && maybe_reached(t, range, t.warning)) {
+    out.may_reach = core::Level::Warning;
+  }
+  return out;
+}
+
+}  // namespace afp::cli
