@@ -44,9 +44,10 @@ constexpr const char* kReport =
 
 std::string fault_lines() {
   return "faults (SPEC):\n"
-         "  slow-fingerprint[=FACTOR]  the fingerprint stage takes FACTOR (1-1000, default " +
-         std::to_string(static_cast<int>(kDefaultSlowdown)) +
-         ") times as long\n"
+         "  slow-fingerprint[=SECONDS] the fingerprint stage takes at least SECONDS (0.1-60, "
+         "default " +
+         std::to_string(static_cast<int>(kDefaultFingerprintSeconds)) +
+         ")\n"
          "  drop-index                 DROP INDEX ix_fingerprints_hash (clear rebuilds it)\n"
          "  db-stall[=SECONDS]         a session keeps locking fingerprints for SECONDS (default " +
          std::to_string(static_cast<int>(kDefaultStallSeconds)) +

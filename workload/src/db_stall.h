@@ -1,8 +1,9 @@
 #pragma once
 
 // The db-stall fault: a session of its own keeps taking ACCESS EXCLUSIVE on fingerprints
-// for a while (BEGIN; LOCK TABLE ...; SELECT pg_sleep(S); COMMIT), with 0.2 s gaps, so
-// look-ups queue behind it as they would behind a migration or a long VACUUM FULL.
+// for S seconds (BEGIN; LOCK TABLE ...; then idle in the transaction; COMMIT), with 0.2 s
+// gaps, so look-ups queue behind it as they would behind a migration or a forgotten
+// transaction.
 
 #include <atomic>
 #include <condition_variable>

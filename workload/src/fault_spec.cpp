@@ -18,7 +18,7 @@ struct Range {
 Range range_of(FaultName name) {
   switch (name) {
     case FaultName::SlowFingerprint:
-      return {1, 1000, true, false, "a factor from 1 to 1000"};
+      return {0.1, 60, true, false, "seconds from 0.1 to 60"};
     case FaultName::DbStall:
       return {0, 3600, false, false, "seconds, above 0 and at most 3600"};
     case FaultName::Cpu:
@@ -59,7 +59,7 @@ std::optional<double> parse_number(std::string_view text) {
 double default_value(FaultName name, unsigned hardware_threads) {
   switch (name) {
     case FaultName::SlowFingerprint:
-      return kDefaultSlowdown;
+      return kDefaultFingerprintSeconds;
     case FaultName::DbStall:
       return kDefaultStallSeconds;
     case FaultName::Cpu:

@@ -3,7 +3,7 @@
 // The fault switches' names and values as people type them: "NAME[=VALUE]", "clear" and
 // "clear=NAME" (afp_workload serve --fault, afp_workload fault, POST /admin/faults).
 //
-//   slow-fingerprint[=FACTOR]  the fingerprint stage takes FACTOR (1..1000) times as long
+//   slow-fingerprint[=SECONDS] the fingerprint stage takes at least SECONDS (0.1..60)
 //   drop-index                 the hash index on fingerprints.hash is dropped
 //   db-stall[=SECONDS]         a session keeps taking an exclusive lock on fingerprints
 //   cpu[=THREADS]              busy-looping threads (default: one per hardware thread)
@@ -37,7 +37,9 @@ inline constexpr FaultName kAllFaults[] = {
     FaultName::Errors,          FaultName::SlowApi,         FaultName::Memory,  FaultName::DeadRows,
     FaultName::StaleStats,      FaultName::ProbeUnreachable};
 
-inline constexpr double kDefaultSlowdown = 200;
+// Between the critical threshold (5 s) and the probe's timeout (10 s): the alert, not the
+// probe failing, is what this fault shows.
+inline constexpr double kDefaultFingerprintSeconds = 7;
 inline constexpr double kDefaultStallSeconds = 5;
 inline constexpr double kDefaultErrorRatio = 0.5;
 inline constexpr double kDefaultApiDelaySeconds = 6;

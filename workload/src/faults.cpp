@@ -114,7 +114,7 @@ void Faults::record(FaultName name, double value) {
   std::lock_guard lock(state_mutex_);
   switch (name) {
     case FaultName::SlowFingerprint:
-      state_.slowdown = value;
+      state_.fingerprint_seconds = value;
       break;
     case FaultName::DropIndex:
       state_.drop_index = value != 0;
@@ -149,8 +149,7 @@ void Faults::record(FaultName name, double value) {
 
 void Faults::clear(FaultName name) {
   end(name, state());
-  // Off is 0 for every fault but slow-fingerprint, whose factor is then 1.
-  record(name, name == FaultName::SlowFingerprint ? FaultState{}.slowdown : 0);
+  record(name, 0);
   if (name == FaultName::SlowApi) wake_held_answers();
   log_.info("fault cleared", {{"fault", std::string(fault_name(name))}});
 }
@@ -201,9 +200,9 @@ void Faults::run_sql(const std::vector<std::string>& statements, std::string_vie
   }
 }
 
-double Faults::fingerprint_slowdown() const {
+double Faults::fingerprint_seconds() const {
   std::lock_guard lock(state_mutex_);
-  return state_.slowdown;
+  return state_.fingerprint_seconds;
 }
 
 bool Faults::hold_answer(int max_held) {
@@ -252,7 +251,7 @@ nlohmann::ordered_json Faults::state_json() const {
   using Json = nlohmann::ordered_json;
   auto s = state();
   auto on_off = [](bool on, auto value) { return on ? Json(value) : Json(false); };
-  return Json{{"slow-fingerprint", on_off(s.slowdown != 1, s.slowdown)},
+  return Json{{"slow-fingerprint", on_off(s.fingerprint_seconds > 0, s.fingerprint_seconds)},
               {"drop-index", s.drop_index},
               {"db-stall", on_off(s.stall_seconds > 0, s.stall_seconds)},
               {"cpu", on_off(s.cpu_threads > 0, s.cpu_threads)},

@@ -37,7 +37,7 @@ class FaultUnavailable : public std::runtime_error {
 };
 
 struct FaultState {
-  double slowdown = 1;  // slow-fingerprint factor; 1 when off
+  double fingerprint_seconds = 0;  // slow-fingerprint's least stage time; 0 when off
   bool drop_index = false;
   double stall_seconds = 0;      // 0 when off
   int cpu_threads = 0;           // 0 when off
@@ -64,7 +64,8 @@ class Faults {
   void apply(const std::vector<FaultSpec>& specs);
 
   // What the request path asks.
-  double fingerprint_slowdown() const;
+  // slow-fingerprint: the least time the fingerprint stage takes, 0 when off.
+  double fingerprint_seconds() const;
   // errors=RATIO: true for exactly that share of calls (every other one at 0.5), so a
   // test or a dashboard sees the ratio without sampling noise.
   bool fail_this_request();

@@ -14,11 +14,12 @@ Identifier::Identifier(SongStore& store, Reporter& reporter, Faults* faults)
 std::vector<Landmark> Identifier::timed_fingerprint(const Audio& audio, StageTimes& stages) {
   Stopwatch watch;
   auto landmarks = fingerprint(audio, params_);
-  double slowdown = faults_ ? faults_->fingerprint_slowdown() : 1;
-  if (slowdown > 1) {
+  double least = faults_ ? faults_->fingerprint_seconds() : 0;
+  if (least > watch.seconds()) {
     // Sleeping rather than computing: the stage looks slow to its callers and the metrics,
-    // while the machine stays responsive for everything else.
-    std::this_thread::sleep_for(std::chrono::duration<double>(watch.seconds() * (slowdown - 1)));
+    // while the machine stays responsive for everything else. A fixed time, not a factor
+    // of the real one, so the fault means the same on a fast machine and a loaded one.
+    std::this_thread::sleep_for(std::chrono::duration<double>(least - watch.seconds()));
   }
   stages.fingerprint = watch.seconds();
   reporter_.fingerprint_generation(stages.fingerprint);

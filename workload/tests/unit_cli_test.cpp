@@ -137,7 +137,7 @@ TEST_CASE("cli: --help anywhere prints the command's usage", "[cli]") {
   }
   CHECK(parse_as<HelpCommand>({"serve", "--rate", "3", "--help"}).text == usage("serve"));
   CHECK_THAT(parse_as<HelpCommand>({"--help"}).text, Catch::Contains("commands:"));
-  CHECK_THAT(usage("serve"), Catch::Contains("slow-fingerprint[=FACTOR]"));
+  CHECK_THAT(usage("serve"), Catch::Contains("slow-fingerprint[=SECONDS]"));
   for (const char* fault : {"slow-api[=SECONDS]", "memory[=RATIO]", "dead-rows[=RATIO]",
                             "stale-stats[=RATIO]", "probe-unreachable"}) {
     CHECK_THAT(usage("serve"), Catch::Contains(fault));

@@ -48,10 +48,10 @@ TEST_CASE("faults: specs name a fault and its value, with defaults", "[faults]")
     double value;
   };
   const std::vector<Case> cases{
-      {"slow-fingerprint", A::Set, FaultName::SlowFingerprint, kDefaultSlowdown},
+      {"slow-fingerprint", A::Set, FaultName::SlowFingerprint, kDefaultFingerprintSeconds},
       {"slow-fingerprint=3", A::Set, FaultName::SlowFingerprint, 3},
-      {"slow-fingerprint=1", A::Set, FaultName::SlowFingerprint, 1},
-      {"slow-fingerprint=1000", A::Set, FaultName::SlowFingerprint, 1000},
+      {"slow-fingerprint=0.1", A::Set, FaultName::SlowFingerprint, 0.1},
+      {"slow-fingerprint=60", A::Set, FaultName::SlowFingerprint, 60},
       {"slow-fingerprint=2.5", A::Set, FaultName::SlowFingerprint, 2.5},
       {"drop-index", A::Set, FaultName::DropIndex, 0},
       {"db-stall", A::Set, FaultName::DbStall, kDefaultStallSeconds},
@@ -105,9 +105,9 @@ TEST_CASE("faults: bad specs are refused, quoting the spec and saying why", "[fa
              Catch::Contains("fault \"probe-unreachable=1\": probe-unreachable takes no value"));
   CHECK_THAT(refusal("clear=everything"), Catch::Contains("clear what?"));
   CHECK_THAT(refusal("clear="), Catch::Contains("clear what?"));
-  for (const char* bad : {"slow-fingerprint=0.5", "slow-fingerprint=1001", "slow-fingerprint=x",
+  for (const char* bad : {"slow-fingerprint=0.05", "slow-fingerprint=61", "slow-fingerprint=x",
                           "slow-fingerprint=", "slow-fingerprint=nan", "slow-fingerprint=inf"}) {
-    CHECK_THAT(refusal(bad), Catch::Contains("a factor from 1 to 1000"));
+    CHECK_THAT(refusal(bad), Catch::Contains("seconds from 0.1 to 60"));
   }
   for (const char* bad : {"db-stall=0", "db-stall=-1", "db-stall=3601", "db-stall=5s"}) {
     CHECK_THAT(refusal(bad), Catch::Contains("seconds, above 0"));
@@ -165,11 +165,11 @@ TEST_CASE("faults: an admin request's specs come from its query and its body", "
 TEST_CASE("faults: slow-fingerprint and errors switch on and off", "[faults]") {
   Quiet q;
   Faults faults(kNowhere, q.log);
-  CHECK(faults.fingerprint_slowdown() == 1);
+  CHECK(faults.fingerprint_seconds() == 0);
   CHECK_FALSE(faults.fail_this_request());
 
   faults.apply(parse("slow-fingerprint=4"));
-  CHECK(faults.fingerprint_slowdown() == 4);
+  CHECK(faults.fingerprint_seconds() == 4);
 
   faults.apply(parse("errors=1"));
   for (int i = 0; i < 5; ++i)
@@ -189,9 +189,9 @@ TEST_CASE("faults: slow-fingerprint and errors switch on and off", "[faults]") {
 
   faults.apply(parse("clear=errors"));
   CHECK_FALSE(faults.fail_this_request());
-  CHECK(faults.fingerprint_slowdown() == 4);
+  CHECK(faults.fingerprint_seconds() == 4);
   faults.apply(parse("clear"));
-  CHECK(faults.fingerprint_slowdown() == 1);
+  CHECK(faults.fingerprint_seconds() == 0);
 }
 
 TEST_CASE("faults: the state reads as JSON, off as false", "[faults]") {
