@@ -14,12 +14,17 @@
 // a cause mute its symptoms on the same instance (PostgreSQL down: the app's errors, the
 // probe, the postgres collectors, the database alerts; the exporter down: everything of
 // the instance; a slow statement: the app's query p95 and the probe's db stage...). A
-// muted symptom must not be delivered once its cause resolves, so each cause keeps firing
-// (keep_firing_for) at least as long as its symptoms can outlast it: their window plus
-// their own keep_firing_for. AfpPostgresDown: 15m (the probe's 10-minute median + 5m);
-// AfpExporterDown/Absent, AfpProbeFailing, AfpPostgresStatementSlow, AfpDbQueriesSlow,
-// AfpFingerprintGenerationSlow: 10m (a 5-minute window + 5m). The price: their
-// "resolved" arrives that much later.
+// muted symptom must not be delivered once its cause resolves. An alert's tail after its
+// condition is over is its window plus its keep_firing_for, and each cause's tail is 5
+// minutes longer than the longest of its symptoms' (a tie would be decided by which rule
+// Prometheus evaluates first):
+//   AfpPostgresDown            0 + 20m  > AfpDbQueriesSlow, AfpProbeFailing (15m)
+//   AfpPostgresStatementSlow  5m + 15m  > AfpDbQueriesSlow (15m)
+//   AfpDbQueriesSlow          5m + 10m  > AfpProbeStageSlow (10m), AfpApiRequestsSlow (7m)
+//   AfpFingerprintGenerationSlow 5m + 10m  > AfpProbeStageSlow, AfpApiRequestsSlow
+//   AfpProbeFailing            0 + 15m  > AfpIdentificationErrors (5m + 5m), AfpProbeStageSlow
+//   AfpProbeStageSlow         10m + 0, AfpApiRequestsSlow 5m + 2m
+// The price: a cause's "resolved" arrives that much later.
 //
 // Raw series are read through _config's selectors (afpSelector, hostSelector,
 // pgSelector); recorded series already are (rules.libsonnet).
@@ -157,7 +162,7 @@ local util = import 'lib/util.libsonnet';
                         % [severity, sec(x)],
             value='{{ $value | humanizeDuration }}',
             dashboard='afp-overview',
-            keepFiringFor='5m',
+            keepFiringFor='2m',
           ), t.apiProcessingP95)
           + levels(function(severity, x) alert(
             c,
@@ -229,7 +234,7 @@ local util = import 'lib/util.libsonnet';
                           % inWords('AfpProbeFailing'),
               value='{{ $value }}',
               dashboard='afp-overview',
-              keepFiringFor='10m',
+              keepFiringFor='15m',
             ),
           ]
           // The probe's stages that the threshold table covers: `fingerprint` against the
@@ -249,7 +254,6 @@ local util = import 'lib/util.libsonnet';
                           % [severity, sec(t.dbQueryP95[severity]), sec(t.fingerprintGenerationP95[severity])],
               value='{{ $value | humanizeDuration }}',
               dashboard='afp-overview',
-              keepFiringFor='5m',
             )
             for severity in ['warning', 'critical']
           ],
@@ -272,7 +276,7 @@ local util = import 'lib/util.libsonnet';
                                % inWords('AfpPostgresDown'),
                    value='{{ $value }}',
                    dashboard='afp-database',
-                   keepFiringFor='15m',
+                   keepFiringFor='20m',
                  ),
                  // AfpPostgresDown judges pg_up and is blind when there is none: an exporter
                  // whose `postgres` collector is on (afp_exporter registers it only with a DSN)
@@ -305,7 +309,7 @@ local util = import 'lib/util.libsonnet';
                  description=describeStatement(severity, x),
                  value='{{ $value | humanizeDuration }}',
                  dashboard='afp-database',
-                 keepFiringFor='10m',
+                 keepFiringFor='15m',
                ), t.pgStatementMeanTime)
                + [
                  // The missing-index signal: rows read by sequential scans of the fingerprint
