@@ -28,6 +28,10 @@ class Collector {
  public:
   virtual ~Collector() = default;
   virtual void collect(ScrapeContext& ctx) = 0;
+  // A collector that only copies state kept in memory costs microseconds: it runs even
+  // once the scrape's deadline has passed, so a slow database cannot blind the pipeline's
+  // histograms and the probe as well.
+  virtual bool never_waits() const { return false; }
 };
 
 class CollectError : public std::runtime_error {

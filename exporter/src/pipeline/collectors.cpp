@@ -14,6 +14,7 @@ class SnapshotCollector : public collectors::Collector {
  public:
   explicit SnapshotCollector(std::shared_ptr<const Source> source) : source_(std::move(source)) {}
   void collect(collectors::ScrapeContext& ctx) override { source_->write(ctx.out); }
+  bool never_waits() const override { return true; }
 
  private:
   std::shared_ptr<const Source> source_;
