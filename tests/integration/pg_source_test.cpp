@@ -109,6 +109,53 @@ TEST_CASE("pg: a snapshot holds each collector's families from the live views", 
   CHECK(source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s) != snap);
 }
 
+TEST_CASE("pg: an exclusively locked table costs its sizes, not the collection", "[pg]") {
+  admin(
+      "DROP TABLE IF EXISTS locked_target, free_target; "
+      "CREATE TABLE locked_target (id int PRIMARY KEY); CREATE TABLE free_target (id int); "
+      "ALTER TABLE locked_target OWNER TO afp; ALTER TABLE free_target OWNER TO afp; "
+      "INSERT INTO locked_target SELECT generate_series(1, 100); "
+      "INSERT INTO free_target SELECT generate_series(1, 100)");
+  log::Logger quiet(log::Level::error);
+  pg::Connection holder(cluster_file("admin_dsn"), {}, quiet);
+  holder.query("BEGIN; LOCK TABLE locked_target IN ACCESS EXCLUSIVE MODE", pg::Clock::now() + 20s);
+
+  LogCapture capture;
+  pg::Source source(dsn(), {}, capture.log);
+  source.add("pg_stat_user_tables", pg::make_stat_user_tables_query(500));
+  source.add("pg_stat_user_indexes", pg::make_stat_user_indexes_query(500));
+  auto start = pg::Clock::now();
+  auto snap = source.snapshot(start, start + 10s);
+  // Without the guard the size functions wait for the lock until statement_timeout.
+  CHECK(pg::Clock::now() - start < 1500ms);
+  for (const auto& [name, part] : snap->parts) {
+    INFO(name << ": " << part.error);
+    REQUIRE(part.ok);
+  }
+  const auto& tables = snap->parts.at("pg_stat_user_tables").text;
+  CHECK_THAT(tables, Catch::Contains("pg_stat_user_tables_n_live_tup{datname=\"fingerprints\","
+                                     "schemaname=\"public\",relname=\"locked_target\"}"));
+  CHECK_THAT(tables,
+             !Catch::Contains("pg_stat_user_tables_table_size_bytes{datname=\"fingerprints\","
+                              "schemaname=\"public\",relname=\"locked_target\"}"));
+  CHECK_THAT(tables,
+             Catch::Contains("pg_stat_user_tables_table_size_bytes{datname=\"fingerprints\","
+                             "schemaname=\"public\",relname=\"free_target\"}"));
+  const auto& indexes = snap->parts.at("pg_stat_user_indexes").text;
+  CHECK_THAT(indexes,
+             Catch::Contains("pg_stat_user_indexes_idx_scan_total{datname=\"fingerprints\","
+                             "schemaname=\"public\",relname=\"locked_target\""));
+  CHECK_THAT(indexes, !Catch::Contains("pg_stat_user_indexes_size_bytes{datname=\"fingerprints\","
+                                       "schemaname=\"public\",relname=\"locked_target\""));
+
+  holder.query("ROLLBACK", pg::Clock::now() + 20s);
+  auto after = source.snapshot(pg::Clock::now(), pg::Clock::now() + 10s);
+  CHECK_THAT(after->parts.at("pg_stat_user_tables").text,
+             Catch::Contains("pg_stat_user_tables_table_size_bytes{datname=\"fingerprints\","
+                             "schemaname=\"public\",relname=\"locked_target\"}"));
+  admin("DROP TABLE locked_target, free_target");
+}
+
 TEST_CASE("pg: index scans show up in the index metrics", "[pg]") {
   log::Logger log(log::Level::error);
   pg::Connection conn(cluster_file("dsn"), {}, log);

@@ -33,6 +33,7 @@ void write_columns(metrics::TextWriter& out, const Result& result,
     if (column < 0) continue;  // not in this PostgreSQL version
     out.family(m.metric, m.help, m.type);
     for (int row = 0; row < result.rows(); ++row) {
+      if (m.null_is_absent && result.is_null(row, column)) continue;
       std::size_t i = 0;
       for (const char* name : label_columns) {
         labels[i] = {name, result.value(row, label_index[i])};

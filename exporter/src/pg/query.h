@@ -30,7 +30,18 @@ struct ColumnMetric {
   const char* help;
   metrics::MetricType type;
   double scale = 1;  // e.g. milliseconds → seconds
+  // NULL leaves the sample out (a size not measured this time) instead of reading as 0.
+  bool null_is_absent = false;
 };
+
+// SQL: the relations of this database that a session holds or awaits ACCESS EXCLUSIVE on
+// (a migration, VACUUM FULL, a forgotten LOCK TABLE). A size function on one of them would
+// wait for that lock, and the whole PostgreSQL collection with it: their sizes are left
+// out until the lock is gone.
+inline constexpr const char* kExclusivelyLockedRelations =
+    "(SELECT relation FROM pg_locks WHERE locktype = 'relation' "
+    "AND mode = 'AccessExclusiveLock' "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))";
 void write_columns(metrics::TextWriter& out, const Result& result,
                    std::initializer_list<const char*> label_columns,
                    std::initializer_list<ColumnMetric> metrics);

@@ -12,9 +12,12 @@ class StatUserIndexesQuery final : public PgQuery {
   explicit StatUserIndexesQuery(long long limit)
       : sql_(largest_rows_sql(
             "SELECT current_database() AS datname, schemaname, relname, indexrelname, idx_scan, "
-            "idx_tup_read, idx_tup_fetch, pg_relation_size(indexrelid) AS size "
-            "FROM pg_stat_user_indexes",
-            "size", "schemaname, relname, indexrelname", limit)) {}
+            "idx_tup_read, idx_tup_fetch, "
+            "CASE WHEN locked THEN NULL ELSE pg_relation_size(indexrelid) END AS size "
+            "FROM (SELECT *, (indexrelid IN " +
+                std::string(kExclusivelyLockedRelations) + " OR relid IN " +
+                kExclusivelyLockedRelations + ") AS locked FROM pg_stat_user_indexes) AS i",
+            "coalesce(size, 0)", "schemaname, relname, indexrelname", limit)) {}
 
   void collect(Connection& conn, metrics::TextWriter& out, Clock::time_point deadline) override {
     auto result = conn.query(sql_, deadline);
@@ -29,7 +32,7 @@ class StatUserIndexesQuery final : public PgQuery {
           "Number of live table rows fetched by simple index scans using this index.",
           MetricType::Counter},
          {"size", "pg_stat_user_indexes_size_bytes", "Disk space used by this index, in bytes.",
-          MetricType::Gauge}});
+          MetricType::Gauge, 1, true}});
     write_omitted(out, result, "afp_pg_stat_user_indexes_omitted",
                   "Indexes of the database left out of pg_stat_user_indexes_* by "
                   "--pg.relations.limit (the largest indexes are kept).");

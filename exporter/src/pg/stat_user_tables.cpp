@@ -18,9 +18,12 @@ class StatUserTablesQuery final : public PgQuery {
             "extract(epoch FROM last_autoanalyze) AS last_autoanalyze, "
             "extract(epoch FROM last_vacuum) AS last_vacuum, "
             "extract(epoch FROM last_autovacuum) AS last_autovacuum, "
-            "pg_table_size(relid) AS table_size, pg_indexes_size(relid) AS index_size "
-            "FROM pg_stat_user_tables",
-            "table_size + index_size", "schemaname, relname", limit)) {}
+            "CASE WHEN locked THEN NULL ELSE pg_table_size(relid) END AS table_size, "
+            "CASE WHEN locked THEN NULL ELSE pg_indexes_size(relid) END AS index_size "
+            "FROM (SELECT *, relid IN " +
+                std::string(kExclusivelyLockedRelations) +
+                " AS locked FROM pg_stat_user_tables) AS t",
+            "coalesce(table_size, 0) + coalesce(index_size, 0)", "schemaname, relname", limit)) {}
 
   void collect(Connection& conn, metrics::TextWriter& out, Clock::time_point deadline) override {
     auto result = conn.query(sql_, deadline);
@@ -53,9 +56,9 @@ class StatUserTablesQuery final : public PgQuery {
           "Last time this table was vacuumed by autovacuum (seconds since epoch, 0 if never).",
           MetricType::Gauge},
          {"table_size", "pg_stat_user_tables_table_size_bytes",
-          "Disk space used by this table (without indexes), in bytes.", MetricType::Gauge},
+          "Disk space used by this table (without indexes), in bytes.", MetricType::Gauge, 1, true},
          {"index_size", "pg_stat_user_tables_index_size_bytes",
-          "Disk space used by the indexes of this table, in bytes.", MetricType::Gauge}});
+          "Disk space used by the indexes of this table, in bytes.", MetricType::Gauge, 1, true}});
     write_omitted(out, result, "afp_pg_stat_user_tables_omitted",
                   "Tables of the database left out of pg_stat_user_tables_* by "
                   "--pg.relations.limit (the largest tables are kept).");
