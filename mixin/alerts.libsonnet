@@ -19,8 +19,8 @@
 // minutes longer than the longest of its symptoms' (a tie would be decided by which rule
 // Prometheus evaluates first):
 //   AfpPostgresDown            0 + 20m  > AfpDbQueriesSlow, AfpProbeFailing (15m)
-//   AfpPostgresStatementSlow  5m + 15m  > AfpDbQueriesSlow (15m)
-//   AfpDbQueriesSlow          5m + 10m  > AfpProbeStageSlow (10m), AfpApiRequestsSlow (7m)
+//   AfpDbQueriesSlow          5m + 10m  > AfpPostgresStatementSlow (5m + 5m),
+//                                         AfpProbeStageSlow (10m), AfpApiRequestsSlow (7m)
 //   AfpFingerprintGenerationSlow 5m + 10m  > AfpProbeStageSlow, AfpApiRequestsSlow
 //   AfpProbeFailing            0 + 15m  > AfpIdentificationErrors (5m + 5m), AfpProbeStageSlow
 //   AfpProbeStageSlow         10m + 0, AfpApiRequestsSlow 5m + 2m
@@ -309,7 +309,7 @@ local util = import 'lib/util.libsonnet';
                  description=describeStatement(severity, x),
                  value='{{ $value | humanizeDuration }}',
                  dashboard='afp-database',
-                 keepFiringFor='15m',
+                 keepFiringFor='5m',
                ), t.pgStatementMeanTime)
                + [
                  // The missing-index signal: rows read by sequential scans of the fingerprint

@@ -55,16 +55,21 @@
     },
 
     // `for` of each alert: how long a condition must hold before it fires (no alert on
-    // one scrape's noise). The live e2e test renders the rules with seconds here.
+    // one scrape's noise). The live e2e test renders the rules with seconds here. A cause
+    // fires before the symptoms it mutes in Alertmanager (alertmanager.yml): the app's
+    // slow queries (5m) before the server's slow statement (10m: one 30 s call fills a
+    // 5-minute mean), slow queries and slow fingerprinting (5m) before the slow API (6m),
+    // the probe failing (5m) before identification errors (6m). A symptom that fired first
+    // would page before its cause could mute it.
     alertFor: {
       AfpHostCpuBusy: '10m',
       AfpHostMemoryUsed: '5m',
       AfpFilesystemUsed: '5m',
       AfpFilesystemFillingUp: '1h',
       AfpFingerprintGenerationSlow: '5m',
-      AfpApiRequestsSlow: '5m',
+      AfpApiRequestsSlow: '6m',
       AfpDbQueriesSlow: '5m',
-      AfpIdentificationErrors: '5m',
+      AfpIdentificationErrors: '6m',
       AfpNoObservations: '1m',
       AfpProbeFailing: '5m',
       AfpProbeStageSlow: '5m',

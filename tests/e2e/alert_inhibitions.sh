@@ -6,8 +6,9 @@
 #   - AfpPostgresDown mutes the instance's other database alerts, its PostgreSQL
 #     collectors' failures, a missing pg_up, and the app's errors, probe and slowness;
 #   - AfpExporterDown mutes every other alert of the instance;
-#   - a slow statement mutes the app's slow queries and the probe's db stage of its
-#     severity (and a critical one their warnings), never a critical under a warning;
+#   - the app's slow queries mute the server's slow statement, and either mutes the
+#     probe's db stage, of its severity (and a critical one their warnings), never a
+#     critical under a warning;
 #   - the probe failing mutes the identification errors;
 #   - a slow stage (fingerprinting, the app's queries, a statement) mutes the slow API of
 #     its severity and below, never a critical API under a warning stage;
@@ -48,6 +49,8 @@ alerts=(
   "AfpProbeStageSlow warning pipeline st-1:9793 stage=fingerprint"
   "AfpPostgresStatementSlow warning database st-2:9793 datname=afp queryid=42 user=afp"
   "AfpDbQueriesSlow critical pipeline st-2:9793 operation=lookup"
+  "AfpPostgresStatementSlow critical database st-3:9793 datname=afp queryid=42 user=afp"
+  "AfpDbQueriesSlow warning pipeline st-3:9793 operation=lookup"
   "AfpProbeFailing critical pipeline pr-1:9793"
   "AfpIdentificationErrors critical pipeline pr-1:9793"
   "AfpExporterDown critical exporter api-1:9793"
@@ -125,12 +128,14 @@ expect_state suppressed AfpIdentificationErrors critical db-1:9793
 expect_state suppressed AfpProbeFailing critical db-1:9793
 expect_state suppressed AfpDbQueriesSlow warning db-1:9793
 expect_state suppressed AfpPostgresMetricsAbsent warning db-1:9793
-expect_state active AfpPostgresStatementSlow critical st-1:9793
-expect_state suppressed AfpDbQueriesSlow critical st-1:9793
+expect_state suppressed AfpPostgresStatementSlow critical st-1:9793
+expect_state active AfpDbQueriesSlow critical st-1:9793
 expect_state suppressed AfpProbeStageSlow warning st-1:9793 stage=db
 expect_state active AfpProbeStageSlow warning st-1:9793 stage=fingerprint
-expect_state active AfpPostgresStatementSlow warning st-2:9793
+expect_state suppressed AfpPostgresStatementSlow warning st-2:9793
 expect_state active AfpDbQueriesSlow critical st-2:9793
+expect_state active AfpPostgresStatementSlow critical st-3:9793
+expect_state active AfpDbQueriesSlow warning st-3:9793
 expect_state active AfpProbeFailing critical pr-1:9793
 expect_state suppressed AfpIdentificationErrors critical pr-1:9793
 expect_state active AfpExporterDown critical api-1:9793
@@ -164,10 +169,11 @@ expect_count 1 slack --title "[FIRING:1] WARNING AfpExporterCollectorFailing on 
 expect_count 0 slack --has "collector=pg_stat_statements"
 expect_count 0 slack --title "[FIRING:1] WARNING AfpExporterCollectorFailing on api-1:9793"
 expect_count 0 slack --title "[FIRING:1] WARNING AfpIngestRejecting"
-# One page per cause: PostgreSQL down on db-1, the slow statement on st-1, the probe on pr-1.
+# One page per cause: PostgreSQL down on db-1, the slow queries on st-1, the probe on pr-1.
 expect_count 0 mail --title "[FIRING:1] CRITICAL AfpIdentificationErrors on db-1:9793"
 expect_count 0 mail --title "[FIRING:1] CRITICAL AfpProbeFailing on db-1:9793"
-expect_count 0 mail --title "[FIRING:1] CRITICAL AfpDbQueriesSlow on st-1:9793"
+expect_count 1 mail --title "[FIRING:1] CRITICAL AfpDbQueriesSlow on st-1:9793"
+expect_count 0 mail --title "[FIRING:1] CRITICAL AfpPostgresStatementSlow on st-1:9793"
 expect_count 1 mail --title "[FIRING:1] CRITICAL AfpDbQueriesSlow on st-2:9793"
 expect_count 1 mail --title "[FIRING:1] CRITICAL AfpProbeFailing on pr-1:9793"
 expect_count 0 mail --title "[FIRING:1] CRITICAL AfpIdentificationErrors on pr-1:9793"
