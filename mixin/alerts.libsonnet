@@ -15,20 +15,26 @@
 // probe, the postgres collectors, the database alerts; the exporter down: everything of
 // the instance; a slow statement: the app's query p95 and the probe's db stage...). A
 // muted symptom must not be delivered once its cause resolves. An alert's tail after its
-// condition is over is its window plus its keep_firing_for, and each cause's tail is 5
-// minutes longer than the longest of its symptoms' (a tie would be decided by which rule
-// Prometheus evaluates first):
+// condition is over is its window plus its keep_firing_for (the critical's; a warning's is
+// shorter, see keep() below), and each cause's tail is at least 4 minutes longer than the
+// longest of its symptoms' (a tie would be decided by which rule Prometheus evaluates
+// first):
 //   AfpPostgresDown            0 + 20m  > AfpDbQueriesSlow, AfpProbeFailing (15m)
-//   AfpDbQueriesSlow          5m + 10m  > AfpPostgresStatementSlow (5m + 5m),
-//                                         AfpProbeStageSlow (10m), AfpApiRequestsSlow (7m)
-//   AfpFingerprintGenerationSlow 5m + 10m  > AfpProbeStageSlow, AfpApiRequestsSlow
-//   AfpProbeFailing            0 + 15m  > AfpIdentificationErrors (5m + 5m), AfpProbeStageSlow
-//   AfpProbeStageSlow         10m + 0, AfpApiRequestsSlow 5m + 2m
+//   AfpDbQueriesSlow          5m + 10m  > AfpPostgresStatementSlow, AfpApiRequestsSlow
+//                                         (5m + 6m), AfpProbeStageSlow (10m + 0)
+//   AfpFingerprintGenerationSlow 5m + 10m  > AfpApiRequestsSlow, AfpProbeStageSlow
+//   AfpProbeFailing            0 + 15m  > AfpIdentificationErrors (5m + 6m), AfpProbeStageSlow
 // The price: a cause's "resolved" arrives that much later.
 //
 // Raw series are read through _config's selectors (afpSelector, hostSelector,
 // pgSelector); recorded series already are (rules.libsonnet).
 local util = import 'lib/util.libsonnet';
+
+// A warning and its critical twin: after the signal recovers, the critical condition ends
+// first and the warning's up to one window (5 minutes) later. The critical keeps firing at
+// least a window and a minute longer than the warning, so it resolves last and the warning,
+// muted by it, is never delivered on the way down ("[FIRING] WARNING" after a recovery).
+local keep(severity, critical, warning) = if severity == 'critical' then critical else warning;
 
 {
   prometheusAlerts+:: {
@@ -62,7 +68,7 @@ local util = import 'lib/util.libsonnet';
                         % [inWords('AfpHostCpuBusy'), severity, pct(x)],
             value='{{ $value | humanizePercentage }}',
             dashboard='afp-system',
-            keepFiringFor='5m',
+            keepFiringFor=keep(severity, '7m', '1m'),
           ), t.cpuBusy)
           + levels(function(severity, x) alert(
             c,
@@ -145,7 +151,7 @@ local util = import 'lib/util.libsonnet';
                         % [severity, sec(x)],
             value='{{ $value | humanizeDuration }}',
             dashboard='afp-overview',
-            keepFiringFor='10m',
+            keepFiringFor=keep(severity, '10m', '4m'),
           ), t.fingerprintGenerationP95)
           + levels(function(severity, x) alert(
             c,
@@ -162,7 +168,7 @@ local util = import 'lib/util.libsonnet';
                         % [severity, sec(x)],
             value='{{ $value | humanizeDuration }}',
             dashboard='afp-overview',
-            keepFiringFor='2m',
+            keepFiringFor=keep(severity, '6m', null),
           ), t.apiProcessingP95)
           + levels(function(severity, x) alert(
             c,
@@ -179,7 +185,7 @@ local util = import 'lib/util.libsonnet';
                         % [severity, sec(x)],
             value='{{ $value | humanizeDuration }}',
             dashboard='afp-database',
-            keepFiringFor='10m',
+            keepFiringFor=keep(severity, '10m', '4m'),
           ), t.dbQueryP95)
           + levels(function(severity, x) alert(
             c,
@@ -195,7 +201,7 @@ local util = import 'lib/util.libsonnet';
                         % [severity, pct(x)],
             value='{{ $value | humanizePercentage }}',
             dashboard='afp-overview',
-            keepFiringFor='5m',
+            keepFiringFor=keep(severity, '6m', null),
           ), t.identificationErrorRatio)
           + [
             // Silence is only suspicious when the app is expected to be busy: the probe
@@ -309,7 +315,7 @@ local util = import 'lib/util.libsonnet';
                  description=describeStatement(severity, x),
                  value='{{ $value | humanizeDuration }}',
                  dashboard='afp-database',
-                 keepFiringFor='5m',
+                 keepFiringFor=keep(severity, '6m', null),
                ), t.pgStatementMeanTime)
                + [
                  // The missing-index signal: rows read by sequential scans of the fingerprint
@@ -423,7 +429,7 @@ local util = import 'lib/util.libsonnet';
                              % [inWords('AfpPostgresCacheHitLow'), severity, pct(x)],
                  value='{{ $value | humanizePercentage }}',
                  dashboard='afp-database',
-                 keepFiringFor='5m',
+                 keepFiringFor=keep(severity, '6m', null),
                ), t.pgCacheHitRatio)
                + [
                  // Advice only. Primary keys (*_pkey) and unique constraints (*_key) enforce
