@@ -15,7 +15,9 @@ songs=${AFP_DEMO_SONGS:-300}
 rate=${AFP_DEMO_RATE:-2}
 report=${AFP_DEMO_REPORT:-http}
 interval=${AFP_DEMO_INTERVAL:-5s}
-alert_for=${AFP_DEMO_FOR:-30s}
+alert_for=${AFP_DEMO_FOR:-6m}
+time_scale=${AFP_DEMO_SCALE:-0.1}
+probe_interval=${AFP_DEMO_PROBE_INTERVAL:-15s}
 group_wait=${AFP_DEMO_GROUP_WAIT:-10s}
 group_interval=${AFP_DEMO_GROUP_INTERVAL:-30s}
 
@@ -28,12 +30,23 @@ demo_die() {
 }
 say() { printf '[demo %s] %s\n' "$(date +%T)" "$*"; }
 
+# The faults the demo itself breaks (the others are afp_workload's).
+demo_own_faults="db-down exporter-down disk-full"
+fault_usage="slow-fingerprint[=SECONDS] slow-api[=SECONDS] drop-index db-stall[=SECONDS] db-down dead-rows[=RATIO] stale-stats[=RATIO] exporter-down errors[=RATIO] cpu[=THREADS] memory[=RATIO] disk-full probe-unreachable clear[=NAME]"
+
 demo_check_fault() {
-  case "${1%%=*}" in
-    slow-fingerprint | drop-index | db-stall | db-down | cpu | errors | clear) ;;
-    *) demo_die "unknown fault '$1': slow-fingerprint[=FACTOR] drop-index db-stall[=SECONDS] db-down cpu[=THREADS] errors[=RATIO] clear[=NAME]" ;;
+  local name=${1%%=*}
+  case "$name" in
+    slow-fingerprint | slow-api | drop-index | db-stall | db-down | dead-rows | stale-stats | \
+      exporter-down | errors | cpu | memory | disk-full | probe-unreachable | clear) ;;
+    *) demo_die "unknown fault '$1': $fault_usage" ;;
   esac
-  [ "$1" != db-down ] && [[ "$1" == db-down=* ]] && demo_die "db-down takes no value"
+  if [[ " $demo_own_faults " == *" $name "* ]] && [ "$1" != "$name" ]; then
+    demo_die "$name takes no value"
+  fi
+  if [ "$1" = disk-full ] && [ "$(id -u)" != 0 ]; then
+    demo_die "disk-full mounts a small tmpfs for the exporter to watch: run the demo as root"
+  fi
   return 0
 }
 
@@ -68,14 +81,21 @@ free_port() {
   "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# spawn NAME COMMAND...: in the background, output in $dir/NAME.log.
+# spawn NAME COMMAND...: in the background, output in $dir/NAME.log. A NAME spawned again
+# (the exporter after `fault exporter-down`) replaces the one before.
 spawn() {
-  local name=$1
+  local name=$1 i
   shift
-  "$@" >"$dir/$name.log" 2>&1 &
+  "$@" >>"$dir/$name.log" 2>&1 &
+  echo "pid_$name=$!" >>"$state_file"
+  for i in "${!names[@]}"; do
+    if [ "${names[$i]}" = "$name" ]; then
+      pids[$i]=$!
+      return
+    fi
+  done
   names+=("$name")
   pids+=($!)
-  echo "pid_$name=$!" >>"$state_file"
 }
 
 # wait_for SECONDS WHAT COMMAND...
@@ -112,6 +132,7 @@ demo_cleanup() {
     wait "${pids[$i]}" 2>/dev/null || true
   done
   [ -n "${dir:-}" ] && "$pg_cluster" stop "$dir/pg" >/dev/null 2>&1 || true
+  [ -n "${dir:-}" ] && mountpoint -q "$dir/disk" 2>/dev/null && umount "$dir/disk"
   rm -f "$state_file"
   [ -n "${dir:-}" ] && rm -rf "$dir"
   say "stopped; nothing left behind"
@@ -150,7 +171,8 @@ derive_configs() {
   "$py" "$alerting_dir/derive.py" --rules-dir "$repo_dir/rules" \
     --alertmanager "$repo_dir/alertmanager/alertmanager.yml" --out "$dir/derived" \
     --smtp "127.0.0.1:$smtp_port" --slack-url "http://127.0.0.1:$webhook_port/slack" \
-    --smtp-password "$smtp_password" --for "$alert_for" --keep-firing-for "$alert_for" \
+    --smtp-password "$smtp_password" --scale "$time_scale" --for "$alert_for" \
+    --min-window "$((4 * ${interval%s}))s" \
     --group-wait "$group_wait" --group-interval "$group_interval" >"$dir/derive.log"
   "$py" "$alerting_dir/derive_prometheus.py" "$repo_dir/deploy/prometheus.yml" \
     "$dir/derived/prometheus.yml" --rules "$dir/derived/rules/*.yml" \
@@ -169,31 +191,39 @@ start_alertmanager() {
   wait_for 30 "Alertmanager" http_ok "http://127.0.0.1:$alertmanager_port/-/ready"
 }
 
-start_exporter_and_workload() {
-  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/ingest_token"
-  chmod 600 "$dir/ingest_token"
-  local push=(--report "http://127.0.0.1:$exporter_port") statsd=()
-  if [ "$report" = statsd ]; then
-    local statsd_port
-    statsd_port=$(free_port)
-    push=(--report "statsd://127.0.0.1:$statsd_port")
-    statsd=(--statsd.listen-address="127.0.0.1:$statsd_port")
-  elif [ "$report" != http ]; then
-    demo_die "AFP_DEMO_REPORT=$report: http or statsd"
-  fi
-  # The probe's reference audio: 5 seconds from the middle of song 1, as the clients send.
-  "$workload_bin" synth --seed 1 --start 10 --clip-seconds 5 --out "$dir/probe.wav" >/dev/null
-  say "afp_exporter: every collector, PostgreSQL, ingest ($report), a probe of the service"
+# start_exporter: also after `fault exporter-down` is cleared, with the same flags.
+start_exporter() {
+  local statsd=()
+  [ "$report" = statsd ] && statsd=(--statsd.listen-address="127.0.0.1:$statsd_port")
   spawn exporter env AFP_PG_DSN_FILE="$dir/pg/dsn" AFP_INGEST_TOKEN_FILE="$dir/ingest_token" \
     "$exporter_bin" --web.listen-address="127.0.0.1:$exporter_port" \
     --pg.statements.include-query "${statsd[@]}" \
-    --probe.url="http://127.0.0.1:$workload_port/identify" --probe.audio-file="$dir/probe.wav" \
-    --probe.interval=15s --probe.timeout=10s
+    --probe.url="http://127.0.0.1:$probe_port/identify" --probe.audio-file="$dir/probe.wav" \
+    --probe.interval="$probe_interval" --probe.timeout=10s
   wait_for 30 "afp_exporter" http_ok "http://127.0.0.1:$exporter_port/-/healthy"
+}
+
+start_exporter_and_workload() {
+  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/ingest_token"
+  chmod 600 "$dir/ingest_token"
+  local push=(--report "http://127.0.0.1:$exporter_port")
+  if [ "$report" = statsd ]; then
+    statsd_port=$(free_port)
+    push=(--report "statsd://127.0.0.1:$statsd_port")
+  elif [ "$report" != http ]; then
+    demo_die "AFP_DEMO_REPORT=$report: http or statsd"
+  fi
+  # The probe comes in through a port of its own, as through a public ingress, so that
+  # `fault probe-unreachable` can close it while the app keeps serving.
+  probe_port=$(free_port)
+  # The probe's reference audio: 5 seconds from the middle of song 1, as the clients send.
+  "$workload_bin" synth --seed 1 --start 10 --clip-seconds 5 --out "$dir/probe.wav" >/dev/null
+  say "afp_exporter: every collector, PostgreSQL, ingest ($report), a probe of the service"
+  start_exporter
   say "afp_workload: ingesting $songs synthetic songs, identifying $rate clips/s"
   spawn workload env AFP_PG_DSN_FILE="$dir/pg/dsn" AFP_INGEST_TOKEN_FILE="$dir/ingest_token" \
-    "$workload_bin" serve --listen "127.0.0.1:$workload_port" "${push[@]}" \
-    --songs "$songs" --rate "$rate"
+    "$workload_bin" serve --listen "127.0.0.1:$workload_port" \
+    --probe-listen "127.0.0.1:$probe_port" "${push[@]}" --songs "$songs" --rate "$rate"
   wait_for 60 "afp_workload" http_ok "http://127.0.0.1:$workload_port/healthz"
 }
 
@@ -245,48 +275,88 @@ Messages: email and webhook (Slack) notifications are printed here as they arriv
   as JSON in $dir/inbox/.
 Grafana: add a Prometheus data source at http://127.0.0.1:$prometheus_port and import
   grafana/dashboards/*.json, or provision them: grafana/provisioning/ (README "Grafana").
-Break it, in another terminal: scripts/demo fault drop-index | slow-fingerprint | db-stall |
-  db-down | cpu | errors      mend it: scripts/demo fault clear
-This demo's copies of the rules and routes are shortened: scrape and evaluation every
-  $interval, alerts' 'for' at most $alert_for, group_wait $group_wait, group_interval $group_interval.
+Break it, in another terminal: scripts/demo fault SPEC, one of
+  $fault_usage
+  (README, "Faults and what they page"); mend it: scripts/demo fault clear
+This demo's copies of the rules and routes run $time_scale times as fast as the shipped ones:
+  scrape and evaluation every $interval; every 'for', 'keep_firing_for' and range of 15 minutes
+  or less scaled by $time_scale (ranges at least $((4 * ${interval%s}))s, 'for' at most $alert_for);
+  longer ranges and offsets kept (AfpFilesystemFillingUp still wants an hour of history);
+  group_wait $group_wait, group_interval $group_interval. Their files: $dir/derived/.
 EOF
   say "ready"
 }
 
+# Also restarts the exporter once `fault clear` has removed the exporter-down mark.
 demo_wait() {
   local i
   while sleep 1; do
     for i in "${!pids[@]}"; do
-      if ! kill -0 "${pids[$i]}" 2>/dev/null; then
-        echo "demo: ${names[$i]} exited unexpectedly" >&2
-        exit 1
+      kill -0 "${pids[$i]}" 2>/dev/null && continue
+      if [ "${names[$i]}" = exporter ]; then
+        [ -f "$dir/exporter-down" ] && continue
+        wait "${pids[$i]}" 2>/dev/null || true
+        say "restarting afp_exporter"
+        start_exporter
+        continue
       fi
+      echo "demo: ${names[$i]} exited unexpectedly" >&2
+      exit 1
     done
   done
 }
 
+exporter_pid() { sed -n 's/^pid_exporter=//p' "$state_file" | tail -n 1; }
+
+# The demo's own faults: break_NAME and mend_NAME (mend only if broken).
+break_db-down() {
+  say "fault: stopping PostgreSQL (expect AfpPostgresDown)"
+  "$pg_cluster" pause "$dir/pg"
+}
+mend_db-down() {
+  "$pg_cluster" resume "$dir/pg"
+  say "PostgreSQL is back"
+}
+break_exporter-down() {
+  say "fault: killing afp_exporter (expect AfpExporterDown); clear starts it again"
+  kill "$(exporter_pid)"
+}
+mend_exporter-down() {
+  wait_for 30 "afp_exporter to be restarted" http_ok "http://127.0.0.1:$exporter_port/-/healthy"
+  say "afp_exporter is back"
+}
+# A 64 MiB tmpfs, which the exporter's filesystem collector reports like any other mount,
+# filled to 97% (expect AfpFilesystemUsed critical).
+break_disk-full() {
+  say "fault: mounting a 64 MiB tmpfs on $dir/disk and filling it to 97%"
+  mkdir -p "$dir/disk"
+  mount -t tmpfs -o size=64m,mode=0755 afp-demo-disk "$dir/disk"
+  head -c $((64 * 1024 * 1024 * 97 / 100)) /dev/zero >"$dir/disk/fill"
+}
+mend_disk-full() {
+  umount "$dir/disk"
+  say "the full filesystem is gone"
+}
+
 # apply_fault SPEC, inside the demo or from `scripts/demo fault` (state read from the file).
 apply_fault() {
-  local spec=$1 url="http://127.0.0.1:$workload_port"
+  local spec=$1 url="http://127.0.0.1:$workload_port" name
   demo_check_fault "$spec"
-  case "$spec" in
-    db-down)
-      say "fault: stopping PostgreSQL (expect AfpPostgresDown, then AfpIdentificationErrors)"
-      "$pg_cluster" pause "$dir/pg"
-      touch "$dir/db-down"
-      return
-      ;;
-    clear | clear=db-down)
-      if [ -f "$dir/db-down" ]; then
-        "$pg_cluster" resume "$dir/pg"
-        rm -f "$dir/db-down"
-        say "PostgreSQL is back"
-      fi
-      [ "$spec" = clear=db-down ] && return
-      ;;
-    slow-fingerprint) spec=slow-fingerprint=${AFP_DEMO_SLOW_FACTOR:-1000} ;;
-    db-stall) spec=db-stall=5 ;;
-  esac
+  if [[ " $demo_own_faults " == *" $spec "* ]]; then
+    [ -f "$dir/$spec" ] && return
+    touch "$dir/$spec"
+    "break_$spec"
+    return
+  fi
+  if [ "$spec" = clear ] || [[ " $demo_own_faults " == *" ${spec#clear=} "* ]]; then
+    for name in $demo_own_faults; do
+      [ "$spec" = clear ] || [ "$spec" = "clear=$name" ] || continue
+      [ -f "$dir/$name" ] || continue
+      rm -f "$dir/$name"
+      "mend_$name"
+    done
+    [ "$spec" = clear ] || return 0
+  fi
   say "fault: $spec"
   "$workload_bin" fault --url "$url" "$spec"
 }
