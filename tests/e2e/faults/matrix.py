@@ -378,6 +378,8 @@ def main():
             log(f"skip {f['spec']}: needs root")
         faults = [f for f in faults if not f.get("root")]
 
+    # A test runner's SIGTERM (a timeout) must still stop the demo, in the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = tempfile.mkdtemp(prefix="afp-matrix.")
     demo = Demo(os.path.abspath(a.repo), os.path.abspath(a.build), tmp, a)
     started = time.time()
