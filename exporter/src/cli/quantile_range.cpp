@@ -38,21 +38,13 @@ bool maybe_reached(const core::Threshold& t, const QuantileRange& r, double leve
 
 }  // namespace
 
-// Mirrors bucket_quantile()'s search step for step, so the range always holds its point.
+// The bucket bucket_quantile() interpolates in (the same search), so the range always holds
+// its point.
 std::optional<QuantileRange> quantile_range(double q, std::vector<metrics::Bucket> buckets) {
-  if (!(q >= 0 && q <= 1) || buckets.size() < 2) return std::nullopt;
-  std::sort(buckets.begin(), buckets.end(),
-            [](const auto& a, const auto& b) { return a.upper_bound < b.upper_bound; });
-  if (!std::isinf(buckets.back().upper_bound)) return std::nullopt;
-  for (std::size_t i = 1; i < buckets.size(); ++i) {
-    buckets[i].count = std::max(buckets[i].count, buckets[i - 1].count);
-  }
-  double total = buckets.back().count;
-  if (!(total > 0)) return std::nullopt;
-  double rank = q * total;
-  std::size_t b = 0;
-  while (b < buckets.size() - 1 && buckets[b].count < rank)
-    ++b;
+  if (buckets.size() < 2) return std::nullopt;
+  auto ranked = metrics::quantile_bucket(q, buckets);
+  if (!ranked) return std::nullopt;
+  std::size_t b = ranked->index;
   if (b == 0) {
     double first = buckets[0].upper_bound;
     return QuantileRange{first > 0 ? 0.0 : -kInf, first};

@@ -26,7 +26,7 @@ std::optional<double> parse_le(std::string_view text) {
 
 }  // namespace
 
-std::optional<double> bucket_quantile(double q, std::vector<Bucket> buckets) {
+std::optional<RankedBucket> quantile_bucket(double q, std::vector<Bucket>& buckets) {
   if (!(q >= 0 && q <= 1) || buckets.empty()) return std::nullopt;
   std::sort(buckets.begin(), buckets.end(),
             [](const Bucket& a, const Bucket& b) { return a.upper_bound < b.upper_bound; });
@@ -41,6 +41,13 @@ std::optional<double> bucket_quantile(double q, std::vector<Bucket> buckets) {
   std::size_t b = 0;
   while (b < buckets.size() - 1 && buckets[b].count < rank)
     ++b;
+  return RankedBucket{b, rank};
+}
+
+std::optional<double> bucket_quantile(double q, std::vector<Bucket> buckets) {
+  auto ranked = quantile_bucket(q, buckets);
+  if (!ranked) return std::nullopt;
+  auto [b, rank] = *ranked;
   if (b == buckets.size() - 1) {
     if (buckets.size() < 2) return std::nullopt;
     return buckets[b - 1].upper_bound;
