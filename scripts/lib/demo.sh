@@ -278,9 +278,9 @@ Grafana: add a Prometheus data source at http://127.0.0.1:$prometheus_port and i
 Break it, in another terminal: scripts/demo fault SPEC, one of
   $fault_usage
   (README, "Faults and what they page"); mend it: scripts/demo fault clear
-This demo's copies of the rules and routes run $time_scale times as fast as the shipped ones:
-  scrape and evaluation every $interval; every 'for', 'keep_firing_for' and range of 15 minutes
-  or less scaled by $time_scale (ranges at least $((4 * ${interval%s}))s, 'for' at most $alert_for);
+This demo's copies of the rules and routes are shortened, the shipped durations times
+  $time_scale: scrape and evaluation every $interval; every 'for', 'keep_firing_for' and range
+  of 15 minutes or less (ranges at least $((4 * ${interval%s}))s, 'for' at most $alert_for);
   longer ranges and offsets kept (AfpFilesystemFillingUp still wants an hour of history);
   group_wait $group_wait, group_interval $group_interval. Their files: $dir/derived/.
 EOF
