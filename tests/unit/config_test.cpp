@@ -174,7 +174,14 @@ TEST_CASE("config file errors name the key", "[config]") {
              Catch::Contains("not valid JSON"));
   CHECK_THAT(error_of({"--config.file=" + write_temp("a.json", "[]")}),
              Catch::Contains("must be a JSON object"));
-  CHECK_THAT(error_of({"--config.file=/nonexistent/afp.json"}), Catch::Contains("cannot be read"));
+  CHECK_THAT(error_of({"--config.file=/nonexistent/afp.json"}),
+             Catch::Contains("cannot be read") && Catch::Contains("No such file or directory"));
+  // nlohmann keeps the last of two equal keys: the file would say two things and mean one.
+  CHECK_THAT(error_of({"--config.file=" + write_temp("d.json", R"({"log.level": "info",
+                                                                  "log.level": "debug"})")}),
+             Catch::Contains("key \"log.level\" is given twice"));
+  CHECK_THAT(error_of({"--config.file=" + write_temp("e.json", "{\"a\\nb\": 1, \"a\\nb\": 2}")}),
+             Catch::Contains("key \"a\\nb\" is given twice") && !Catch::Contains("\n"));
 }
 
 TEST_CASE("deploy/afp_exporter.json lists every key with its default", "[config]") {

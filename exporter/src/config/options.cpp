@@ -1,9 +1,12 @@
 #include "config/options.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 
 #include "collectors/catalog.h"
@@ -440,17 +443,38 @@ json flag_value(const OptionDef& def, const std::string& text) {
   }
 }
 
+// nlohmann keeps the last of two equal keys: a file that says a thing twice would mean
+// only one of them, silently. Refused, as ingest refuses a batch that does it.
+json parse_refusing_duplicate_keys(std::istream& in, const std::string& where) {
+  std::vector<std::set<std::string>> keys_of_open_objects;
+  std::string duplicate;
+  auto watch = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) keys_of_open_objects.emplace_back();
+    if (event == json::parse_event_t::object_end) keys_of_open_objects.pop_back();
+    if (event == json::parse_event_t::key && duplicate.empty() &&
+        !keys_of_open_objects.back().insert(parsed.get<std::string>()).second) {
+      duplicate = parsed.get<std::string>();
+    }
+    return true;
+  };
+  json doc;
+  try {
+    doc = json::parse(in, watch);
+  } catch (const json::parse_error& e) {
+    throw ConfigError(where + ": not valid JSON: " + e.what());
+  }
+  // dump() escapes control characters: the message stays one line whatever the key holds.
+  if (!duplicate.empty())
+    throw ConfigError(where + ": key " + json(duplicate).dump() + " is given twice");
+  return doc;
+}
+
 Options load_config_file(const std::string& path) {
   Options options;
   options.config_file = path;
   std::ifstream in(path);
-  if (!in) throw ConfigError("config file " + path + ": cannot be read");
-  json doc;
-  try {
-    doc = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw ConfigError("config file " + path + ": not valid JSON: " + e.what());
-  }
+  if (!in) throw ConfigError("config file " + path + ": cannot be read: " + std::strerror(errno));
+  json doc = parse_refusing_duplicate_keys(in, "config file " + path);
   if (!doc.is_object()) throw ConfigError("config file " + path + ": must be a JSON object");
   for (const auto& [key, value] : doc.items()) {
     const OptionDef* def = find_option(key);
