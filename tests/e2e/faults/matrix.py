@@ -32,8 +32,10 @@ import urllib.request
 
 import yaml
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "alerting"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "alerting"))
 from derive import seconds  # noqa: E402  (one duration parser for the alerting tests)
+from readme_table import receivers, routed  # noqa: E402  (the README's table reads routes so)
 
 TITLE = re.compile(r"^\[(FIRING|RESOLVED)(?::\d+)?\] (\w+) (\w+)(?: on (\S+))?")
 HEARTBEAT = "/webhook/afp-deadmans-switch"
@@ -131,14 +133,8 @@ class Demo:
 class Inbox:
     """The sinks' messages as notifications: (status, severity, alertname, channel)."""
 
-    def __init__(self, directory, derived_am, ignored):
+    def __init__(self, directory, ignored):
         self.dir, self.seen, self.ignored = directory, set(), ignored
-        cfg = yaml.safe_load(open(derived_am))
-        self.receivers = {}
-        for r in cfg["receivers"]:
-            channels = [("email", e["to"]) for e in r.get("email_configs", [])]
-            channels += [("slack", s["channel"]) for s in r.get("slack_configs", [])]
-            self.receivers[r["name"]] = channels
 
     def new(self):
         out = []
@@ -169,16 +165,6 @@ class Inbox:
         return out
 
 
-def expected_channels(am_file, rules, page):
-    """Where Alertmanager's routes send this alert: [(kind, address)], from amtool."""
-    component = rules[(page["alert"], page["severity"])]["labels"]["component"]
-    r = subprocess.run(["amtool", "config", "routes", "test", f"--config.file={am_file}",
-                        f"alertname={page['alert']}", f"severity={page['severity']}",
-                        f"component={component}"], capture_output=True, text=True, check=True)
-    names = r.stdout.strip().split(",")
-    return names
-
-
 def load_rules(derived_dir):
     rules = {}
     for path in glob.glob(os.path.join(derived_dir, "rules", "*.yml")):
@@ -195,15 +181,17 @@ class Matrix:
         derived = os.path.join(demo.dir, "derived")
         self.am_file = os.path.join(derived, "alertmanager.yml")
         self.rules = load_rules(derived)
-        self.inbox = Inbox(os.path.join(demo.dir, "inbox"), self.am_file, set(args.ignore_alert))
+        self.receivers = receivers(self.am_file)
+        self.inbox = Inbox(os.path.join(demo.dir, "inbox"), set(args.ignore_alert))
         self.eval = seconds(args.interval)
         self.results = []
 
     def channels(self, page):
-        chans = set()
-        for name in expected_channels(self.am_file, self.rules, page):
-            chans.update(self.inbox.receivers[name])
-        return chans
+        """Where the routes send this page: {(kind, address)}."""
+        component = self.rules[(page["alert"], page["severity"])]["labels"]["component"]
+        names = routed(self.am_file, {"alertname": page["alert"], "severity": page["severity"],
+                                      "component": component})
+        return {channel for name in names for channel in self.receivers[name]}
 
     def rule_seconds(self, page, key):
         return seconds(self.rules[(page["alert"], page["severity"])].get(key, "0s"))
@@ -366,8 +354,7 @@ def main():
     p.add_argument("--ignore-alert", action="append", default=[])
     a = p.parse_args()
 
-    table = yaml.safe_load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                             "matrix.yml")))["faults"]
+    table = yaml.safe_load(open(os.path.join(HERE, "matrix.yml")))["faults"]
     only = [s for s in a.only.split(",") if s]
     unknown = set(only) - {f["spec"] for f in table}
     if unknown:
