@@ -8,7 +8,7 @@
 //                      [--datagram-bytes=1400] [--slice-us=1000]
 //
 // http: every connection is a keep-alive socket on its own thread POSTing the same
-// pre-built body (--items observations in the DESIGN.md mix, formatted as Python's
+// pre-built body (--items observations in the README's example mix, formatted as Python's
 // json.dumps writes it, with a few dozen api_request label sets) back to back until the
 // time is up; the request in flight then is finished, so every request sent has an answer.
 // The client reads only the status line, Content-Length and the body it announces.
@@ -292,7 +292,8 @@ std::string json_item(const Observation& o) {
   return s;
 }
 
-// The statsd line of one observation (DESIGN.md), durations in milliseconds.
+// The statsd line of one observation (README, "statsd / DogStatsD over UDP"), durations in
+// milliseconds.
 std::string statsd_line(const Observation& o) {
   std::string s = "afp.";
   s += kKindNames[o.kind];

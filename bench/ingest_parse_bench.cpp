@@ -1,4 +1,4 @@
-// The HTTP ingest path without the HTTP: a 1000-observation body in the DESIGN.md mix,
+// The HTTP ingest path without the HTTP: a 1000-observation body in the README's example mix,
 // read by parse_batch and by nlohmann::json (for scale), applied to a Store, and the
 // Store's write(). Prints microseconds per batch and observations per second.
 //

@@ -1,6 +1,6 @@
 # Sourced by scripts/test and scripts/demo: installs the Debian packages they need.
 
-# Build dependencies (DESIGN.md) and the tools the tests run.
+# Build dependencies and the tools the tests run.
 # libboost-dev: Boost.Asio and Beast, header-only, for the HTTP server and client.
 AFP_BUILD_PACKAGES=(cmake g++ make pkg-config git prometheus-cpp-dev libboost-dev libpq-dev
   nlohmann-json3-dev catch2 zlib1g-dev libcurl4-openssl-dev libyaml-cpp-dev libssl-dev

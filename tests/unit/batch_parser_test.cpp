@@ -79,7 +79,7 @@ void check_observations(const Parsed& p, const std::vector<Expected>& expected) 
   }
 }
 
-TEST_CASE("batch parser: the DESIGN.md example", "[pipeline][batch_parser]") {
+TEST_CASE("batch parser: the README's example", "[pipeline][batch_parser]") {
   Parsed p(kDesignExample);
   REQUIRE_FALSE(p.error);
   check_observations(p, {{Kind::FingerprintGeneration, 1.84, {}},

@@ -103,7 +103,7 @@ std::optional<std::string> non_loopback_address() {
 
 }  // namespace
 
-TEST_CASE("ingest: the DESIGN.md example batch lands in every metric", "[ingest]") {
+TEST_CASE("ingest: the README's example batch lands in every metric", "[ingest]") {
   RunningApp r(ingest_options());
   auto res = r.push(kBatch);
   REQUIRE(res.status == 200);

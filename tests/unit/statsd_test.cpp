@@ -1,4 +1,5 @@
-// The statsd / DogStatsD line parser and the UDP listener (DESIGN.md "Ingest wire format").
+// The statsd / DogStatsD line parser and the UDP listener (README, "statsd / DogStatsD over
+// UDP").
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -77,7 +78,7 @@ const std::vector<std::string>& valid_lines() {
 
 }  // namespace
 
-TEST_CASE("statsd: DESIGN.md's lines and their variants parse exactly", "[statsd]") {
+TEST_CASE("statsd: the README's lines and their variants parse exactly", "[statsd]") {
   const std::vector<Valid> cases{
       {"afp.fingerprint_generation:1840|ms", Kind::FingerprintGeneration, 1.84, 1, {}},
       {"afp.api_request:2310|ms|#endpoint:/identify,method:POST,status:200",

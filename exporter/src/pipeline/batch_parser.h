@@ -1,11 +1,11 @@
 #pragma once
 
-// The body of POST /api/v1/observations, wire format version 1 (DESIGN.md), read by a
-// strict RFC 8259 scanner that knows the format: a generic JSON DOM costs more than the
-// whole ingest budget. Only shape is checked here (fields, types, label names, numeric
-// ranges, label length); label values and cardinality are the Store's. The format nests
-// three levels deep and a value of the wrong type is refused at its first byte, so no
-// input makes the scanner recurse or look further (no depth limit is needed).
+// The body of POST /api/v1/observations, wire format version 1 (README, "HTTP: POST
+// /api/v1/observations"), read by a strict RFC 8259 scanner that knows the format: a generic JSON
+// DOM costs more than the whole ingest budget. Only shape is checked here (fields, types, label
+// names, numeric ranges, label length); label values and cardinality are the Store's. The format
+// nests three levels deep and a value of the wrong type is refused at its first byte, so no input
+// makes the scanner recurse or look further (no depth limit is needed).
 
 #include <cstddef>
 #include <deque>

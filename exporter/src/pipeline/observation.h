@@ -2,7 +2,7 @@
 
 // One observation of the fingerprinting pipeline, as the ingest transports (HTTP batch,
 // statsd line) hand it to the Store: the wire format is parsed and checked for shape
-// first, then the Store applies it. DESIGN.md "Fingerprint pipeline" is the contract.
+// first, then the Store applies it. README "Fingerprint pipeline" lists the metrics.
 
 #include <array>
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 namespace afp::pipeline {
 
-// The six pipeline metrics; the wire names are DESIGN.md's ("fingerprint_generation", ...).
+// The six pipeline metrics; the wire names are the README's ("fingerprint_generation", ...).
 enum class Kind : std::uint8_t {
   FingerprintGeneration,  // histogram, seconds, no labels
   ApiRequest,             // histogram, seconds, endpoint/method/status

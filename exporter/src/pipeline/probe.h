@@ -2,7 +2,7 @@
 
 // The active probe: uploads a reference audio file to the app's identify endpoint and
 // publishes whether it worked, how long it took, and the stages the app reports in its
-// Server-Timing header (DESIGN.md: afp_probe_success, afp_probe_duration_seconds,
+// Server-Timing header (README "Active probe": afp_probe_success, afp_probe_duration_seconds,
 // afp_probe_stage_duration_seconds{stage}).
 
 #include <atomic>

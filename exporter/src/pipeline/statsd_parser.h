@@ -1,10 +1,10 @@
 #pragma once
 
-// The statsd / DogStatsD line format of DESIGN.md "Ingest wire format, version 1":
+// The statsd / DogStatsD line format of README "statsd / DogStatsD over UDP":
 //
 //   afp.<wire name>:<value>|<type>[|@<rate>][|#<tag>:<value>,...][|c:<container>][|T<unix>]
 //
-// Names: "afp." + a DESIGN.md wire name (afp.db_query); anything else is UnknownMetric.
+// Names: "afp." + a wire name of the README (afp.db_query); anything else is UnknownMetric.
 // Types: histograms (fingerprint_generation, api_request, db_query) take `ms` (milliseconds,
 //   converted to seconds) and the DogStatsD `h` / `d` (histogram / distribution), whose value
 //   is taken as seconds already; counters take `c`. Any other pairing, gauges `g`, sets `s`

@@ -1,8 +1,8 @@
 #pragma once
 
 // The fingerprint-pipeline metrics the app pushes: three histograms and three counters
-// (DESIGN.md), plus the ingest self-metrics. Shared by the HTTP ingest handler, the statsd
-// listener and the /metrics writer; safe to use from any number of threads.
+// (README "Fingerprint pipeline"), plus the ingest self-metrics. Shared by the HTTP ingest handler,
+// the statsd listener and the /metrics writer; safe to use from any number of threads.
 
 #include <array>
 #include <cstddef>
@@ -19,8 +19,8 @@
 
 namespace afp::pipeline {
 
-// Bucket upper bounds of every duration histogram (DESIGN.md): the thresholds 1, 3, 5 and
-// 10 s are bounds, so a quantile compared with a threshold is exact there.
+// Bucket upper bounds of every duration histogram (README "Fingerprint pipeline"): the thresholds
+// 1, 3, 5 and 10 s are bounds, so a quantile compared with a threshold is exact there.
 inline constexpr std::array<double, 18> kDurationBuckets{
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 60};
 
@@ -31,7 +31,7 @@ std::string_view transport_name(Transport t);  // "http", "statsd"
 // the `reason` label of afp_ingest_rejected_total.
 enum class Reject : std::uint8_t {
   Malformed,         // not the wire format (bad JSON, bad statsd line, wrong field type)
-  UnknownMetric,     // metric name not in DESIGN.md
+  UnknownMetric,     // metric name not among the wire names
   UnknownLabel,      // a label the metric does not take, or a required one missing
   InvalidValue,      // negative, NaN, infinite, out of range; a label value off its set/format
   LabelTooLong,      // a label value longer than Limits::max_label_value_length
