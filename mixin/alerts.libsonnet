@@ -359,10 +359,10 @@ local keep(severity, critical, warning) = if severity == 'critical' then critica
                  dashboard='afp-database',
                ), t.pgDeadRowRatio)
                + [
-                 // The `db report` advisor's rule (exporter/src/pg/advisor.h): more than 10 % of
-                 // the rows (and at least 1,000) changed since the last ANALYZE; or rows changed
-                 // and the last ANALYZE is older than 7 days; or never analyzed with at least
-                 // 1,000 rows.
+                 // The `db report` advisor's rule (core/thresholds.h, kStale*): more than 10 %
+                 // of the rows (and at least 1,000) changed since the last ANALYZE; or rows
+                 // changed and the last ANALYZE is older than 7 days; or never analyzed with at
+                 // least 1,000 rows.
                  alert(
                    c,
                    'AfpPostgresStatisticsStale',
@@ -370,9 +370,9 @@ local keep(severity, critical, warning) = if severity == 'critical' then critica
                    'database',
                    expr=|||
                      (
-                         pg_stat_user_tables_n_mod_since_analyze{%(pg)s} >= 1000
+                         pg_stat_user_tables_n_mod_since_analyze{%(pg)s} >= %(rows)d
                        and
-                         pg_stat_user_tables_n_mod_since_analyze{%(pg)s} > 0.10 * pg_stat_user_tables_n_live_tup{%(pg)s}
+                         pg_stat_user_tables_n_mod_since_analyze{%(pg)s} > %(ratio)g * pg_stat_user_tables_n_live_tup{%(pg)s}
                      )
                      or
                      (
@@ -382,18 +382,18 @@ local keep(severity, critical, warning) = if severity == 'critical' then critica
                              pg_stat_user_tables_last_analyze{%(pg)s} > pg_stat_user_tables_last_autoanalyze{%(pg)s}
                            or
                              pg_stat_user_tables_last_autoanalyze{%(pg)s}
-                         ) > 7 * 86400
+                         ) > %(days)d * 86400
                        and
                          (pg_stat_user_tables_last_analyze{%(pg)s} != 0 or pg_stat_user_tables_last_autoanalyze{%(pg)s} != 0)
                      )
                      or
                      (
                          pg_stat_user_tables_n_mod_since_analyze{%(pg)s}
-                       and pg_stat_user_tables_n_live_tup{%(pg)s} >= 1000
+                       and pg_stat_user_tables_n_live_tup{%(pg)s} >= %(rows)d
                        and pg_stat_user_tables_last_analyze{%(pg)s} == 0
                        and pg_stat_user_tables_last_autoanalyze{%(pg)s} == 0
                      )
-                   ||| % { pg: pg },
+                   ||| % { pg: pg, rows: t.staleMinRows, ratio: t.staleModifiedRatio, days: t.staleAnalyzeAgeDays },
                    summary='Statistics of {{ $labels.schemaname }}.{{ $labels.relname }} ({{ $labels.datname }}) are stale',
                    description='{{ $value | humanize }} rows of {{ $labels.schemaname }}.{{ $labels.relname }} (database {{ $labels.datname }}, {{ $labels.instance }}) changed since its last ANALYZE, which is more than 10 % of the table, older than 7 days, or never happened. The planner works from old row counts and may stop using the hash index.',
                    value='{{ $value | humanize }} rows changed',
@@ -410,7 +410,8 @@ local keep(severity, critical, warning) = if severity == 'critical' then critica
                //    (pg_up 1 throughout the last 15 minutes and already 15 minutes ago):
                //    shared buffers start empty, every first read misses. (Without the
                //    postmaster's start time a restart between two scrapes goes unseen.)
-               //  - not in template0/template1, which only CREATE DATABASE and autovacuum read.
+               //  - not in unjudgedDatabases (template0/template1), which only CREATE DATABASE
+               //    and autovacuum read.
                // `postgres` and every other database stay judged by name: an app may keep its
                // tables there, and the volume guard already silences it when it is idle.
                + levels(function(severity, x) alert(
@@ -419,11 +420,12 @@ local keep(severity, critical, warning) = if severity == 'critical' then critica
                  severity,
                  'database',
                  expr=|||
-                   instance_datname:pg_stat_database_blks_hit:ratio_rate5m{datname!~"template0|template1"} < %(x)g
+                   instance_datname:pg_stat_database_blks_hit:ratio_rate5m{datname!~"%(unjudged)s"} < %(x)g
                      and on (%(on)s, datname) instance_datname:pg_stat_database_blks:rate5m >= %(blocks)g
                      and on (%(on)s) min_over_time(pg_up{%(pg)s}[%(settle)s]) == 1
                      and on (%(on)s) pg_up{%(pg)s} offset %(settle)s == 1
-                 ||| % { x: x, on: on, blocks: t.cacheHitMinBlocksPerSecond, pg: pg, settle: t.cacheHitSettle },
+                 ||| % { x: x, on: on, blocks: t.cacheHitMinBlocksPerSecond, pg: pg, settle: t.cacheHitSettle,
+                         unjudged: std.join('|', t.unjudgedDatabases) },
                  summary='Cache hit ratio {{ $value | humanizePercentage }} in {{ $labels.datname }} on {{ $labels.instance }}',
                  description='Only {{ $value | humanizePercentage }} of the block reads of database {{ $labels.datname }} ({{ $labels.instance }}) were served from shared buffers (5-minute rate) for %s, below the %s threshold of %s: look-ups wait on disk.'
                              % [inWords('AfpPostgresCacheHitLow'), severity, pct(x)],

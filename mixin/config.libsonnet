@@ -40,13 +40,20 @@
       pgStatementMeanTime: { warning: 1, critical: 3 },
       pgCacheHitRatio: { warning: 0.99, critical: 0.90 },
       pgDeadRowRatio: { warning: 0.10, critical: 0.30 },
+      // The guards `status` and `db report` share with the rules (thresholds.h's
+      // kUnjudgedDatabases, kSeqScanMinLiveRows, kDeadRowMinRows, kStale*,
+      // kCacheHitMinBlocksPerSecond; check_thresholds.py holds them equal).
+      unjudgedDatabases: ['template0', 'template1'],  // PostgreSQL's own, never judged
+      seqScanMinLiveRows: 10000,  // `db report`'s limit: a small table is scanned by design
+      deadRowsMin: 1000,
+      staleMinRows: 1000,  // statistics stale: this many rows changed, and more than
+      staleModifiedRatio: 0.10,  // ... this share of the table, since the last ANALYZE,
+      staleAnalyzeAgeDays: 7,  // or rows changed and it is older than this
       // Not in thresholds.h: limits of the heuristic alerts.
       filesystemFillingUpHours: 24,  // time to full that AfpFilesystemFillingUp warns at
       filesystemFillingUpMinUsed: 0.60,  // a nearly empty disk's trend is noise
       filesystemFillingUpMinHistory: '1h',  // the samples the trend needs behind it
       latencyMinObservations: 20,  // a p95 of fewer observations in 5 minutes is noise
-      seqScanMinLiveRows: 10000,  // `db report`'s limit: a small table is scanned by design
-      deadRowsMin: 1000,
       // Block accesses (hit + read) per second, 5-minute rate, before the cache hit
       // ratio means much: 50/s is 15,000 in 5 minutes, ~120 MB of 8 kB pages, more than
       // the exporter's own catalog queries make of an idle database.

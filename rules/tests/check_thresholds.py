@@ -12,6 +12,12 @@ a higher-is-worse threshold and `<` for a lower-is-worse one (thresholds.h's lev
 number must equal the header's, and the description must quote it ("70%", "3s").
 Every threshold of the header must appear in MAPPING, so a new one cannot be forgotten.
 
+The guards that decide whether a reading is judged at all (the header's scalar constants
+and kUnjudgedDatabases) are held the same way: each row of GUARDS names a constant, an
+alert and the comparison in its expression that must carry the constant's value, so
+`status`, `db report` and the rules exclude the same databases and want the same volume.
+Every guard of the header must appear in GUARDS.
+
 RULES_YML is rendered by mixin/render from mixin/alerts.libsonnet, whose thresholds and
 descriptions come from `thresholds` in mixin/config.libsonnet. Changing a threshold: edit
 thresholds.h and that key, re-render, and update the rule's promtool tests in rules/tests/
@@ -46,6 +52,23 @@ MAPPING = [
     ("pg_cache_hit_ratio", "AfpPostgresCacheHitLow",
      "instance_datname:pg_stat_database_blks_hit:ratio_rate5m"),
     ("pg_dead_row_ratio", "AfpPostgresDeadRows", "instance_relname:pg_stat_user_tables_dead_tup:ratio"),
+]
+
+# (constant of thresholds.h, alert, regular expression of the expression's comparison whose
+# captured number must equal the constant, possibly through a factor: `7 * 86400` is days)
+GUARDS = [
+    ("kCacheHitMinBlocksPerSecond", "AfpPostgresCacheHitLow",
+     r"instance_datname:pg_stat_database_blks:rate5m >= (\S+)", 1),
+    ("kDeadRowMinRows", "AfpPostgresDeadRows", r"pg_stat_user_tables_n_dead_tup\{[^}]*\} >= (\S+)", 1),
+    ("kStaleModifiedRatio", "AfpPostgresStatisticsStale",
+     r"n_mod_since_analyze\{[^}]*\} > (\S+) \* pg_stat_user_tables_n_live_tup", 1),
+    ("kStaleMinRows", "AfpPostgresStatisticsStale",
+     r"n_mod_since_analyze\{[^}]*\} >= (\S+)", 1),
+    ("kStaleMinRows", "AfpPostgresStatisticsStale",
+     r"pg_stat_user_tables_n_live_tup\{[^}]*\} >= (\S+) and pg_stat_user_tables_last_analyze", 1),
+    ("kStaleAnalyzeAgeDays", "AfpPostgresStatisticsStale", r"\) > (\S+) \* 86400", 1),
+    ("kSeqScanMinLiveRows", "AfpFingerprintSeqScans",
+     r"pg_stat_user_tables_n_live_tup\{[^}]*\} >= (\S+)", 1),
 ]
 
 NUMBER = r"[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
@@ -94,6 +117,48 @@ def parse_header(path):
     if not by_name:
         sys.exit(f"{path}: no `inline constexpr Threshold` found")
     return by_name
+
+
+def parse_guards(path):
+    """The header's scalar constants {name: number} and kUnjudgedDatabases [names]."""
+    text = re.sub(r"//[^\n]*", "", open(path, encoding="utf-8").read())
+    scalars = {name: float(value) for name, value in re.findall(
+        r"inline constexpr (?:double|std::int64_t)\s+(k\w+)\s*=\s*(" + NUMBER + r");", text)}
+    m = re.search(r"kUnjudgedDatabases\s*\{([^}]*)\}", text)
+    if not m:
+        sys.exit(f"{path}: no kUnjudgedDatabases")
+    return scalars, re.findall(r'"([^"]+)"', m.group(1))
+
+
+def check_guards(header_path, rules):
+    """Errors and the number of guards checked: GUARDS, and the unjudged databases."""
+    scalars, unjudged = parse_guards(header_path)
+    errors, checked = [], 0
+    for name in sorted(set(scalars) - {g[0] for g in GUARDS}):
+        errors.append(f"guard {name} of thresholds.h has no alert in GUARDS")
+    for name, alert, pattern, factor in GUARDS:
+        exprs = [" ".join(r["expr"].split()) for r in rules if r["alert"] == alert]
+        if name not in scalars or not exprs:
+            errors.append(f"GUARDS: {name} or {alert} does not exist")
+            continue
+        for expr in exprs:
+            found = re.findall(pattern, expr)
+            if len(found) != 1:
+                errors.append(f"{alert}: want one /{pattern}/ in: {expr}")
+            elif not math.isclose(float(found[0]) * factor, scalars[name], abs_tol=1e-12):
+                errors.append(f"{alert}: {found[0]} where thresholds.h's {name} is {scalars[name]:g}")
+            else:
+                checked += 1
+                print(f"ok  {alert} vs {name}: {found[0]}")
+    cache_exprs = [r["expr"] for r in rules if r["alert"] == "AfpPostgresCacheHitLow"]
+    want = 'datname!~"' + "|".join(unjudged) + '"'
+    for expr in cache_exprs:
+        if want not in expr:
+            errors.append(f"AfpPostgresCacheHitLow: want {want} (kUnjudgedDatabases) in: {expr}")
+        else:
+            checked += 1
+            print(f"ok  AfpPostgresCacheHitLow vs kUnjudgedDatabases: {want}")
+    return errors, checked
 
 
 def quoted(value, unit):
@@ -165,10 +230,13 @@ def main():
             checked += 1
             print(f"ok  {where}: {series} {got_op} {got_value:g}")
 
+    guard_errors, guards_checked = check_guards(header_path, rules)
+    errors += guard_errors
     if errors:
         print("\n".join("FAIL " + e for e in errors), file=sys.stderr)
         return 1
-    print(f"{checked} thresholds of {len(MAPPING)} mappings equal to {header_path}")
+    print(f"{checked} thresholds of {len(MAPPING)} mappings and {guards_checked} guards equal "
+          f"to {header_path}")
     return 0
 
 

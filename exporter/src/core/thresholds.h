@@ -5,6 +5,7 @@
 // dashboards' threshold steps equal to them.
 
 #include <array>
+#include <cstdint>
 #include <string_view>
 
 namespace afp::core {
@@ -56,6 +57,24 @@ inline constexpr double kCacheHitMinBlocksPerSecond = 50;
 // 10 % is worth a look and 30 % means vacuum is not keeping up.
 inline constexpr Threshold kDeadRowRatio{"pg_dead_row_ratio", "dead-row ratio", Unit::Ratio, 0.10,
                                          0.30};
+
+// When a database reading is judged at all: the guards `status`, `db report` and the
+// alerting rules share (rules/tests/check_thresholds.py holds the rules to these numbers).
+//
+// Databases never judged: PostgreSQL's templates. Nobody queries them; what they count is
+// PostgreSQL's own work (CREATE DATABASE copies template1).
+inline constexpr std::array<std::string_view, 2> kUnjudgedDatabases{"template0", "template1"};
+// A dead-row ratio of a small table is noise: judged from this many dead rows on.
+inline constexpr std::int64_t kDeadRowMinRows = 1000;
+// Planner statistics are stale when more than this share of the live rows (and at least
+// kStaleMinRows) changed since the last ANALYZE, or rows changed and it is older than
+// kStaleAnalyzeAgeDays, or a table of kStaleMinRows rows was never analyzed.
+inline constexpr double kStaleModifiedRatio = 0.10;
+inline constexpr std::int64_t kStaleMinRows = 1000;
+inline constexpr std::int64_t kStaleAnalyzeAgeDays = 7;
+// Sequential scans of the fingerprint table matter from this size on: the planner rightly
+// scans a small table instead of using its index.
+inline constexpr std::int64_t kSeqScanMinLiveRows = 10000;
 
 inline constexpr std::array<Threshold, 4> kDatabaseThresholds{kPgUp, kStatementMeanTime,
                                                               kCacheHitRatio, kDeadRowRatio};

@@ -22,19 +22,19 @@ struct AdvisorSettings {
   std::string fingerprint_table = "fingerprints";  // as to_regclass() reads it
   std::string hash_column = "hash";
   // Statistics older than this are stale when rows changed since.
-  std::chrono::milliseconds stale_analyze_age{std::chrono::hours(24 * 7)};
+  std::chrono::milliseconds stale_analyze_age{std::chrono::hours(24 * core::kStaleAnalyzeAgeDays)};
 };
 
-// The rules' constants, one place (the unit tests pin them).
-inline constexpr double kStaleModifiedRatio = 0.10;  // n_mod_since_analyze > 10 % of live rows
-inline constexpr std::int64_t kStaleMinRows = 1000;  // ... and at least this many
-inline constexpr double kDeadRowRatio =
-    core::kDeadRowRatio.warning;                    // n_dead / (live + dead) >= 10 %
-inline constexpr std::int64_t kDeadMinRows = 1000;  // ... and at least this many dead rows
+// The rules' constants: the judgement `status` and the alerting rules share lives in
+// core/thresholds.h; what only the advisor judges is here (the unit tests pin them).
+inline constexpr double kStaleModifiedRatio = core::kStaleModifiedRatio;
+inline constexpr std::int64_t kStaleMinRows = core::kStaleMinRows;
+inline constexpr double kDeadRowRatio = core::kDeadRowRatio.warning;  // n_dead / all >= 10 %
+inline constexpr std::int64_t kDeadMinRows = core::kDeadRowMinRows;
 inline constexpr double kCacheHitRatio = core::kCacheHitRatio.warning;  // below: warning
-inline constexpr std::int64_t kCacheMinBlocks = 1000;   // judged above this many accesses
-inline constexpr std::int64_t kSeqScanMin = 20;         // look-up index "not used" needs this many
-inline constexpr std::int64_t kSeqScanMinRows = 10000;  // ... on a table at least this large
+inline constexpr std::int64_t kCacheMinBlocks = 1000;  // judged above this many accesses
+inline constexpr std::int64_t kSeqScanMin = 20;        // look-up index "not used" needs this many
+inline constexpr std::int64_t kSeqScanMinRows = core::kSeqScanMinLiveRows;
 inline constexpr std::size_t kMaxStatementFindings = 10;
 inline constexpr std::size_t kStatementTextMax = 200;
 
