@@ -9,7 +9,7 @@ AFP_BUILD_PACKAGES=(cmake g++ make pkg-config git prometheus-cpp-dev libboost-de
 AFP_DEMO_PACKAGES=(prometheus prometheus-alertmanager postgresql postgresql-contrib python3-yaml
   python3-aiosmtpd openssl curl)
 # jsonnet renders the mixin (mixin/render); the two exporters run in the coexistence e2e test.
-AFP_TEST_PACKAGES=(strace systemd prometheus prometheus-alertmanager python3-yaml python3-aiosmtpd curl jq openssl postgresql postgresql-contrib
+AFP_TEST_PACKAGES=(strace systemd prometheus prometheus-alertmanager python3-yaml python3-aiosmtpd python3-jsonschema curl jq openssl postgresql postgresql-contrib
   jsonnet prometheus-node-exporter prometheus-postgres-exporter)
 
 ensure_packages() {

@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -104,6 +106,25 @@ const CheckRow* row(const std::vector<CheckRow>& rows, std::string_view name,
   return nullptr;
 }
 
+// The rows of these checks only, in report order: a test of some checks reads their rows
+// without the n/a rows every other check adds.
+std::vector<CheckRow> only(const std::vector<CheckRow>& rows,
+                           std::initializer_list<std::string_view> names) {
+  std::vector<CheckRow> out;
+  for (const auto& r : rows) {
+    if (std::find(names.begin(), names.end(), r.threshold.name) != names.end()) out.push_back(r);
+  }
+  return out;
+}
+
+// The first check of this name in a `status --json` document.
+const nlohmann::json& check_named(const nlohmann::json& doc, std::string_view name) {
+  for (const auto& c : doc["checks"]) {
+    if (c["name"] == name) return c;
+  }
+  throw std::runtime_error("no check " + std::string(name));
+}
+
 }  // namespace
 
 TEST_CASE("thresholds are the requirements' levels", "[status][thresholds]") {
@@ -142,7 +163,6 @@ TEST_CASE("status: CPU busy from two scrapes, at and around the thresholds", "[s
   auto rows = evaluate(before, after);
   const auto* r = row(rows, "cpu_busy");
   REQUIRE(r != nullptr);
-  CHECK(rows.front().threshold.name == "cpu_busy");
   REQUIRE(r->value.has_value());
   CHECK(*r->value == percent / 100.0);
   CHECK(r->state == state);
@@ -190,7 +210,7 @@ TEST_CASE("status: disk used per filesystem with read-only ones shown but not ju
   auto after = join({filesystem("/", 1000, 151), filesystem("/var", 1000, 150),
                      filesystem("/data", 1000, 50), filesystem("/boot/efi", 1000, 1, 1),
                      filesystem("/broken", 1000, 0, 0, 1), filesystem("/empty", 0, 0)});
-  auto rows = evaluate({}, after);
+  auto rows = only(evaluate({}, after), {"cpu_busy", "memory_used", "disk_used"});
   CHECK(row(rows, "disk_used", "/")->state == CheckState::Ok);        // 84.9 %
   CHECK(row(rows, "disk_used", "/var")->state == CheckState::Warn);   // 85 % exactly
   CHECK(row(rows, "disk_used", "/data")->state == CheckState::Crit);  // 95 % exactly
@@ -226,22 +246,39 @@ TEST_CASE("database thresholds: lower-is-worse readings judged from below",
   CHECK(afp::cli::judge(kDeadRowRatio, 0.30) == CheckState::Crit);
 }
 
-TEST_CASE("status: no PostgreSQL rows without pg_up", "[status][pg]") {
+namespace {
+
+std::vector<CheckRow> database_rows(const std::vector<CheckRow>& rows) {
+  std::vector<CheckRow> out;
+  for (const auto& r : rows) {
+    if (r.threshold.name.substr(0, 3) == "pg_") out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("status: without pg_up each database check is one n/a row: no DSN", "[status][pg]") {
   auto after = join({memory(100, 50), statement("1", 10, 50), table("fingerprints", 10, 5)});
-  for (const auto& r : evaluate({}, after)) {
-    CHECK(r.threshold.name.substr(0, 3) != "pg_");
+  auto rows = database_rows(evaluate({}, after));
+  REQUIRE(rows.size() == 4);
+  for (const auto& r : rows) {
+    CHECK(r.state == CheckState::Unknown);
+    CHECK(r.target.empty());
+    CHECK(r.note == "no pg_up in the readings: no PostgreSQL DSN");
   }
 }
 
-TEST_CASE("status: PostgreSQL down is critical and hides the database rows", "[status][pg]") {
+TEST_CASE("status: PostgreSQL down is critical, the other database rows n/a", "[status][pg]") {
   auto after = join({pg_up(0), statement("1", 10, 50), database("afp", 10, 100000)});
-  std::vector<CheckRow> rows;
-  for (const auto& r : evaluate({}, after)) {
-    if (r.threshold.name.substr(0, 3) == "pg_") rows.push_back(r);
-  }
-  REQUIRE(rows.size() == 1);
+  auto rows = database_rows(evaluate({}, after));
+  REQUIRE(rows.size() == 4);
   CHECK(rows[0].threshold.name == "pg_up");
   CHECK(rows[0].state == CheckState::Crit);
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    CHECK(rows[i].state == CheckState::Unknown);
+    CHECK(rows[i].note == "PostgreSQL is down");
+  }
   CHECK(exit_code(rows) == 1);
 }
 
@@ -382,7 +419,10 @@ TEST_CASE("status: PostgreSQL rows in the table", "[status][pg]") {
   auto after = join({pg_up(1), statement("7", 10, 2), database("afp", 100000, 5000),
                      table("fingerprints", 900, 100)});
   std::ostringstream out;
-  afp::cli::print_table(out, "x", evaluate(before, after, std::chrono::seconds(1)));
+  afp::cli::print_table(out, "x",
+                        only(evaluate(before, after, std::chrono::seconds(1)),
+                             {"cpu_busy", "memory_used", "pg_up", "pg_statement_mean_time",
+                              "pg_cache_hit_ratio", "pg_dead_row_ratio"}));
   CHECK(out.str() ==
         "source: x\n"
         "CHECK                                                 VALUE  WARNING  CRITICAL  STATE\n"
@@ -465,8 +505,15 @@ TEST_CASE("status: pipeline p95s since start, summed over every series", "[statu
     auto none = evaluate({}, identifications(0, 0, 0));
     CHECK(row(none, "identification_error_ratio")->state == CheckState::Unknown);
   }
-  SECTION("no pipeline rows when the exporter publishes no pipeline metrics") {
-    CHECK(row(evaluate({}, memory(100, 50)), "fingerprint_generation_p95") == nullptr);
+  SECTION("n/a pipeline rows when the exporter publishes no pipeline metrics") {
+    auto without = evaluate({}, memory(100, 50));
+    for (auto name : {"fingerprint_generation_p95", "api_processing_p95", "db_query_p95",
+                      "identification_error_ratio"}) {
+      const auto* r = row(without, name);
+      REQUIRE(r != nullptr);
+      CHECK(r->state == CheckState::Unknown);
+      CHECK(r->note == "no pipeline metrics in the readings");
+    }
   }
 }
 
@@ -618,7 +665,7 @@ TEST_CASE("status: table and JSON output", "[status]") {
   auto b = join({before, memory(1000, 500)});
   auto a =
       join({after, memory(1000, 500), filesystem("/", 1000, 100), filesystem("/ro", 1000, 900, 1)});
-  auto rows = evaluate(b, a);
+  auto rows = only(evaluate(b, a), {"cpu_busy", "memory_used", "disk_used"});
 
   std::ostringstream table;
   afp::cli::print_table(table, "local", rows);
@@ -690,11 +737,9 @@ TEST_CASE("status: collects locally when no exporter answers", "[status][cli]") 
   auto doc = nlohmann::json::parse(out.str());
   CHECK(doc["source"] == "local");
   const auto& checks = doc["checks"];
-  REQUIRE(checks.size() >= 2);
   // The fixture does not change between the two reads: no CPU time passes.
-  CHECK(checks[0]["name"] == "cpu_busy");
-  CHECK(checks[0]["state"] == "n/a");
-  CHECK(checks[1]["name"] == "memory_used");
+  CHECK(check_named(doc, "cpu_busy")["state"] == "n/a");
+  CHECK(check_named(doc, "memory_used")["state"] == "OK");
   // Whatever the other collectors found, the exit code follows the rows.
   bool any_bad = false, any_ok = false;
   for (const auto& c : checks) {
@@ -818,12 +863,28 @@ TEST_CASE("status: reads a running exporter twice", "[status][cli]") {
   CHECK(out.str() ==
         "source: " + exporter.url() +
             "\n"
-            "CHECK                 VALUE  WARNING  CRITICAL  STATE\n"
-            "CPU busy              70.0%      70%       90%  WARN\n"
-            "memory used           50.0%      80%       95%  OK\n"
-            "disk used /           60.0%      85%       95%  OK\n"
-            "disk used /data       98.0%      85%       95%  CRIT\n"
-            "disk used /media/cd  100.0%      85%       95%  n/a (read-only, not judged)\n");
+            "CHECK                        VALUE  WARNING  CRITICAL  STATE\n"
+            "fingerprint generation p95       -      3 s       5 s  n/a (no pipeline metrics in "
+            "the readings)\n"
+            "API total processing p95         -      5 s      10 s  n/a (no pipeline metrics in "
+            "the readings)\n"
+            "database query p95               -      1 s       3 s  n/a (no pipeline metrics in "
+            "the readings)\n"
+            "identification errors            -       1%        5%  n/a (no pipeline metrics in "
+            "the readings)\n"
+            "CPU busy                     70.0%      70%       90%  WARN\n"
+            "memory used                  50.0%      80%       95%  OK\n"
+            "disk used /                  60.0%      85%       95%  OK\n"
+            "disk used /data              98.0%      85%       95%  CRIT\n"
+            "disk used /media/cd         100.0%      85%       95%  n/a (read-only, not judged)\n"
+            "PostgreSQL up                    -        -      down  n/a (no pg_up in the readings: "
+            "no PostgreSQL DSN)\n"
+            "slowest statement mean           -      1 s       3 s  n/a (no pg_up in the readings: "
+            "no PostgreSQL DSN)\n"
+            "cache hit ratio                  -     <99%      <90%  n/a (no pg_up in the readings: "
+            "no PostgreSQL DSN)\n"
+            "dead-row ratio                   -      10%       30%  n/a (no pg_up in the readings: "
+            "no PostgreSQL DSN)\n");
 }
 
 TEST_CASE("status: all OK exits 0 (JSON output)", "[status][cli]") {
@@ -845,10 +906,8 @@ TEST_CASE("status: all OK exits 0 (JSON output)", "[status][cli]") {
   CHECK(rc == 0);
   auto doc = nlohmann::json::parse(out.str());
   CHECK(doc["source"] == exporter.url());
-  REQUIRE(doc["checks"].size() == 2);
-  CHECK(doc["checks"][0]["name"] == "cpu_busy");
-  CHECK(doc["checks"][0]["value"] == 0.25);
-  CHECK(doc["checks"][1]["value"] == 0.5);
+  CHECK(check_named(doc, "cpu_busy")["value"] == 0.25);
+  CHECK(check_named(doc, "memory_used")["value"] == 0.5);
 }
 
 TEST_CASE("status: an error answer counts as no exporter", "[status][cli]") {
@@ -913,4 +972,49 @@ TEST_CASE("status: the cache hit rate spans the time between the two requests", 
   std::string note = cache["postgres"]["note"];
   CHECK(note.rfind("idle: ", 0) == 0);
   CHECK(note.find(" blocks/s over 1 s, under 50/s") != std::string::npos);
+}
+
+// The checks a report always has, in its order, whatever the exporter publishes: a row per
+// check at least (per filesystem, database or table when there are some), so a script
+// reading `status --json` finds every check in every state.
+TEST_CASE("status: every check has a row, in the same order, in every state", "[status]") {
+  const std::vector<std::string_view> order{"fingerprint_generation_p95",
+                                            "api_processing_p95",
+                                            "db_query_p95",
+                                            "identification_error_ratio",
+                                            "cpu_busy",
+                                            "memory_used",
+                                            "disk_used",
+                                            "pg_up",
+                                            "pg_statement_mean_time",
+                                            "pg_cache_hit_ratio",
+                                            "pg_dead_row_ratio"};
+  auto names_of = [](const std::vector<CheckRow>& rows) {
+    std::vector<std::string_view> names;
+    for (const auto& r : rows) {
+      if (names.empty() || names.back() != r.threshold.name) names.push_back(r.threshold.name);
+    }
+    return names;
+  };
+  SECTION("nothing published at all: every row n/a") {
+    auto rows = evaluate({}, {});
+    CHECK(names_of(rows) == order);
+    for (const auto& r : rows) {
+      CHECK(r.state == CheckState::Unknown);
+      CHECK_FALSE(r.note.empty());
+    }
+    CHECK(exit_code(rows) == 2);
+  }
+  SECTION("PostgreSQL down") {
+    CHECK(names_of(evaluate({}, join({memory(100, 50), pg_up(0)}))) == order);
+  }
+  SECTION("PostgreSQL up without any series of its views") {
+    auto rows = evaluate({}, join({pg_up(1), identifications(0, 0, 0)}));
+    CHECK(names_of(rows) == order);
+    CHECK(row(rows, "pg_cache_hit_ratio")->note == "no pg_stat_database series");
+    CHECK(row(rows, "pg_dead_row_ratio")->note == "no table fingerprints in pg_stat_user_tables");
+    CHECK(row(rows, "disk_used")->note == "no filesystem reported");
+    CHECK(row(rows, "identification_error_ratio")->note ==
+          "no identifications since the exporter started");
+  }
 }

@@ -132,6 +132,7 @@ void check_memory(const Scrapes& s, std::vector<CheckRow>& rows) {
 // are left out; read-only ones are shown but not judged.
 void check_filesystems(const Scrapes& s, std::vector<CheckRow>& rows) {
   const auto& t = core::kDiskUsed;
+  auto first = rows.size();
   for (const auto* size : metrics::find_samples(s.after, "node_filesystem_size_bytes")) {
     auto device = metrics::label_value(*size, "device").value_or("");
     auto mountpoint = metrics::label_value(*size, "mountpoint").value_or("");
@@ -153,21 +154,28 @@ void check_filesystems(const Scrapes& s, std::vector<CheckRow>& rows) {
       rows.push_back(judged(t, target, used));
     }
   }
+  if (rows.size() == first) rows.push_back(unknown(t, "", "no filesystem reported"));
 }
 
 // ---------------------------------------------------------------------------------------
-// PostgreSQL: rows only when the exporter reports pg_up, i.e. has a DSN. Statement and
-// table counters are read cumulatively (since the statistics reset): two scrapes a second
-// apart see too few calls to judge a rate. The cache hit ratio is the exception, below.
+// PostgreSQL: judged when the exporter reports pg_up 1, i.e. has a DSN and reaches the
+// server; otherwise every database check is one n/a row saying why. Statement and table
+// counters are read cumulatively (since the statistics reset): two scrapes a second apart
+// see too few calls to judge a rate. The cache hit ratio is the exception, below.
 
-bool postgres_up(const Scrapes& s) {
+// Why the database checks cannot judge, or nullopt when PostgreSQL is up.
+std::optional<std::string> postgres_unavailable(const Scrapes& s) {
   const auto* up = metrics::find_sample(s.after, "pg_up");
-  return up != nullptr && up->value == 1;
+  if (up == nullptr) return "no pg_up in the readings: no PostgreSQL DSN";
+  if (up->value != 1) return "PostgreSQL is down";
+  return std::nullopt;
 }
 
 void check_pg_up(const Scrapes& s, std::vector<CheckRow>& rows) {
   if (const auto* up = metrics::find_sample(s.after, "pg_up")) {
     rows.push_back(judged(core::kPgUp, "", up->value));
+  } else {
+    rows.push_back(unknown(core::kPgUp, "", *postgres_unavailable(s)));
   }
 }
 
@@ -176,8 +184,11 @@ void check_pg_up(const Scrapes& s, std::vector<CheckRow>& rows) {
 constexpr double kStatementMinCalls = 5;
 
 void check_statements(const Scrapes& s, std::vector<CheckRow>& rows) {
-  if (!postgres_up(s)) return;
   const auto& t = core::kStatementMeanTime;
+  if (auto why = postgres_unavailable(s)) {
+    rows.push_back(unknown(t, "", *why));
+    return;
+  }
   auto calls = metrics::find_samples(s.after, "pg_stat_statements_calls_total");
   if (calls.empty()) {
     rows.push_back(unknown(t, "", "no pg_stat_statements series (extension or collector off)"));
@@ -213,7 +224,6 @@ void check_statements(const Scrapes& s, std::vector<CheckRow>& rows) {
 // past, and of databases nobody uses. The alert also waits 15 minutes after PostgreSQL
 // came up; the exporter publishes no start time, so status sees only a restart between
 // its two scrapes (pg_up 0 in the first, or counters that went back).
-constexpr std::array<std::string_view, 2> kTemplateDatabases{"template0", "template1"};
 
 struct Blocks {
   double hit = 0, read = 0;
@@ -267,24 +277,35 @@ CheckRow cache_hit_row(const Scrapes& s, std::string_view datid, std::string_vie
 }
 
 void check_cache_hit(const Scrapes& s, std::vector<CheckRow>& rows) {
-  if (!postgres_up(s)) return;
+  const auto& t = core::kCacheHitRatio;
+  if (auto why = postgres_unavailable(s)) {
+    rows.push_back(unknown(t, "", *why));
+    return;
+  }
+  auto first = rows.size();
   for (const auto* hit : metrics::find_samples(s.after, "pg_stat_database_blks_hit")) {
     auto datname = metrics::label_value(*hit, "datname").value_or("");
     auto datid = metrics::label_value(*hit, "datid").value_or("");
-    if (std::find(kTemplateDatabases.begin(), kTemplateDatabases.end(), datname) !=
-        kTemplateDatabases.end()) {
+    if (std::find(core::kUnjudgedDatabases.begin(), core::kUnjudgedDatabases.end(), datname) !=
+        core::kUnjudgedDatabases.end()) {
       continue;
     }
     if (auto now = blocks_of(s.after, datid, datname)) {
       rows.push_back(cache_hit_row(s, datid, datname, *now));
     }
   }
+  if (rows.size() == first) rows.push_back(unknown(t, "", "no pg_stat_database series"));
 }
 
 // The fingerprint table always gets a row (with its size, the number that explains most
 // look-up times); other tables only once they have enough dead rows to matter.
 void check_dead_rows(const Scrapes& s, std::vector<CheckRow>& rows) {
-  if (!postgres_up(s)) return;
+  const auto& t = core::kDeadRowRatio;
+  if (auto why = postgres_unavailable(s)) {
+    rows.push_back(unknown(t, "", *why));
+    return;
+  }
+  auto first = rows.size();
   for (const auto* dead : metrics::find_samples(s.after, "pg_stat_user_tables_n_dead_tup")) {
     auto relname = metrics::label_value(*dead, "relname").value_or("");
     auto schema = metrics::label_value(*dead, "schemaname").value_or("");
@@ -294,15 +315,19 @@ void check_dead_rows(const Scrapes& s, std::vector<CheckRow>& rows) {
                              {{"datname", datname}, {"schemaname", schema}, {"relname", relname}});
     if (live == nullptr) continue;
     bool fingerprints = relname == pg::AdvisorSettings{}.fingerprint_table;
-    if (!fingerprints && dead->value < static_cast<double>(pg::kDeadMinRows)) continue;
+    if (!fingerprints && dead->value < static_cast<double>(core::kDeadRowMinRows)) continue;
     std::string target = std::string(schema) + "." + std::string(relname);
     if (fingerprints) target += " (" + format_count(live->value) + " live rows)";
     double all = live->value + dead->value;
     if (all > 0) {
-      rows.push_back(judged(core::kDeadRowRatio, target, dead->value / all));
+      rows.push_back(judged(t, target, dead->value / all));
     } else {
-      rows.push_back(unknown(core::kDeadRowRatio, target, "empty table"));
+      rows.push_back(unknown(t, target, "empty table"));
     }
+  }
+  if (rows.size() == first) {
+    rows.push_back(unknown(
+        t, "", "no table " + pg::AdvisorSettings{}.fingerprint_table + " in pg_stat_user_tables"));
   }
 }
 
@@ -356,8 +381,16 @@ void check_p95(const Scrapes& s, std::vector<CheckRow>& rows, const core::Thresh
   }
 }
 
+constexpr std::string_view kNoPipeline = "no pipeline metrics in the readings";
+
 void check_pipeline_p95s(const Scrapes& s, std::vector<CheckRow>& rows) {
-  if (!pipeline_published(s)) return;
+  if (!pipeline_published(s)) {
+    for (const auto* t :
+         {&core::kFingerprintGenerationP95, &core::kApiProcessingP95, &core::kDbQueryP95}) {
+      rows.push_back(unknown(*t, "", std::string(kNoPipeline)));
+    }
+    return;
+  }
   check_p95(s, rows, core::kFingerprintGenerationP95, "afp_fingerprint_generation_seconds");
   check_p95(s, rows, core::kApiProcessingP95, "afp_api_request_duration_seconds");
   check_p95(s, rows, core::kDbQueryP95, "afp_db_query_duration_seconds");
@@ -367,7 +400,12 @@ void check_pipeline_p95s(const Scrapes& s, std::vector<CheckRow>& rows) {
 void check_identifications(const Scrapes& s, std::vector<CheckRow>& rows) {
   const auto& t = core::kIdentificationErrorRatio;
   auto results = metrics::find_samples(s.after, "afp_identifications_total");
-  if (results.empty()) return;
+  if (results.empty()) {
+    rows.push_back(unknown(t, "",
+                           pipeline_published(s) ? "no identifications since the exporter started"
+                                                 : std::string(kNoPipeline)));
+    return;
+  }
   double all = 0, errors = 0;
   for (const auto* r : results) {
     all += r->value;
