@@ -173,7 +173,8 @@ derive_configs() {
     --smtp "127.0.0.1:$smtp_port" --slack-url "http://127.0.0.1:$webhook_port/slack" \
     --smtp-password "$smtp_password" --scale "$time_scale" --for "$alert_for" \
     --min-window "$((4 * ${interval%s}))s" \
-    --group-wait "$group_wait" --group-interval "$group_interval" >"$dir/derive.log"
+    --group-wait "$group_wait" --group-interval "$group_interval" \
+    --timings "$dir/derived/timings.txt" >"$dir/derive.log"
   "$py" "$alerting_dir/derive_prometheus.py" "$repo_dir/deploy/prometheus.yml" \
     "$dir/derived/prometheus.yml" --rules "$dir/derived/rules/*.yml" \
     --alertmanager "127.0.0.1:$alertmanager_port" --interval "$interval" \
@@ -216,6 +217,7 @@ start_exporter_and_workload() {
   # The probe comes in through a port of its own, as through a public ingress, so that
   # `fault probe-unreachable` can close it while the app keeps serving.
   probe_port=$(free_port)
+  echo "probe_port=$probe_port" >>"$state_file"
   # The probe's reference audio: 5 seconds from the middle of song 1, as the clients send.
   "$workload_bin" synth --seed 1 --start 10 --clip-seconds 5 --out "$dir/probe.wav" >/dev/null
   say "afp_exporter: every collector, PostgreSQL, ingest ($report), a probe of the service"
@@ -278,11 +280,14 @@ Grafana: add a Prometheus data source at http://127.0.0.1:$prometheus_port and i
 Break it, in another terminal: scripts/demo fault SPEC, one of
   $fault_usage
   (README, "Faults and what they page"); mend it: scripts/demo fault clear
-This demo's copies of the rules and routes are shortened, the shipped durations times
-  $time_scale: scrape and evaluation every $interval; every 'for', 'keep_firing_for' and range
-  of 15 minutes or less (ranges at least $((4 * ${interval%s}))s, 'for' at most $alert_for);
-  longer ranges and offsets kept (AfpFilesystemFillingUp still wants an hour of history);
-  group_wait $group_wait, group_interval $group_interval. Their files: $dir/derived/.
+This demo runs copies of the shipped rules, routes and Prometheus configuration
+  ($dir/derived/), changed as follows and in nothing else:
+$(awk '!seen[$0]++ { sub(/^derived:? */, "  "); print }' "$dir/derive.log")
+Rule timings are shortened, the shipped durations times $time_scale: every 'for',
+  'keep_firing_for' and range of 15 minutes or less (ranges at least $((4 * ${interval%s}))s, 'for'
+  at most $alert_for); longer ranges and offsets kept (AfpFilesystemFillingUp still wants an
+  hour of history). Shipped -> this demo:
+$(sed 's/^/  /' "$dir/derived/timings.txt")
 EOF
   say "ready"
 }

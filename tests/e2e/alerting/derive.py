@@ -4,6 +4,7 @@
     derive.py --rules-dir DIR --alertmanager FILE --out DIR --smtp HOST:PORT --slack-url URL
               [--scale F [--min-window D]] [--for D] [--keep-firing-for D]
               [--group-wait D] [--group-interval D] [--smtp-password P] [--webhook-token T]
+              [--timings FILE]
 
 Never a hand-kept copy: the tests run what ships, with only these changes, printed to stdout.
   rules (OUT/rules/*.yml), so that a test needs seconds, not minutes:
@@ -29,8 +30,11 @@ Never a hand-kept copy: the tests run what ships, with only these changes, print
     - group_wait / group_interval of every route that sets them -> --group-wait /
       --group-interval. repeat_interval is NOT changed: no repeat may arrive in a test.
   OUT/smtp_user holds the shipped smtp_auth_username, for the sink to accept.
+  --timings FILE: every rule's changed durations, shipped -> derived, one line per alert
+  (its severities together when they changed alike), then the recording rules' ranges.
 """
 import argparse
+import copy
 import glob
 import os
 import re
@@ -94,6 +98,39 @@ def shorten_rule(rule, a):
     return changed
 
 
+def timing_change(shipped, derived):
+    """What derive changed in one rule, e.g. "for 10m -> 60s, ranges [5m] -> [30s]"."""
+    parts = [f"{key} {shipped[key]} -> {derived[key]}" for key in ("for", "keep_firing_for")
+             if key in shipped and shipped[key] != derived[key]]
+    pairs = zip(RANGE.findall(shipped["expr"]) + OFFSET.findall(shipped["expr"]),
+                RANGE.findall(derived["expr"]) + OFFSET.findall(derived["expr"]))
+    ranges = sorted({(a if isinstance(a, str) else a[0], b if isinstance(b, str) else b[0])
+                     for a, b in pairs}, key=lambda r: seconds(r[0]))
+    changed = [f"{a} -> {b}" for a, b in ranges if a != b]
+    if changed:
+        parts.append("ranges " + ", ".join(changed))
+    return ", ".join(parts)
+
+
+def timings_table(changed_rules):
+    """Lines for --timings from [(shipped rule, derived rule)], alerts first."""
+    alerts, recorded = {}, set()
+    for shipped, derived in changed_rules:
+        change = timing_change(shipped, derived)
+        if not change:
+            continue
+        if "alert" in shipped:
+            key = (shipped["alert"], change)
+            alerts.setdefault(key, []).append(shipped.get("labels", {}).get("severity", "-"))
+        else:
+            recorded.add(change)
+    width = max((len(name) for name, _ in alerts), default=0)
+    lines = [f"{name:<{width}}  {'/'.join(sev):<16}  {change}"
+             for (name, change), sev in alerts.items()]
+    lines += [f"{'(recording rules)':<{width}}  {'':<16}  {change}" for change in sorted(recorded)]
+    return lines
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--rules-dir", required=True)
@@ -109,20 +146,23 @@ def main():
     p.add_argument("--min-window", default="4s")
     p.add_argument("--group-wait", default="1s")
     p.add_argument("--group-interval", default="2s")
+    p.add_argument("--timings")
     a = p.parse_args()
     if a.scale is not None and not 0 < a.scale <= 1:
         p.error(f"--scale {a.scale}: a factor in (0, 1]")
 
     os.makedirs(os.path.join(a.out, "rules"), exist_ok=True)
     os.makedirs(os.path.join(a.out, "secrets"), exist_ok=True)
-    changes = []
+    changes, changed_rules = [], []
 
-    for path in sorted(glob.glob(os.path.join(a.rules_dir, "*.yml"))):
+    for path in sorted(glob.glob(os.path.join(a.rules_dir, "*.yml")), key=lambda p: "record" in p):
         doc = yaml.safe_load(open(path, encoding="utf-8"))
         shortened = 0
         for group in doc["groups"]:
             for rule in group["rules"]:
+                shipped = copy.deepcopy(rule)
                 shortened += shorten_rule(rule, a)
+                changed_rules.append((shipped, rule))
         out = os.path.join(a.out, "rules", os.path.basename(path))
         with open(out, "w", encoding="utf-8") as f:
             yaml.safe_dump(doc, f, sort_keys=False, allow_unicode=True, width=1000)
@@ -191,6 +231,9 @@ def main():
     with open(os.path.join(a.out, "smtp_user"), "w", encoding="utf-8") as f:
         f.write(str(glob_.get("smtp_auth_username", "")) + "\n")
     print("\n".join("derived: " + c for c in changes))
+    if a.timings:
+        with open(a.timings, "w", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in timings_table(changed_rules)))
 
 
 if __name__ == "__main__":
