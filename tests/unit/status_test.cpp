@@ -468,7 +468,8 @@ std::vector<Sample> identifications(double match, double no_match, double error)
 
 }  // namespace
 
-TEST_CASE("status: pipeline p95s since start, summed over every series", "[status][pipeline]") {
+TEST_CASE("status: pipeline p95s between the scrapes, summed over every series",
+          "[status][pipeline]") {
   // 94 of 100 fingerprints at or under 3 s: the p95 is over 3 s, in (3, 4].
   auto fingerprint =
       histogram("afp_fingerprint_generation_seconds", {{2.0, 50}, {3.0, 44}, {4.0, 6}});
@@ -494,7 +495,7 @@ TEST_CASE("status: pipeline p95s since start, summed over every series", "[statu
   CHECK(a->state == CheckState::Warn);  // within 10 s: not critical
   CHECK_FALSE(d->range);
   CHECK(d->state == CheckState::Unknown);  // no observations yet: not a pass
-  CHECK(d->note == "no observations since the exporter started");
+  CHECK(d->note == "no observations between the scrapes (a longer --interval sees more)");
   CHECK(*i->value == 0.005);
   CHECK(i->state == CheckState::Ok);
   CHECK(rows.front().threshold.name == "fingerprint_generation_p95");  // the table comes first
@@ -555,9 +556,12 @@ TEST_CASE("status: a p95 is the bucket it falls in, not digits invented inside i
   CHECK(table.str() ==
         "source: x\n"
         "CHECK                               VALUE  WARNING  CRITICAL  STATE\n"
-        "fingerprint generation p95  0.010–0.025 s      3 s       5 s  OK\n"
-        "API total processing p95    0.010–0.025 s      5 s      10 s  OK\n"
-        "database query p95          0.010–0.025 s      1 s       3 s  OK\n");
+        "fingerprint generation p95  0.010–0.025 s      3 s       5 s  OK (only 3 observations "
+        "between the scrapes)\n"
+        "API total processing p95    0.010–0.025 s      5 s      10 s  OK (only 7 observations "
+        "between the scrapes)\n"
+        "database query p95          0.010–0.025 s      1 s       3 s  OK (only 1 observation "
+        "between the scrapes)\n");
 
   std::ostringstream json;
   afp::cli::print_json(json, "x", rows);
@@ -584,18 +588,18 @@ TEST_CASE("status: a p95 range judged from its bounds", "[status][pipeline]") {
   const auto* d = row(rows, "db_query_p95");
   REQUIRE((f && a && d));
   CHECK(f->state == CheckState::Warn);  // may be 2.5 s or 3.5 s: not a pass
-  CHECK(f->note == "may reach 3 s");
+  CHECK(f->note == "may reach 3 s; only 10 observations between the scrapes");
   CHECK(a->state == CheckState::Warn);  // surely over 5 s, maybe over 10 s
-  CHECK(a->note == "may reach 10 s");
+  CHECK(a->note == "may reach 10 s; only 10 observations between the scrapes");
   CHECK(d->state == CheckState::Crit);
-  CHECK(d->note.empty());
+  CHECK(d->note == "only 10 observations between the scrapes");
   CHECK(exit_code(rows) == 1);
 
   std::ostringstream table;
   afp::cli::print_table(table, "x", rows);
   INFO(table.str());
-  CHECK(table.str().find("\ndatabase query p95          > 15 s      1 s       3 s  CRIT\n") !=
-        std::string::npos);
+  CHECK(table.str().find("\ndatabase query p95          > 15 s      1 s       3 s  CRIT (only 10 "
+                         "observations between the scrapes)\n") != std::string::npos);
   std::ostringstream json;
   afp::cli::print_json(json, "x", rows);
   auto doc = nlohmann::json::parse(json.str());
@@ -624,6 +628,39 @@ TEST_CASE("status: a p95 range judged from its bounds", "[status][pipeline]") {
   }
 }
 
+// An incident that is over must not keep a p95 up, and one going on must not be diluted by
+// the hours before it: status reads what happened between its two scrapes, as rate() does.
+TEST_CASE("status: a p95 is what happened between the scrapes, not since the start",
+          "[status][pipeline]") {
+  // 100 slow fingerprints in the past (the 5-10 s bucket), then 30 fast ones.
+  auto before = buckets("afp_fingerprint_generation_seconds",
+                        {{"0.025", 0}, {"5", 0}, {"10", 100}, {"+Inf", 100}});
+  auto after = buckets("afp_fingerprint_generation_seconds",
+                       {{"0.025", 30}, {"5", 30}, {"10", 130}, {"+Inf", 130}});
+  auto rows = evaluate(before, after, std::chrono::seconds(10));
+  const auto* f = row(rows, "fingerprint_generation_p95");
+  REQUIRE(f != nullptr);
+  CHECK(f->state == CheckState::Ok);
+  CHECK(f->range->upper == 0.025);
+  CHECK(f->note.empty());
+
+  SECTION("nothing new between the scrapes: n/a, however slow the past") {
+    auto idle = evaluate(before, before, std::chrono::seconds(10));
+    CHECK(row(idle, "fingerprint_generation_p95")->note ==
+          "no observations in the 10 s between the scrapes (a longer --interval sees more)");
+  }
+  SECTION("counts that went back: the exporter restarted, n/a") {
+    auto restarted = evaluate(after, before, std::chrono::seconds(10));
+    CHECK(row(restarted, "fingerprint_generation_p95")->note ==
+          "counts went back between the scrapes: the exporter restarted");
+  }
+  SECTION("identification errors between the scrapes too") {
+    auto errors = evaluate(identifications(900, 0, 100), identifications(1000, 0, 100),
+                           std::chrono::seconds(10));
+    CHECK(*row(errors, "identification_error_ratio")->value == 0);
+  }
+}
+
 TEST_CASE("status: a fresh exporter shows every pipeline p95 row as n/a", "[status][pipeline]") {
   // What a just-started exporter publishes: API requests are labelled by endpoint, so that
   // histogram has no series at all until the first request is pushed.
@@ -638,7 +675,7 @@ TEST_CASE("status: a fresh exporter shows every pipeline p95 row as n/a", "[stat
     REQUIRE(r != nullptr);
     CHECK(r->state == CheckState::Unknown);
     CHECK_FALSE(r->value.has_value());
-    CHECK(r->note == "no observations since the exporter started");
+    CHECK(r->note == "no observations between the scrapes (a longer --interval sees more)");
   }
   CHECK(rows[1].threshold.name == "api_processing_p95");  // in the requirement table's order
 }
@@ -1015,6 +1052,6 @@ TEST_CASE("status: every check has a row, in the same order, in every state", "[
     CHECK(row(rows, "pg_dead_row_ratio")->note == "no table fingerprints in pg_stat_user_tables");
     CHECK(row(rows, "disk_used")->note == "no filesystem reported");
     CHECK(row(rows, "identification_error_ratio")->note ==
-          "no identifications since the exporter started");
+          "no identifications between the scrapes");
   }
 }

@@ -332,9 +332,11 @@ void check_dead_rows(const Scrapes& s, std::vector<CheckRow>& rows) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Pipeline: what the app pushed since the exporter started, over every series of a
-// histogram as the alerts sum them. A p95 is shown as the bucket it falls in (see
-// quantile_range.h). Rows only when the exporter publishes the pipeline metrics.
+// Pipeline: what the app pushed between the two scrapes, over every series of a histogram
+// as the alerts sum them: now, not a mean since the exporter started that still carries
+// an incident long over and dilutes the one going on. A p95 is shown as the bucket it
+// falls in (see quantile_range.h). n/a rows when the exporter publishes no pipeline
+// metrics.
 
 // Every pipeline family is written on each scrape, but a labelled histogram (API requests
 // by endpoint) has no series until its first observation: whether the pipeline is published
@@ -369,16 +371,59 @@ CheckRow range_row(const core::Threshold& t, const QuantileRange& range, double 
   return row;
 }
 
+// Fewer observations than the alerts want in their 5-minute window (the mixin's
+// latencyMinObservations): the row is judged, and says how few it had.
+constexpr double kFewObservations = 20;
+
+// What the histogram observed between the two scrapes, as the alerts' rate() sees it: the
+// later cumulative buckets minus the earlier ones (a series new since then counts from
+// zero). nullopt when a count went back: the exporter restarted in between.
+std::optional<std::vector<metrics::Bucket>> window_buckets(const Scrapes& s,
+                                                           std::string_view histogram) {
+  auto buckets = metrics::sum_buckets(s.after, histogram);
+  auto earlier = metrics::sum_buckets(s.before, histogram);
+  for (auto& b : buckets) {
+    auto same = std::find_if(earlier.begin(), earlier.end(),
+                             [&](const auto& e) { return e.upper_bound == b.upper_bound; });
+    if (same != earlier.end()) b.count -= same->count;
+    if (b.count < 0) return std::nullopt;
+  }
+  return buckets;
+}
+
+std::string window_note(const Scrapes& s, std::string_view what) {
+  if (!(s.elapsed.count() > 0)) return std::string(what) + " between the scrapes";
+  std::array<char, 128> buf{};
+  std::snprintf(buf.data(), buf.size(), "%.*s in the %.3g s between the scrapes",
+                static_cast<int>(what.size()), what.data(), s.elapsed.count());
+  return buf.data();
+}
+
 void check_p95(const Scrapes& s, std::vector<CheckRow>& rows, const core::Threshold& t,
                std::string_view histogram) {
-  auto buckets = metrics::sum_buckets(s.after, histogram);
-  auto range = quantile_range(0.95, buckets);
-  auto point = metrics::bucket_quantile(0.95, std::move(buckets));
-  if (!range || !point) {
-    rows.push_back(unknown(t, "", "no observations since the exporter started"));
-  } else {
-    rows.push_back(range_row(t, *range, *point));
+  auto buckets = window_buckets(s, histogram);
+  if (!buckets) {
+    rows.push_back(unknown(t, "", "counts went back between the scrapes: the exporter restarted"));
+    return;
   }
+  double observations = 0;
+  for (const auto& b : *buckets)
+    observations = std::max(observations, b.count);
+  auto range = quantile_range(0.95, *buckets);
+  auto point = metrics::bucket_quantile(0.95, std::move(*buckets));
+  if (!range || !point || !(observations > 0)) {
+    rows.push_back(
+        unknown(t, "", window_note(s, "no observations") + " (a longer --interval sees more)"));
+    return;
+  }
+  auto row = range_row(t, *range, *point);
+  if (observations < kFewObservations) {
+    auto count = static_cast<long>(observations);
+    auto few = window_note(
+        s, "only " + std::to_string(count) + (count == 1 ? " observation" : " observations"));
+    row.note = row.note.empty() ? few : row.note + "; " + few;
+  }
+  rows.push_back(std::move(row));
 }
 
 constexpr std::string_view kNoPipeline = "no pipeline metrics in the readings";
@@ -401,18 +446,28 @@ void check_identifications(const Scrapes& s, std::vector<CheckRow>& rows) {
   const auto& t = core::kIdentificationErrorRatio;
   auto results = metrics::find_samples(s.after, "afp_identifications_total");
   if (results.empty()) {
-    rows.push_back(unknown(t, "",
-                           pipeline_published(s) ? "no identifications since the exporter started"
-                                                 : std::string(kNoPipeline)));
+    rows.push_back(unknown(
+        t, "",
+        pipeline_published(s) ? window_note(s, "no identifications") : std::string(kNoPipeline)));
     return;
   }
+  // Between the two scrapes, as the alert's rate() counts them.
   double all = 0, errors = 0;
   for (const auto* r : results) {
-    all += r->value;
-    if (metrics::label_value(*r, "result") == "error") errors += r->value;
+    auto result = metrics::label_value(*r, "result").value_or("");
+    const auto* earlier =
+        metrics::find_sample(s.before, "afp_identifications_total", {{"result", result}});
+    double delta = r->value - (earlier != nullptr ? earlier->value : 0);
+    if (delta < 0) {
+      rows.push_back(
+          unknown(t, "", "counts went back between the scrapes: the exporter restarted"));
+      return;
+    }
+    all += delta;
+    if (result == "error") errors += delta;
   }
   if (!(all > 0)) {
-    rows.push_back(unknown(t, "", "no identifications since the exporter started"));
+    rows.push_back(unknown(t, "", window_note(s, "no identifications")));
   } else {
     rows.push_back(judged(t, "", errors / all));
   }
@@ -501,7 +556,7 @@ struct Options {
 constexpr std::string_view kUsage =
     "usage: afp_exporter status [--url URL] [--json] [--interval DURATION] [--timeout DURATION]\n"
     "                           [--path.procfs DIR] [--path.sysfs DIR] [--path.rootfs DIR]\n"
-    "Reads the pipeline p95s and identification errors (pushed since the exporter started),\n"
+    "Reads the pipeline p95s and identification errors (pushed between the two scrapes),\n"
     "CPU busy, memory used and disk used (and, when the exporter has a DSN, PostgreSQL\n"
     "up, slowest statement mean time, cache hit ratio and dead-row ratio) from the exporter\n"
     "at --url (default http://127.0.0.1:9793/metrics) twice, --interval apart (default\n"
