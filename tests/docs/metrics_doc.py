@@ -175,24 +175,68 @@ def psql(dsn, sql):
                    capture_output=True, text=True, timeout=60)
 
 
-def prepare_database(cluster, database, workdir):
-    """A database of this test's own with what every PostgreSQL family reports on."""
-    admin = open(os.path.join(cluster, "admin_dsn"), encoding="utf-8").read().strip()
-    app = open(os.path.join(cluster, "dsn"), encoding="utf-8").read().strip()
-    admin_postgres = admin.rsplit("/", 1)[0] + "/postgres"
-    psql(admin_postgres, f"CREATE DATABASE {database} OWNER afp")
-    psql(admin.rsplit("/", 1)[0] + "/" + database, "CREATE EXTENSION pg_stat_statements")
-    app_dsn = app.rsplit("/", 1)[0] + "/" + database
-    psql(app_dsn, "CREATE TABLE fingerprints (hash bytea NOT NULL, song_id int NOT NULL, "
+class Setting:
+    """What the exporter needs around it, all on 127.0.0.1, removed on leaving the block: a
+    database of this test's own in the test cluster with what every PostgreSQL family
+    reports on, a stand-in app for the probe, and the reference audio."""
+
+    def __init__(self, cluster):
+        def read(name):
+            with open(os.path.join(cluster, name), encoding="utf-8") as f:
+                return f.read().strip()
+        self.admin, self.app_dsn = read("admin_dsn"), read("dsn")
+        self.database = f"afp_metrics_doc_{os.getpid()}"
+        self.admin_postgres = self.admin.rsplit("/", 1)[0] + "/postgres"
+
+    def __enter__(self):
+        self.workdir = tempfile.mkdtemp(prefix="afp-metrics-doc.")
+        self.app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), App)
+        threading.Thread(target=self.app.serve_forever, daemon=True).start()
+        try:
+            self.dsn_file = self.create_database()
+            self.audio = os.path.join(self.workdir, "probe.wav")
+            with open(self.audio, "wb") as f:
+                f.write(os.urandom(4096))
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.app.shutdown()
+        try:
+            psql(self.admin_postgres, f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+        except subprocess.CalledProcessError as e:
+            print(f"could not drop {self.database}: {e.stderr}", file=sys.stderr)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def create_database(self):
+        psql(self.admin_postgres, f"CREATE DATABASE {self.database} OWNER afp")
+        psql(self.admin.rsplit("/", 1)[0] + "/" + self.database,
+             "CREATE EXTENSION pg_stat_statements")
+        dsn = self.app_dsn.rsplit("/", 1)[0] + "/" + self.database
+        psql(dsn, "CREATE TABLE fingerprints (hash bytea NOT NULL, song_id int NOT NULL, "
                   "\"offset\" int NOT NULL); "
                   "CREATE INDEX ix_fingerprints_hash ON fingerprints USING hash (hash); "
                   "INSERT INTO fingerprints SELECT decode(md5(g::text), 'hex'), g % 10, g "
                   "FROM generate_series(1, 1000) g; ANALYZE fingerprints; "
                   "SELECT song_id FROM fingerprints WHERE hash IN (decode(md5('1'), 'hex'))")
-    dsn_file = os.path.join(workdir, "dsn")
-    with open(dsn_file, "w", encoding="utf-8") as f:
-        f.write(app_dsn + "\n")
-    return admin_postgres, dsn_file
+        dsn_file = os.path.join(self.workdir, "dsn")
+        with open(dsn_file, "w", encoding="utf-8") as f:
+            f.write(dsn + "\n")
+        return dsn_file
+
+    def environment(self):
+        """The caller's environment without DSNs, tokens or proxies, with this DSN file."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AFP_", "DATA_SOURCE_"))
+               and not k.lower().endswith("_proxy")}
+        env["AFP_PG_DSN_FILE"] = self.dsn_file
+        return env
+
+    def flags(self):
+        return ["--pg.statements.include-query",
+                f"--probe.url=http://127.0.0.1:{self.app.server_address[1]}/identify",
+                f"--probe.audio-file={self.audio}", "--probe.interval=1s", "--probe.timeout=5s"]
 
 
 class Exporter:
@@ -291,6 +335,50 @@ def collector_failures(exporter):
                       text, re.M)
 
 
+def doc_problems(rows, defaults, collectors):
+    """The doc's collector table and sections against `afp_exporter --help`."""
+    problems = []
+    if defaults != collectors:
+        problems.append(f"docs/metrics.md's collector table {sorted(defaults.items())} is not "
+                        f"`afp_exporter --help`'s {sorted(collectors.items())}")
+    for row in rows:
+        if row.collector is not None and row.collector not in collectors:
+            problems.append(f"docs/metrics.md:{row.line}: {row.name} is under `{row.collector}`, "
+                            "which is not a collector of `afp_exporter --help`")
+    return problems
+
+
+# The probe writes nothing before its first run has ended.
+PROBE_DONE = {"afp_probe_success", "afp_probe_stage_duration_seconds"}
+
+
+def scrape_everything(exporter, setting, problems):
+    """The families of one exporter with every collector on."""
+    with Exporter(exporter, setting.flags(), setting.environment(), setting.workdir, "all") as e:
+        e.push()
+        families = e.settled_scrape(PROBE_DONE)
+        for name in collector_failures(e):
+            problems.append(f"the collector `{name}` failed on this machine "
+                            f"(log: {open(e.log_path).read()[-2000:]})")
+    print(f"one exporter, every collector: {len(families)} families, "
+          f"{sum(v[2] for v in families.values())} samples")
+    return families
+
+
+def check_each_collector(exporter, setting, collectors, rows, problems):
+    """Each collector alone emits only the families of its section (and the scraper's)."""
+    scraper_families = {r.name for r in rows if r.collector is None}
+    for collector in sorted(collectors):
+        flags = setting.flags() + ["--collector.disable-defaults", f"--collector.{collector}"]
+        with Exporter(exporter, flags, setting.environment(), setting.workdir, collector) as e:
+            e.push()
+            families = e.settled_scrape(PROBE_DONE if collector == "probe" else set())
+            for name in collector_failures(e):
+                problems.append(f"the collector `{name}` failed when run alone")
+        check_collector(rows, collector, families, scraper_families, problems)
+    print(f"each of the {len(collectors)} collectors alone: every family under its section")
+
+
 def main(repo, exporter, cluster):
     if not os.path.isfile(os.path.join(cluster, "admin_dsn")):
         print(f"metrics_doc.py: no test cluster in {cluster}: it is the CTest fixture \"pg\", "
@@ -298,61 +386,10 @@ def main(repo, exporter, cluster):
         return 2
     rows, defaults, allowed, problems = parse_doc(os.path.join(repo, "docs", "metrics.md"))
     collectors = help_collectors(exporter)
-    if defaults != collectors:
-        problems.append(f"docs/metrics.md's collector table {sorted(defaults.items())} is not "
-                        f"`afp_exporter --help`'s {sorted(collectors.items())}")
-    scraper_families = {r.name for r in rows if r.collector is None}
-    for row in rows:
-        if row.collector is not None and row.collector not in collectors:
-            problems.append(f"docs/metrics.md:{row.line}: {row.name} is under `{row.collector}`, "
-                            "which is not a collector of `afp_exporter --help`")
-
-    workdir = tempfile.mkdtemp(prefix="afp-metrics-doc.")
-    database = f"afp_metrics_doc_{os.getpid()}"
-    app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), App)
-    threading.Thread(target=app.serve_forever, daemon=True).start()
-    admin_postgres = None
-    try:
-        admin_postgres, dsn_file = prepare_database(cluster, database, workdir)
-        audio = os.path.join(workdir, "probe.wav")
-        with open(audio, "wb") as f:
-            f.write(os.urandom(4096))
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("AFP_", "DATA_SOURCE_")) and not k.lower().endswith("_proxy")}
-        env["AFP_PG_DSN_FILE"] = dsn_file
-        flags = ["--pg.statements.include-query",
-                 f"--probe.url=http://127.0.0.1:{app.server_address[1]}/identify",
-                 f"--probe.audio-file={audio}", "--probe.interval=1s", "--probe.timeout=5s"]
-
-        # The probe writes nothing before its first run has ended.
-        probe_done = {"afp_probe_success", "afp_probe_stage_duration_seconds"}
-        with Exporter(exporter, flags, env, workdir, "all") as e:
-            e.push()
-            families = e.settled_scrape(probe_done)
-            for name in collector_failures(e):
-                problems.append(f"the collector `{name}` failed on this machine "
-                                f"(log: {open(e.log_path).read()[-2000:]})")
-        compare(rows, allowed, families, problems)
-        print(f"one exporter, every collector: {len(families)} families, "
-              f"{sum(v[2] for v in families.values())} samples")
-
-        for collector in sorted(collectors):
-            alone = flags + ["--collector.disable-defaults", f"--collector.{collector}"]
-            with Exporter(exporter, alone, env, workdir, collector) as e:
-                e.push()
-                families = e.settled_scrape(probe_done if collector == "probe" else set())
-                for name in collector_failures(e):
-                    problems.append(f"the collector `{name}` failed when run alone")
-            check_collector(rows, collector, families, scraper_families, problems)
-        print(f"each of the {len(collectors)} collectors alone: every family under its section")
-    finally:
-        app.shutdown()
-        if admin_postgres:
-            try:
-                psql(admin_postgres, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-            except subprocess.CalledProcessError as e:
-                print(f"could not drop {database}: {e.stderr}", file=sys.stderr)
-        shutil.rmtree(workdir, ignore_errors=True)
+    problems += doc_problems(rows, defaults, collectors)
+    with Setting(cluster) as setting:
+        compare(rows, allowed, scrape_everything(exporter, setting, problems), problems)
+        check_each_collector(exporter, setting, collectors, rows, problems)
 
     for p in problems:
         print(p, file=sys.stderr)
