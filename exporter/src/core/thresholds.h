@@ -1,6 +1,6 @@
 #pragma once
 
-// The requirement thresholds (README's alert table), the one place they live in code:
+// The requirement thresholds (docs/requirements.md), the one place they live in code:
 // `status` and `profile` judge with them, and a test keeps the alerting rules and the
 // dashboards' threshold steps equal to them.
 
