@@ -10,6 +10,8 @@ the heartbeat may reach the dead man's switch), then, for each fault of matrix.y
   1. `scripts/demo fault SPEC`; within ramp + `for` + two evaluation intervals + group_wait,
      exactly the pages the table lists reach exactly the receivers Alertmanager's routes
      give them (emails by address, Slack by channel); anything else fails the fault;
+     then the first command of the page's "Confirm" section in docs/runbook.md runs, and
+     its output must show the problem (the table's `confirm`);
   2. the fault stays on for a while longer and nothing else arrives;
   3. `scripts/demo fault clear`; every page is resolved, and only resolutions arrive;
   4. Prometheus settles (nothing firing or pending but the heartbeat) before the next.
@@ -36,6 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "alerting"))
 from derive import seconds  # noqa: E402  (one duration parser for the alerting tests)
 from readme_table import receivers, routed  # noqa: E402  (the README's table reads routes so)
+from runbook_confirm import Confirmer  # noqa: E402
 
 TITLE = re.compile(r"^\[(FIRING|RESOLVED)(?::\d+)?\] (\w+) (\w+)(?: on (\S+))?")
 HEARTBEAT = "/webhook/afp-deadmans-switch"
@@ -89,9 +92,9 @@ class Demo:
                 text = open(self.out.name).read()
                 if "] ready" in text:
                     self.prom = f"http://127.0.0.1:{self.env['AFP_DEMO_PROMETHEUS_PORT']}"
-                    state = dict(line.split("=", 1) for line in
-                                 open(self.env["AFP_DEMO_STATE"]).read().splitlines())
-                    self.dir = state["dir"]
+                    self.state = dict(line.split("=", 1) for line in
+                                      open(self.env["AFP_DEMO_STATE"]).read().splitlines())
+                    self.dir = self.state["dir"]
                     return
                 if self.proc.poll() is not None:
                     break
@@ -185,6 +188,8 @@ class Matrix:
         self.inbox = Inbox(os.path.join(demo.dir, "inbox"), set(args.ignore_alert))
         self.eval = seconds(args.interval)
         self.results = []
+        self.confirmer = Confirmer(os.path.join(demo.repo, "docs", "runbook.md"), demo,
+                                   demo.state["exporter_bin"], demo.state["probe_port"])
 
     def channels(self, page):
         """Where the routes send this page: {(kind, address)}."""
@@ -245,6 +250,24 @@ class Matrix:
         self.watch(minutes * 60, nothing)
         log(f"ok   {minutes} minute(s) healthy and silent")
 
+    def confirm(self, fault):
+        """The runbook's first Confirm command of the fault's page, while it fires, must
+        show the problem: its output matches matrix.yml's `confirm`."""
+        spec, alert = fault["spec"], fault["pages"][0]["alert"]
+        firing = [a["labels"] for a in self.demo.alerts()
+                  if a["labels"]["alertname"] == alert and a["state"] == "firing"]
+        if not firing:
+            raise Failure(f"{spec}: {alert} delivered but no longer firing in Prometheus")
+        try:
+            command, output = self.confirmer.run(alert, firing[0])
+        except (KeyError, OSError, subprocess.TimeoutExpired) as e:
+            raise Failure(f"{spec}: the runbook's first Confirm command of {alert}: {e}")
+        if not re.search(fault["confirm"], output, re.M):
+            raise Failure(f"{spec}: the runbook's first Confirm command of {alert} does not "
+                          f"show the problem (no match for /{fault['confirm']}/):\n"
+                          f"$ {command}\n{output}")
+        log(f"ok   {spec}: the runbook's first Confirm command shows it: {command}")
+
     def run_fault(self, fault):
         spec, pages = fault["spec"], fault["pages"]
         want = {(p["alert"], p["severity"], ch) for p in pages for ch in self.channels(p)}
@@ -271,6 +294,7 @@ class Matrix:
             raise Failure(f"{spec}: not delivered within {fire_limit:.0f}s: {missing}")
         notified = max(times[k] for k in want)
         log(f"ok   {spec}: every page delivered {notified:.0f}s after the fault")
+        self.confirm(fault)
         self.watch(self.args.hold, during)
         log(f"ok   {spec}: nothing else for {self.args.hold}s more")
 
@@ -362,6 +386,9 @@ def main():
     if unknown:
         p.error(f"--only: no such fault in matrix.yml: {', '.join(sorted(unknown))}")
     faults = [] if a.no_faults else [f for f in table if not only or f["spec"] in only]
+    unconfirmed = [f["spec"] for f in table if not f.get("confirm")]
+    if unconfirmed:
+        p.error(f"matrix.yml: faults without `confirm`: {', '.join(unconfirmed)}")
     if os.geteuid() != 0:
         for f in [f for f in faults if f.get("root")]:
             log(f"skip {f['spec']}: needs root")
@@ -385,7 +412,8 @@ def main():
             matrix.quiet_period(a.quiet_minutes)
         failed = matrix.run(faults)
         passed = len(faults) - len(failed)
-        summary(matrix.results)
+        if faults:
+            summary(matrix.results)
         if a.report:
             json.dump(matrix.results, open(a.report, "w"), indent=1)
     except Failure as e:
