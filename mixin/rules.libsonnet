@@ -13,13 +13,19 @@
 // Every raw series is read through a selector of _config (afpSelector, hostSelector,
 // pgSelector), so the series of other jobs (node_exporter, postgres_exporter of another
 // team) are not recorded, and the alerts on the recorded series see only afp's.
-// Aggregations keep the cluster label (_config.clusterLabel) next to instance and job.
+// Aggregations keep the cluster label (_config.clusterLabel) next to instance and job; the
+// fleet rules (level `cluster`) keep the cluster label alone.
 local util = import 'lib/util.libsonnet';
 
 {
   prometheusRules+:: {
     local c = $._config,
-    local s = c { by: util.by(c, []), le: util.by(c, ['le']) },
+    local s = c {
+      by: util.by(c, []),
+      le: util.by(c, ['le']),
+      fleet: util.fleetBy(c, []),
+      fleetLe: util.fleetBy(c, ['le']),
+    },
     groups+: [
       {
         name: 'afp-pipeline.recording',
@@ -101,6 +107,71 @@ local util = import 'lib/util.libsonnet';
           {
             record: 'instance_stage:afp_probe_stage_duration_seconds:median10m',
             expr: 'quantile_over_time(0.5, afp_probe_stage_duration_seconds{%(afpSelector)s}[10m])' % s,
+          },
+        ],
+      },
+      // The fleet: every instance of the selector together, one series per cluster (or one
+      // in all where the series carry no cluster label). Quantiles come from the buckets
+      // summed over the instances, never from the instances' p95s (a mean of quantiles is
+      // no quantile); ratios divide the fleet's sums. Alerts stay per instance: a page names
+      // the instance to look at, and these series are for the fleet's dashboards.
+      {
+        name: 'afp-fleet.recording',
+        rules: [
+          {
+            record: 'cluster:afp_fingerprint_generation_seconds:p95_rate5m',
+            expr: |||
+              histogram_quantile(0.95,
+                sum by (%(fleetLe)s) (rate(afp_fingerprint_generation_seconds_bucket{%(afpSelector)s}[5m])))
+            ||| % s,
+          },
+          {
+            record: 'cluster:afp_fingerprint_generation_seconds_count:rate5m',
+            expr: 'sum by (%(fleet)s) (rate(afp_fingerprint_generation_seconds_count{%(afpSelector)s}[5m]))' % s,
+          },
+          {
+            record: 'cluster:afp_api_request_duration_seconds:p95_rate5m',
+            expr: |||
+              histogram_quantile(0.95,
+                sum by (%(fleetLe)s) (rate(afp_api_request_duration_seconds_bucket{%(afpSelector)s}[5m])))
+            ||| % s,
+          },
+          {
+            record: 'cluster_endpoint:afp_api_request_duration_seconds:p95_rate5m',
+            expr: |||
+              histogram_quantile(0.95,
+                sum by (%(fleet)s, endpoint, le) (rate(afp_api_request_duration_seconds_bucket{%(afpSelector)s}[5m])))
+            ||| % s,
+          },
+          {
+            record: 'cluster_endpoint:afp_api_request_duration_seconds_count:rate5m',
+            expr: 'sum by (%(fleet)s, endpoint) (rate(afp_api_request_duration_seconds_count{%(afpSelector)s}[5m]))' % s,
+          },
+          {
+            record: 'cluster:afp_db_query_duration_seconds:p95_rate5m',
+            expr: |||
+              histogram_quantile(0.95,
+                sum by (%(fleetLe)s) (rate(afp_db_query_duration_seconds_bucket{%(afpSelector)s}[5m])))
+            ||| % s,
+          },
+          {
+            record: 'cluster_operation:afp_db_query_duration_seconds_count:rate5m',
+            expr: 'sum by (%(fleet)s, operation) (rate(afp_db_query_duration_seconds_count{%(afpSelector)s}[5m]))' % s,
+          },
+          {
+            record: 'cluster:afp_identifications:rate5m',
+            expr: 'sum by (%(fleet)s) (rate(afp_identifications_total{%(afpSelector)s}[5m]))' % s,
+          },
+          {
+            record: 'cluster:afp_identification_errors_per_identifications:ratio_rate5m',
+            expr: |||
+              sum by (%(fleet)s) (rate(afp_identifications_total{%(afpSelector)s, result="error"}[5m]))
+                / (cluster:afp_identifications:rate5m > 0)
+            ||| % s,
+          },
+          {
+            record: 'cluster:afp_ingest_observations:rate5m',
+            expr: 'sum by (%(fleet)s) (rate(afp_ingest_observations_total{%(afpSelector)s}[5m]))' % s,
           },
         ],
       },

@@ -23,6 +23,10 @@
   // Labels the recording rules aggregate by: the cluster label first, then `extra`.
   by(config, extra):: std.join(', ', [config.clusterLabel, 'instance', 'job'] + extra),
 
+  // Labels the fleet rules aggregate by: the cluster label alone, then `extra`. A
+  // Prometheus whose series carry no cluster label gets one series over all its instances.
+  fleetBy(config, extra):: std.join(', ', [config.clusterLabel] + extra),
+
   // One alerting rule in the conventions of rules/tests/check_rules.py: a `for`, labels
   // severity and component, annotations summary, description, value and two absolute
   // links, the runbook section (the alert name in lower case) and a dashboard.
