@@ -46,6 +46,7 @@ RELATIVE_TOLERANCE = 1e-9
 # A scrape is appended once its body is read: one still running at an evaluation timestamp
 # is in a later query over that timestamp but was not in the rule's evaluation.
 APPEND_MARGIN = 0.25
+LOOK_BACK = 90
 
 
 class Mismatch(Exception):
@@ -86,10 +87,12 @@ def samples_of(result):
 def clean_evaluation(fleet, rule, around):
     """The latest evaluation of `rule` at or before `around` that no scrape of the afp job
     straddled (see APPEND_MARGIN), as a Unix time."""
-    evaluations = sorted({float(t) for s in fleet.query(f"{rule}[30s]", at=around)
+    # A loaded host scrapes slowly and often: look back far enough for a clear moment.
+    evaluations = sorted({float(t) for s in fleet.query(f"{rule}[{LOOK_BACK}s]", at=around)
                           for t, _ in s["values"]}, reverse=True)
     scrapes = {}
-    for s in fleet.query(f"scrape_duration_seconds{{{SELECTOR}}}[40s]", at=around + 10):
+    for s in fleet.query(f"scrape_duration_seconds{{{SELECTOR}}}[{LOOK_BACK + 10}s]",
+                         at=around + 10):
         scrapes[s["metric"]["instance"]] = [(float(t), float(v)) for t, v in s["values"]]
     if len(scrapes) < 2:
         raise Mismatch(f"scrapes of {len(scrapes)} instance(s) around {around:.0f}, want 2")
@@ -97,7 +100,8 @@ def clean_evaluation(fleet, rule, around):
         if all(not (start <= t0 < start + duration + APPEND_MARGIN)
                for runs in scrapes.values() for start, duration in runs):
             return t0
-    raise Mismatch(f"no evaluation of {rule} in the 30 s before {around:.0f} clear of scrapes")
+    raise Mismatch(f"no evaluation of {rule} in the {LOOK_BACK} s before {around:.0f} clear "
+                   "of scrapes")
 
 
 def check_traffic(fleet, window, t0):
