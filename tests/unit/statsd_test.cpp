@@ -624,7 +624,8 @@ TEST_CASE("statsd listener: binding a busy port fails clearly", "[statsd][listen
   } catch (const StatsdListenerError& e) {
     std::string what = e.what();
     CHECK(what.find("\"" + address + "\"") != std::string::npos);
-    CHECK(what.find("Address already in use") != std::string::npos);
+    CHECK(what.find("address already in use (another process holds the port: stop it, or choose "
+                    "another port with --statsd.listen-address)") != std::string::npos);
   }
   listener.stop();  // harmless after a failed start
 }
