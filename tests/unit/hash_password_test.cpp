@@ -63,7 +63,7 @@ TEST_CASE(
   CHECK(test::http_request(url, "GET", {}, {"prometheus:"}).status == 401);
 }
 
-TEST_CASE("web hash-password: the line ending is not part of the password; salts differ",
+TEST_CASE("web hash-password: the line ending is not part of the password, salts differ",
           "[web_config][auth][hash_password]") {
   auto bare = hash_of("pw", {"--cost", "4"});  // echo -n
   auto crlf = hash_of("pw\r\n", {"--cost=4"});
@@ -120,7 +120,7 @@ TEST_CASE("web hash-password: bad input is one line naming it, exit 2, nothing o
   CHECK(run.err == row.message + "\n");
 }
 
-TEST_CASE("web: a missing or unknown command is one line and exit 2; --help exits 0",
+TEST_CASE("web: a missing or unknown command is one line and exit 2, --help exits 0",
           "[web_config][hash_password]") {
   auto none = test::run_exporter({"web"}, "");
   CHECK(none.code == 2);
