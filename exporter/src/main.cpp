@@ -10,6 +10,7 @@
 #include "cli/db.h"
 #include "cli/profile.h"
 #include "cli/status.h"
+#include "cli/web.h"
 #include "config/options.h"
 #include "log/logger.h"
 
@@ -25,6 +26,9 @@ int main(int argc, char** argv) {
   }
   if (!args.empty() && args[0] == "db") {  // db report | db optimize
     return afp::cli::run_db({args.begin() + 1, args.end()}, std::cout, std::cerr);
+  }
+  if (!args.empty() && args[0] == "web") {  // web hash-password
+    return afp::cli::run_web({args.begin() + 1, args.end()}, std::cin, std::cout, std::cerr);
   }
   try {
     auto cl = afp::config::parse_command_line(args);

@@ -217,6 +217,24 @@ TEST_CASE("pg: a wrong password is a clear error that never shows the password",
   CHECK_FALSE(snap->parts.at("pg_stat_database").ok);
 }
 
+TEST_CASE("pg: a database that does not exist is named, with the setting that chose it", "[pg]") {
+  auto good = cluster_file("dsn");
+  auto missing = std::regex_replace(good, std::regex("/[^/]+$"), "/afp_no_such_db");
+  LogCapture capture;
+  pg::Source source({missing, "AFP_PG_DSN_FILE /run/afp/dsn"}, {}, capture.log);
+  source.add("pg_stat_database", pg::make_stat_database_query());
+  auto snap = source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s);
+  CHECK_FALSE(snap->up);
+  CHECK_THAT(snap->error,
+             Catch::EndsWith("FATAL:  database \"afp_no_such_db\" does not exist (dbname in the "
+                             "DSN from AFP_PG_DSN_FILE /run/afp/dsn chose it: name a database "
+                             "that exists there, or create this one)"));
+  CHECK_THAT(capture.text,
+             Catch::Contains("PostgreSQL unavailable") && Catch::Contains("target=afp@127.0.0.1:"));
+  CHECK(snap->error.find(password_of(good)) == std::string::npos);
+  CHECK(capture.text.find(password_of(good)) == std::string::npos);
+}
+
 TEST_CASE("pg: a stopped server gives pg_up 0 on time, and 1 again when it is back",
           "[pg][restart]") {
   LogCapture capture;

@@ -268,11 +268,11 @@ TEST_CASE("pg_stat_statements: a database without the extension is one clear err
   auto s = source(dsn);
   auto part = scrape(*s);
   CHECK_FALSE(part.ok);
-  CHECK(part.error ==
-        "pg_stat_statements is not available in database \"statements_noext_test\": to fix, set "
-        "shared_preload_libraries = 'pg_stat_statements' in postgresql.conf, restart "
-        "PostgreSQL, then run CREATE EXTENSION pg_stat_statements; in database "
-        "\"statements_noext_test\" as a superuser");
+  // The test cluster preloads the library: only CREATE EXTENSION is missing.
+  const std::string missing =
+      "pg_stat_statements is not installed in database \"statements_noext_test\": run CREATE "
+      "EXTENSION pg_stat_statements; in that database as a superuser";
+  CHECK(part.error == missing);
   CHECK(part.text.empty());
   // Fixed while the exporter runs: the next scrape works.
   test::admin_sql("CREATE EXTENSION pg_stat_statements", database);
@@ -284,8 +284,5 @@ TEST_CASE("pg_stat_statements: a database without the extension is one clear err
   test::admin_sql("DROP EXTENSION pg_stat_statements", database);
   auto dropped = scrape(*s);
   CHECK_FALSE(dropped.ok);
-  CHECK(dropped.error.find('\n') == std::string::npos);
-  CHECK_THAT(dropped.error, Catch::StartsWith("pg_stat_statements is not available in database "
-                                              "\"statements_noext_test\"") &&
-                                Catch::Contains("CREATE EXTENSION pg_stat_statements;"));
+  CHECK(dropped.error == missing);
 }

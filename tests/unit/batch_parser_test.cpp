@@ -374,10 +374,10 @@ TEST_CASE("batch parser: malformed observations name their place", "[pipeline][b
       {body_of(R"({"metric":"fingerprint_generation","seconds":1,"labels":{"endpoint":"/"}})"),
        Reject::UnknownLabel, 0, "not a label of metric \"fingerprint_generation\""},
       {body_of(R"({"metric":"api_request","seconds":1,"labels":{"endpoint":"/","method":"GET"}})"),
-       Reject::UnknownLabel, 0, "=observations[0].labels: missing label \"status\""},
-      {body_of(R"({"metric":"api_request","seconds":1})"), Reject::UnknownLabel, 0,
+       Reject::MissingLabel, 0, "=observations[0].labels: missing label \"status\""},
+      {body_of(R"({"metric":"api_request","seconds":1})"), Reject::MissingLabel, 0,
        "missing label \"endpoint\""},
-      {body_of(R"({"metric":"identification"})"), Reject::UnknownLabel, 0,
+      {body_of(R"({"metric":"identification"})"), Reject::MissingLabel, 0,
        "missing label \"result\""},
   });
 }

@@ -170,8 +170,21 @@ TEST_CASE("config file errors name the key", "[config]") {
              Catch::Contains("key \"web.max-requests\""));
   CHECK_THAT(error_of({"--config.file=" + write_temp("l.json", R"({"web.listen-address": ":1"})")}),
              Catch::Contains("list of strings"));
+  // Where the syntax breaks, in the operator's words: line and column, not nlohmann's id.
   CHECK_THAT(error_of({"--config.file=" + write_temp("j.json", "{not json")}),
-             Catch::Contains("not valid JSON"));
+             Catch::Contains(": not valid JSON at line 1, column 3: syntax error while parsing "
+                             "object key") &&
+                 !Catch::Contains("json.exception"));
+  // What nlohmann quotes of the file keeps its line breaks escaped: the message is one line.
+  CHECK_THAT(
+      error_of({"--config.file=" + write_temp("k.json", "{\n  \"log.level\":\n tru\n}")}),
+      Catch::Contains("not valid JSON at line 4, column 0: syntax error while parsing value "
+                      "- invalid literal; last read: '\"log.level\":<U+000A> tru<U+000A>'") &&
+          !Catch::Contains("\n"));
+  // The system's reason for a path that is not a readable file, and a bound on what is read.
+  CHECK(error_of({"--config.file=/tmp"}) == "config file /tmp: cannot be read: Is a directory");
+  CHECK(error_of({"--config.file=/dev/zero"}) ==
+        "config file /dev/zero: cannot be read: larger than 4 MiB");
   CHECK_THAT(error_of({"--config.file=" + write_temp("a.json", "[]")}),
              Catch::Contains("must be a JSON object"));
   CHECK_THAT(error_of({"--config.file=/nonexistent/afp.json"}),

@@ -64,6 +64,29 @@ TEST_CASE("DSN errors name the source and never the text", "[pg][dsn]") {
   unlink(empty.c_str());
 }
 
+TEST_CASE("DSN: a database that does not exist names the setting that chose it", "[pg][dsn]") {
+  using afp::pg::database_origin;
+  std::map<std::string, std::string> env;
+  auto environment = [&](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  CHECK(
+      database_origin("postgresql://afp:pw@db/nope", "AFP_PG_DSN_FILE /etc/afp/dsn", environment) ==
+      "dbname in the DSN from AFP_PG_DSN_FILE /etc/afp/dsn chose it: name a database that "
+      "exists there, or create this one");
+  CHECK(database_origin("host=db user=afp password=pw", "AFP_PG_DSN", environment) ==
+        "the DSN from AFP_PG_DSN sets no dbname, so libpq took the user name: add the database "
+        "to the DSN");
+  env["PGDATABASE"] = "fp";
+  CHECK(database_origin("postgresql://afp:pw@db", "", environment) ==
+        "the DSN sets no dbname, so libpq took PGDATABASE from the environment: add the "
+        "database to the DSN, or correct PGDATABASE");
+  // dbname in the DSN wins over PGDATABASE, as in libpq.
+  CHECK_THAT(database_origin("dbname=x password=pw", "pg.dsn-file /d", environment),
+             Catch::StartsWith("dbname in the DSN from pg.dsn-file /d chose it"));
+}
+
 TEST_CASE("DSN description and scrubbing hide the password", "[pg][dsn]") {
   std::string uri = "postgresql://afp:p%40ss@db.example:5433/fingerprints";
   CHECK(afp::pg::describe(uri) == "afp@db.example:5433/fingerprints");

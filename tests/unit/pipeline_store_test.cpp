@@ -117,13 +117,16 @@ TEST_CASE("pipeline store: a fresh store shows every fixed series at zero", "[pi
 
   CHECK(value(samples, kAccepted, {{"transport", "http"}}) == 0);
   CHECK(value(samples, kAccepted, {{"transport", "statsd"}}) == 0);
-  CHECK(find_samples(samples, kRejected, {{"transport", "http"}}).size() == 12);
+  CHECK(find_samples(samples, kRejected, {{"transport", "http"}}).size() == 13);
   CHECK(find_samples(samples, kRejected, {{"transport", "statsd"}}).size() == 10);
   for (auto reason : {"unsupported_type", "dropped"})
     CHECK(find_samples(samples, kRejected, {{"transport", "http"}, {"reason", reason}}).empty());
-  for (auto reason : {"too_many_items", "body_too_large", "unsupported_media", "unauthorized"})
+  // Statsd ignores the tags a metric does not take: it never refuses an unknown label.
+  for (auto reason :
+       {"too_many_items", "body_too_large", "unsupported_media", "unauthorized", "unknown_label"})
     CHECK(find_samples(samples, kRejected, {{"transport", "statsd"}, {"reason", reason}}).empty());
-  for (auto reason : {"malformed", "unknown_metric", "unknown_label", "invalid_value",
+  CHECK(rejected(samples, "http", "unknown_label") == 0);
+  for (auto reason : {"malformed", "unknown_metric", "missing_label", "invalid_value",
                       "label_too_long", "cardinality", "overflow", "series_limit"}) {
     CHECK(rejected(samples, "http", reason) == 0);
     CHECK(rejected(samples, "statsd", reason) == 0);
@@ -148,6 +151,7 @@ TEST_CASE("pipeline store: names of transports and reasons", "[pipeline][store]"
   CHECK(afp::pipeline::reject_name(Reject::Dropped) == "dropped");
   CHECK(afp::pipeline::reject_name(Reject::Overflow) == "overflow");
   CHECK(afp::pipeline::reject_name(Reject::SeriesLimit) == "series_limit");
+  CHECK(afp::pipeline::reject_name(Reject::MissingLabel) == "missing_label");
 }
 
 TEST_CASE("pipeline store: a value on a bucket bound lands in that bucket", "[pipeline][store]") {

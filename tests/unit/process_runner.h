@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <optional>
 #include <regex>
 #include <string>
@@ -91,5 +92,46 @@ class ExporterProcess {
   int exit_code_ = -1;
   std::string log_path_;
 };
+
+// What a run of the binary to its end gave.
+struct Finished {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the real afp_exporter binary with `input` on its standard input until it exits.
+inline Finished run_exporter(std::vector<std::string> args, const std::string& input) {
+  static int runs = 0;
+  std::string base =
+      "/tmp/afp_exporter_run_" + std::to_string(getpid()) + "_" + std::to_string(runs++) + "_";
+  std::string in_path = base + "in", out_path = base + "out", err_path = base + "err";
+  { std::ofstream(in_path, std::ios::binary) << input; }
+  args.insert(args.begin(), AFP_EXPORTER_BINARY);
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, in_path.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = -1;
+  Finished result;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  result.out = slurp(out_path);
+  result.err = slurp(err_path);
+  for (const auto& path : {in_path, out_path, err_path})
+    unlink(path.c_str());
+  return result;
+}
 
 }  // namespace afp::test

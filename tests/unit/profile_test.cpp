@@ -778,7 +778,8 @@ TEST_CASE("profile: bad flags and missing inputs exit 2 with one line", "[profil
        "profile: no PostgreSQL DSN: set AFP_PG_DSN or AFP_PG_DSN_FILE, or pass --pg.dsn-file "
        "FILE"},
       {{"--mode", "database", "--pg.dsn-file", audio.path + ".missing"},
-       "profile: pg.dsn-file " + audio.path + ".missing: cannot read the file"},
+       "profile: pg.dsn-file " + audio.path +
+           ".missing: cannot read the file: No such file or directory"},
       {{"--mode", "system", "--output", "/nonexistent-dir/report.json"},
        "profile: cannot write the report to /nonexistent-dir/report.json: No such file or "
        "directory"},

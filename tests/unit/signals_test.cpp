@@ -91,7 +91,7 @@ TEST_CASE("startup errors: one line on stderr, exit code 2", "[signals][config]"
   }
 }
 
-TEST_CASE("a listen port in use: exit code 2 naming the address", "[signals]") {
+TEST_CASE("a listen port in use: exit code 2 naming the address and the flag", "[signals]") {
   test::ExporterProcess first(fixture_args());
   auto port = first.wait_port();
   REQUIRE(port);
@@ -99,5 +99,7 @@ TEST_CASE("a listen port in use: exit code 2 naming the address", "[signals]") {
   args[0] = "--web.listen-address=127.0.0.1:" + std::to_string(*port);
   test::ExporterProcess second(args);
   CHECK(second.wait_exit(15s) == 2);
-  CHECK_THAT(second.log(), Catch::Contains("127.0.0.1:" + std::to_string(*port)));
+  CHECK(second.log() == "afp_exporter: cannot listen on \"127.0.0.1:" + std::to_string(*port) +
+                            "\": address already in use (another process holds the port: stop "
+                            "it, or choose another port with --web.listen-address)\n");
 }

@@ -520,11 +520,19 @@ TEST_CASE("statements SQL per PostgreSQL version", "[pg][statements]") {
   CHECK_THAT(texts, Catch::EndsWith(" AND s.queryid = ANY ('{5,-9223372036854775808}'::bigint[])"));
 }
 
-TEST_CASE("statements: the missing-extension message says how to fix it", "[pg][statements]") {
-  auto message = missing_extension_message("fingerprints", "");
-  CHECK(message ==
-        "pg_stat_statements is not available in database \"fingerprints\": to fix, set "
-        "shared_preload_libraries = 'pg_stat_statements' in postgresql.conf, restart "
-        "PostgreSQL, then run CREATE EXTENSION pg_stat_statements; in database "
-        "\"fingerprints\" as a superuser");
+TEST_CASE("statements: the missing-extension message gives the lines that fix what is missing",
+          "[pg][statements]") {
+  CHECK(missing_extension_message("fingerprints", false, true) ==
+        "pg_stat_statements is not installed in database \"fingerprints\": run CREATE EXTENSION "
+        "pg_stat_statements; in that database as a superuser");
+  CHECK(missing_extension_message("fingerprints", true, false) ==
+        "pg_stat_statements is installed in database \"fingerprints\" but its library is not "
+        "loaded: add shared_preload_libraries = 'pg_stat_statements' to postgresql.conf "
+        "(keeping any library already listed there) and restart PostgreSQL");
+  CHECK(missing_extension_message("fingerprints", false, false) ==
+        "pg_stat_statements is not installed in database \"fingerprints\" and its library is "
+        "not loaded: add shared_preload_libraries = 'pg_stat_statements' to postgresql.conf "
+        "(keeping any library already listed there), restart PostgreSQL, then run CREATE "
+        "EXTENSION pg_stat_statements; in that database as a superuser");
+  CHECK(missing_extension_message("fingerprints", true, true).empty());
 }

@@ -255,15 +255,15 @@ TEST_CASE("statsd: refusals name the first fault", "[statsd]") {
       {"afp.fingerprint_hashes:1.5|c", Reject::InvalidValue},
       {"afp.fingerprint_hashes:1e16|c", Reject::InvalidValue},
       // Labels.
-      {"afp.db_query:1|ms", Reject::UnknownLabel},
-      {"afp.db_query:1|ms|#", Reject::UnknownLabel},
-      {"afp.db_query:1|ms|#op:lookup", Reject::UnknownLabel},
-      {"afp.db_query:1|ms|#Operation:lookup", Reject::UnknownLabel},
-      {"afp.db_query:1|ms|#operation", Reject::UnknownLabel},
-      {"afp.db_query:1|ms|#operation:", Reject::UnknownLabel},
-      {"afp.api_request:1|ms|#endpoint:/x,method:GET", Reject::UnknownLabel},
-      {"afp.identification:1|c|#", Reject::UnknownLabel},
-      {"afp.identification:1|c|#env:prod|c:abc", Reject::UnknownLabel},
+      {"afp.db_query:1|ms", Reject::MissingLabel},
+      {"afp.db_query:1|ms|#", Reject::MissingLabel},
+      {"afp.db_query:1|ms|#op:lookup", Reject::MissingLabel},
+      {"afp.db_query:1|ms|#Operation:lookup", Reject::MissingLabel},
+      {"afp.db_query:1|ms|#operation", Reject::MissingLabel},
+      {"afp.db_query:1|ms|#operation:", Reject::MissingLabel},
+      {"afp.api_request:1|ms|#endpoint:/x,method:GET", Reject::MissingLabel},
+      {"afp.identification:1|c|#", Reject::MissingLabel},
+      {"afp.identification:1|c|#env:prod|c:abc", Reject::MissingLabel},
   };
   for (const auto& [line, want] : cases) {
     INFO(line);
@@ -363,7 +363,7 @@ TEST_CASE("statsd: a datagram is split into lines", "[statsd]") {
     CHECK(rejected[index(Reject::UnsupportedType)] == 1);
     CHECK(rejected[index(Reject::UnknownMetric)] == 1);
     CHECK(rejected[index(Reject::InvalidValue)] == 1);
-    CHECK(rejected[index(Reject::UnknownLabel)] == 1);
+    CHECK(rejected[index(Reject::MissingLabel)] == 1);
   }
   SECTION("appends to what is already there") {
     out.resize(5);
@@ -624,7 +624,8 @@ TEST_CASE("statsd listener: binding a busy port fails clearly", "[statsd][listen
   } catch (const StatsdListenerError& e) {
     std::string what = e.what();
     CHECK(what.find("\"" + address + "\"") != std::string::npos);
-    CHECK(what.find("Address already in use") != std::string::npos);
+    CHECK(what.find("address already in use (another process holds the port: stop it, or choose "
+                    "another port with --statsd.listen-address)") != std::string::npos);
   }
   listener.stop();  // harmless after a failed start
 }

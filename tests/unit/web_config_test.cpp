@@ -18,6 +18,7 @@
 #include "http/server.h"
 #include "http_client.h"
 #include "process_runner.h"
+#include "raw_client.h"
 
 using namespace afp;
 using namespace std::chrono_literals;
@@ -459,11 +460,40 @@ TEST_CASE("TLS: https with the configured certificate, plain http is refused",
   CHECK(res.body.find("node_load1 0.21\n") != std::string::npos);
   CHECK(test::http_request(r.url("https", "/-/healthy"), "GET", {}, {"", trusted.ca_file}).status ==
         401);
+  // http:// to the https:// port: an answer the client can show, not an empty reply.
   auto plain = test::http_request(r.url("http", "/metrics"), "GET", {}, {"alice:secret"});
-  CHECK(plain.status == 0);
-  CHECK_FALSE(plain.error.empty());
+  CHECK(plain.status == 400);
+  CHECK(plain.body == "this port speaks TLS: use https://\n");
   auto untrusted = test::http_request(r.url("https", "/metrics"), "GET", {}, {"alice:secret"});
   CHECK(untrusted.status == 0);  // a real certificate check: the self-signed one is unknown
+}
+
+TEST_CASE("TLS: what is not a TLS handshake gets one plain 400 and the connection closes",
+          "[web_config][tls][http]") {
+  TempDir dir;
+  make_server_cert(dir, "server");
+  RunningApp r(dir.write("web.yml",
+                         "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"));
+  const std::string answer =
+      "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Length: 35\r\nConnection: close\r\n\r\nthis port speaks TLS: use https://\n";
+  for (const std::string& input :
+       {std::string("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), std::string("\0", 1),
+        std::string(64 * 1024, 'A'),                     // far more than is read before the answer
+        std::string("\x15\x03\x03\x00\x02\x02\x28")}) {  // a TLS alert, not a handshake
+    INFO(input.substr(0, 16));
+    test::RawConnection c(r.port);
+    REQUIRE(c.connected());
+    c.send(input);  // may fail part-way once the server has answered and closed
+    CHECK(c.receive(5s) == answer);
+    CHECK(c.closed_within(5s));
+  }
+  // A client that connects and says nothing is closed by the head timeout, as before; one
+  // that sends a handshake still gets TLS.
+  auto res =
+      test::http_request(r.url("https", "/-/healthy"), "GET", {}, {"", dir.file("server.crt")});
+  INFO(res.error);
+  CHECK(res.status == 200);
 }
 
 TEST_CASE("TLS: min_version TLS13 turns a TLS 1.2 client away", "[web_config][tls][http]") {

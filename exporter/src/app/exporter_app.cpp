@@ -54,6 +54,15 @@ std::shared_ptr<const http::WebConfig> load_web_config(const std::string& path) 
   return path.empty() ? nullptr : http::WebConfig::load(path);
 }
 
+http::ServerOptions server_options(const config::Options& options) {
+  http::ServerOptions server;
+  server.listen_addresses = options.listen_addresses;
+  server.worker_threads = worker_threads(options.max_requests);
+  server.web_config = load_web_config(options.web_config_file);
+  server.listen_flag = "--web.listen-address";
+  return server;
+}
+
 bool pipeline_settings_differ(const config::Options& a, const config::Options& b) {
   const auto& x = a.ingest;
   const auto& y = b.ingest;
@@ -169,9 +178,7 @@ ExporterApp::ExporterApp(config::Options options, std::vector<std::string> args,
       health_(log),
       pipeline_(build_pipeline(options_, log)),
       scraper_(build_scraper(options_, health_, log, &pipeline_)),
-      server_({options_.listen_addresses, worker_threads(options_.max_requests),
-               load_web_config(options_.web_config_file)},
-              log) {
+      server_(server_options(options_), log) {
   server_.route("/", {"GET"},
                 [this](const http::Request&, http::Response& r) { serve_landing(r); });
   server_.route(options_.telemetry_path, {"GET"},

@@ -1,16 +1,14 @@
 #include "config/options.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
 
 #include "collectors/catalog.h"
 #include "collectors/name_filter.h"
+#include "core/text_file.h"
 #include "http/listen_address.h"
 
 namespace afp::config {
@@ -443,9 +441,20 @@ json flag_value(const OptionDef& def, const std::string& text) {
   }
 }
 
+// " at line 3, column 15: syntax error while parsing object ..." out of nlohmann's
+// "[json.exception.parse_error.101] parse error at line 3, column 15: syntax error ...".
+std::string json_syntax_error(const json::parse_error& e) {
+  std::string_view text = e.what();
+  constexpr std::string_view kMarker = "] parse error";
+  if (auto at = text.find(kMarker); at != std::string_view::npos) {
+    text.remove_prefix(at + kMarker.size());
+  }
+  return std::string(text);
+}
+
 // nlohmann keeps the last of two equal keys: a file that says a thing twice would mean
 // only one of them, silently. Refused, as ingest refuses a batch that does it.
-json parse_refusing_duplicate_keys(std::istream& in, const std::string& where) {
+json parse_refusing_duplicate_keys(std::string_view text, const std::string& where) {
   std::vector<std::set<std::string>> keys_of_open_objects;
   std::string duplicate;
   auto watch = [&](int, json::parse_event_t event, json& parsed) {
@@ -459,9 +468,9 @@ json parse_refusing_duplicate_keys(std::istream& in, const std::string& where) {
   };
   json doc;
   try {
-    doc = json::parse(in, watch);
+    doc = json::parse(text, watch);
   } catch (const json::parse_error& e) {
-    throw ConfigError(where + ": not valid JSON: " + e.what());
+    throw ConfigError(where + ": not valid JSON" + json_syntax_error(e));
   }
   // dump() escapes control characters: the message stays one line whatever the key holds.
   if (!duplicate.empty())
@@ -472,9 +481,11 @@ json parse_refusing_duplicate_keys(std::istream& in, const std::string& where) {
 Options load_config_file(const std::string& path) {
   Options options;
   options.config_file = path;
-  std::ifstream in(path);
-  if (!in) throw ConfigError("config file " + path + ": cannot be read: " + std::strerror(errno));
-  json doc = parse_refusing_duplicate_keys(in, "config file " + path);
+  std::string text, error;
+  if (!core::read_text_file(path, &text, &error)) {
+    throw ConfigError("config file " + path + ": cannot be read: " + error);
+  }
+  json doc = parse_refusing_duplicate_keys(text, "config file " + path);
   if (!doc.is_object()) throw ConfigError("config file " + path + ": must be a JSON object");
   for (const auto& [key, value] : doc.items()) {
     const OptionDef* def = find_option(key);
@@ -595,7 +606,8 @@ std::string usage() {
   out << "usage: afp_exporter [<flags>]\n"
          "       afp_exporter status [--url URL] [--json]\n"
          "       afp_exporter profile [--mode audio|api|database|system|full] [--iterations N]\n"
-         "       afp_exporter db report [--format text|json] | db optimize [--apply]\n\n"
+         "       afp_exporter db report [--format text|json] | db optimize [--apply]\n"
+         "       afp_exporter web hash-password [--cost N] < password-file\n\n"
          "Prometheus exporter for audio-fingerprinting services: system, pipeline and\n"
          "PostgreSQL metrics at /metrics.\n\nFlags:\n"
          "  --help                 Show this help.\n"

@@ -1,16 +1,15 @@
 #include "config/secret.h"
 
-#include <fstream>
-#include <sstream>
+#include "core/text_file.h"
 
 namespace afp::config {
 
 std::string read_secret_file(const std::string& path, const std::string& source) {
-  std::ifstream in(path);
-  if (!in) throw SecretError(source + ": cannot read the file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  std::string text, error;
+  // The reason is the system's ("Permission denied"): it never holds the file's text.
+  if (!core::read_text_file(path, &text, &error)) {
+    throw SecretError(source + ": cannot read the file: " + error);
+  }
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
     text.pop_back();
   }

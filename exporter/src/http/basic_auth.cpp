@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -63,7 +64,7 @@ std::optional<std::string> base64_decode(std::string_view in) {
 std::string bcrypt_problem(std::string_view hash) {
   const std::string kNotBcrypt =
       "not a bcrypt hash (expected \"$2a$\", \"$2b$\" or \"$2y$\", a two-digit cost, \"$\" and "
-      "53 characters, as htpasswd -nBC 10 makes)";
+      "53 characters, as afp_exporter web hash-password makes)";
   auto digit = [](char c) { return c >= '0' && c <= '9'; };
   if (hash.size() != 60 || !hash.starts_with("$2") ||
       (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') || hash[3] != '$' || !digit(hash[4]) ||
@@ -95,6 +96,28 @@ bool bcrypt_matches(std::string_view password, const std::string& hash) {
   if (!out || out[0] == '*') return false;
   std::size_t n = std::strlen(out);
   return n == hash.size() && CRYPTO_memcmp(out, hash.data(), n) == 0;
+}
+
+std::string bcrypt_hash(std::string_view password, int cost) {
+  std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> setting{};
+  // No random bytes passed: libxcrypt takes them from the system's generator.
+  if (crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, setting.data(),
+                       static_cast<int>(setting.size())) == nullptr) {
+    throw std::runtime_error(std::string("crypt(3) cannot make a bcrypt salt: ") +
+                             std::strerror(errno));
+  }
+  auto data = std::make_unique<crypt_data>();
+  std::string phrase(password);
+  const char* out =
+      crypt_rn(phrase.c_str(), setting.data(), data.get(), static_cast<int>(sizeof(crypt_data)));
+  OPENSSL_cleanse(phrase.data(), phrase.size());
+  if (out == nullptr || out[0] != '$') {
+    throw std::runtime_error(std::string("crypt(3) cannot make a bcrypt hash: ") +
+                             std::strerror(errno));
+  }
+  std::string hash(out);
+  OPENSSL_cleanse(data.get(), sizeof(crypt_data));
+  return hash;
 }
 
 std::optional<std::pair<std::string, std::string>> parse_basic_credentials(

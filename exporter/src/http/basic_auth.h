@@ -21,6 +21,14 @@ std::string bcrypt_problem(std::string_view hash);
 // Whether `password` matches the bcrypt `hash`; the results are compared in constant time.
 bool bcrypt_matches(std::string_view password, const std::string& hash);
 
+// bcrypt reads this much of a password and ignores the rest.
+inline constexpr std::size_t kBcryptMaxPasswordBytes = 72;
+inline constexpr int kBcryptDefaultCost = 10;
+
+// A new "$2b$" bcrypt hash of `password` (at most kBcryptMaxPasswordBytes, no NUL byte), with
+// a random salt, at `cost` (4-31). Throws std::runtime_error when crypt(3) cannot make one.
+std::string bcrypt_hash(std::string_view password, int cost);
+
 // The user and password of an "Authorization: Basic ..." value; nullopt for anything else.
 std::optional<std::pair<std::string, std::string>> parse_basic_credentials(
     std::string_view authorization);

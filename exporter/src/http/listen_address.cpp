@@ -79,4 +79,12 @@ std::optional<ListenAddress> parse_listen_address(std::string_view address, std:
   return out;
 }
 
+std::string address_in_use(std::string_view flag) {
+  std::string text =
+      "address already in use (another process holds the port: stop it, or choose "
+      "another port";
+  if (!flag.empty()) text.append(" with ").append(flag);
+  return text + ")";
+}
+
 }  // namespace afp::http

@@ -18,4 +18,8 @@ struct ListenAddress {
 // resolves to its first IPv4 address, or its first IPv6 one when it has none.
 std::optional<ListenAddress> parse_listen_address(std::string_view address, std::string* error);
 
+// What a bind that failed with EADDRINUSE says, and what to do: the flag that picks the
+// address (empty: none named), e.g. "--web.listen-address".
+std::string address_in_use(std::string_view flag);
+
 }  // namespace afp::http

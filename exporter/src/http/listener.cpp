@@ -27,20 +27,22 @@ constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 // How long stop() lets the responses of in-flight requests reach their clients.
 constexpr auto kStopGrace = std::chrono::seconds(3);
 
-// "address already in use", as strerror says it but in lower case, like the other messages.
-std::string describe(const error_code& ec) {
+// "permission denied", as strerror says it but in lower case, like the other messages; a
+// port in use also says what to do about it.
+std::string describe(const error_code& ec, const std::string& listen_flag) {
+  if (ec == net::error::address_in_use) return address_in_use(listen_flag);
   std::string text = ec.message();
   if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   return text;
 }
 
 // A bound, listening acceptor for one listen address; throws ServerError naming it.
-tcp::acceptor bind(net::io_context& io, const std::string& text) {
+tcp::acceptor bind(net::io_context& io, const std::string& text, const std::string& listen_flag) {
   std::string error;
   auto address = parse_listen_address(text, &error);
   if (!address) throw ServerError(error);
   auto fail = [&](const std::string& what, const error_code& ec) {
-    throw ServerError("cannot listen on \"" + text + "\": " + what + describe(ec));
+    throw ServerError("cannot listen on \"" + text + "\": " + what + describe(ec, listen_flag));
   };
   auto port = static_cast<unsigned short>(address->port);
   tcp::acceptor acceptor(io);
@@ -125,7 +127,7 @@ Listener::Listener(const ServerOptions& options, TlsContext* tls, RequestHandlin
     }
   }
   for (const auto& address : options.listen_addresses)
-    s.acceptors.push_back(bind(s.io, address));
+    s.acceptors.push_back(bind(s.io, address, options.listen_flag));
   for (std::size_t i = 0; i < s.acceptors.size(); ++i)
     s.accept(i);
   for (int i = 0; i < std::max(1, options.io_threads); ++i)

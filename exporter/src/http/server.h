@@ -79,6 +79,8 @@ struct ServerOptions {
   std::size_t min_body_rate = 4096;
   // A response must be written (the client must read it) within this.
   std::chrono::milliseconds write_timeout{60'000};
+  // The flag that sets listen_addresses, named when a port is taken: what to change.
+  std::string listen_flag = {};
 };
 
 class ServerError : public std::runtime_error {

@@ -33,6 +33,9 @@ constexpr std::size_t kBodyChunk = 16 * 1024;
 // turn into a reset that could destroy the response before the client reads it.
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 256 * 1024;
+// The content type of the record a TLS client opens with: a handshake (RFC 8446, 5.1).
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
+constexpr std::string_view kPlainHttpOnTls = "this port speaks TLS: use https://\n";
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -92,9 +95,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     remote_ = peer_address(tcp().socket());
     tcp().expires_after(env_.options.head_timeout);  // the handshake is part of the head
     if constexpr (kTls<Stream>) {
-      stream_.async_handshake(net::ssl::stream_base::server, [self = self()](error_code ec) {
-        if (!ec) self->read_head(true);
-      });
+      read_first_bytes();
     } else {
       read_head(true);
     }
@@ -138,6 +139,48 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
       if (used == 0 || (parser_->is_header_done() && !parser_->eager())) return true;
     }
     return true;
+  }
+
+  // --- the first bytes of a TLS connection ---
+
+  // One read, at most a head chunk, decides: a TLS client opens with a handshake record;
+  // anything else is almost always http:// sent to this https:// port, and gets a plain
+  // HTTP answer saying so (as Go's net/http gives) instead of a silent close.
+  void read_first_bytes() {
+    tcp().async_read_some(
+        buffer_.prepare(kHeadChunk), [self = self()](error_code ec, std::size_t n) {
+          self->buffer_.commit(n);
+          if (ec || n == 0) return;
+          auto first = static_cast<const unsigned char*>(self->buffer_.data().data())[0];
+          if (first != kTlsHandshakeRecord) return self->refuse_plain_http();
+          self->handshake();
+        });
+  }
+
+  // The handshake, starting from the bytes already read. A client sends nothing past its
+  // hello before the server answers, so the handshake takes them all; any left over would
+  // be records read around the TLS layer, and the connection closes.
+  void handshake() {
+    stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                            [self = self()](error_code ec, std::size_t used) {
+                              bool all_used = used == self->buffer_.size();
+                              self->buffer_.consume(self->buffer_.size());
+                              if (!ec && all_used) self->read_head(true);
+                            });
+  }
+
+  void refuse_plain_http() {
+    env_.log.debug("plain HTTP on a TLS listener: answered 400", {{"peer", remote_}});
+    buffer_.consume(buffer_.size());
+    reply_.head = status_line(400) + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+                  std::to_string(kPlainHttpOnTls.size()) + "\r\nConnection: close\r\n\r\n";
+    reply_.body = kPlainHttpOnTls;
+    tcp().expires_after(env_.options.write_timeout);
+    std::array<net::const_buffer, 2> buffers{net::buffer(reply_.head), net::buffer(reply_.body)};
+    net::async_write(tcp(), buffers, [self = self()](error_code ec, std::size_t) {
+      self->reply_ = {};
+      if (!ec) self->finish();
+    });
   }
 
   // --- the request head ---

@@ -10,6 +10,7 @@
 #include <array>
 #include <string_view>
 
+#include "core/text_file.h"
 #include "http/server.h"
 #include "http/web_config.h"
 
@@ -269,7 +270,7 @@ std::shared_ptr<const TlsSettings> load_tls_settings(const TlsServerConfig& c,
     if (file.empty()) return Pem{inline_key, text};
     Pem out{file_key + " \"" + file + "\"", {}};
     std::string error;
-    if (!read_text_file(file, &out.text, &error)) fail(out.label, "cannot read: " + error);
+    if (!core::read_text_file(file, &out.text, &error)) fail(out.label, "cannot read: " + error);
     return out;
   };
 

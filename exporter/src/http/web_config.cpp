@@ -1,19 +1,16 @@
 #include "http/web_config.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <filesystem>
 #include <set>
 
 #include "core/ascii.h"
+#include "core/text_file.h"
 #include "http/tls_context.h"
 
 namespace afp::http {
@@ -240,31 +237,9 @@ std::vector<std::pair<std::string, std::string>> read_headers(const Reader& r,
 
 }  // namespace
 
-bool read_text_file(const std::string& path, std::string* out, std::string* error) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *error = std::strerror(errno);
-    return false;
-  }
-  std::array<char, 8192> buf{};
-  for (;;) {
-    ssize_t n = read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *error = std::strerror(errno);
-      close(fd);
-      return false;
-    }
-    if (n == 0) break;
-    out->append(buf.data(), static_cast<std::size_t>(n));
-  }
-  close(fd);
-  return true;
-}
-
 std::shared_ptr<const WebConfig> WebConfig::load(const std::string& path) {
   std::string text, error;
-  if (!read_text_file(path, &text, &error)) {
+  if (!core::read_text_file(path, &text, &error)) {
     throw ServerError("web config file \"" + path + "\": cannot read: " + error);
   }
   return parse(text, path);

@@ -15,9 +15,6 @@ namespace afp::http {
 
 class TlsSettings;
 
-// The whole of a file, or false with *error set to strerror's text.
-bool read_text_file(const std::string& path, std::string* out, std::string* error);
-
 // A --web.config.file in the exporter-toolkit format, so the file an operator already
 // uses for node_exporter works here unchanged:
 //

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <optional>
 #include <vector>
 
@@ -88,6 +89,17 @@ void Connection::fail(const std::string& message) {
   throw PgError(clean);
 }
 
+std::string Connection::connect_error() const {
+  std::string message = trimmed(libpq().PQerrorMessage(conn_));
+  const char* database = libpq().PQdb(conn_);
+  // The server's own words (SQLSTATE 3D000), the only sign a failed start-up gives libpq.
+  if (database == nullptr || message.find("database \"" + std::string(database) +
+                                          "\" does not exist") == std::string::npos) {
+    return message;
+  }
+  return message + " (" + database_origin(conninfo_, options_.dsn_source, std::getenv) + ")";
+}
+
 void Connection::ensure_connected(Clock::time_point deadline) {
   if (conn_) return;
   if (Clock::now() < next_attempt_) {
@@ -127,7 +139,7 @@ void Connection::connect(Clock::time_point deadline) {
   if (libpq().PQstatus(conn_) == CONNECTION_BAD) fail(trimmed(libpq().PQerrorMessage(conn_)));
   auto state = PGRES_POLLING_WRITING;
   while (state != PGRES_POLLING_OK) {
-    if (state == PGRES_POLLING_FAILED) fail(trimmed(libpq().PQerrorMessage(conn_)));
+    if (state == PGRES_POLLING_FAILED) fail(connect_error());
     short events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
     if (!wait_socket(libpq().PQsocket(conn_), events, deadline)) {
       fail("connecting to " + describe(conninfo_) + " timed out");

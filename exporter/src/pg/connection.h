@@ -41,6 +41,8 @@ struct ConnectionOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds statement_timeout{2000};
   std::chrono::milliseconds max_backoff{30000};
+  // Where the DSN came from (Dsn::source), named when the database it chose does not exist.
+  std::string dsn_source = {};
 };
 
 // One persistent libpq connection. Every call has a deadline: host names are looked up on
@@ -68,6 +70,9 @@ class Connection {
   void ensure_connected(Clock::time_point deadline);
   void connect(Clock::time_point deadline);
   void drop(const std::string& why);
+  // libpq's error after a failed connection attempt, with the setting that chose the
+  // database when the server says there is no such database.
+  std::string connect_error() const;
   [[noreturn]] void fail(const std::string& message);
 
   std::string conninfo_;

@@ -165,6 +165,20 @@ std::string describe(std::string_view conninfo) {
          get("port", "5432") + "/" + get("dbname", "<default db>");
 }
 
+std::string database_origin(std::string_view conninfo, std::string_view dsn_source,
+                            const Getenv& getenv) {
+  std::string dsn = dsn_source.empty() ? "the DSN" : "the DSN from " + std::string(dsn_source);
+  auto opts = parse_conninfo(conninfo);
+  if (opts && opts->contains("dbname")) {
+    return "dbname in " + dsn + " chose it: name a database that exists there, or create this one";
+  }
+  if (const char* env = getenv("PGDATABASE"); env && *env) {
+    return dsn + " sets no dbname, so libpq took PGDATABASE from the environment: add the " +
+           "database to the DSN, or correct PGDATABASE";
+  }
+  return dsn + " sets no dbname, so libpq took the user name: add the database to the DSN";
+}
+
 std::string scrub(std::string text, std::string_view conninfo) {
   auto opts = parse_conninfo(conninfo);
   if (!opts) return text;

@@ -61,6 +61,12 @@ std::optional<ConninfoOptions> parse_conninfo(std::string_view conninfo);
 // "user@host:port/dbname" for log lines: what the DSN connects to, without secrets.
 std::string describe(std::string_view conninfo);
 
+// Which setting chose the database a DSN connects to, and what to change, for the message
+// of a server that has no such database: dbname in the DSN, else PGDATABASE, else libpq's
+// default, the user name. `dsn_source` is Dsn::source (may be empty).
+std::string database_origin(std::string_view conninfo, std::string_view dsn_source,
+                            const Getenv& getenv);
+
 // Replaces every occurrence of the DSN's password in text; libpq's own messages do not
 // echo passwords, but a message may quote input, and this is the last line of defence.
 std::string scrub(std::string text, std::string_view conninfo);

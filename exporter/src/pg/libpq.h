@@ -15,6 +15,7 @@ namespace afp::pg {
   X(PQconnectPoll)             \
   X(PQstatus)                  \
   X(PQerrorMessage)            \
+  X(PQdb)                      \
   X(PQsocket)                  \
   X(PQsetnonblocking)          \
   X(PQfinish)                  \

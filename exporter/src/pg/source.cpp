@@ -2,10 +2,19 @@
 
 namespace afp::pg {
 
+namespace {
+
+ConnectionOptions naming_source(ConnectionOptions options, const Dsn& dsn) {
+  options.dsn_source = dsn.source;
+  return options;
+}
+
+}  // namespace
+
 Source::Source(Dsn dsn, SourceOptions options, log::Logger& log)
     : dsn_(std::move(dsn)),
       options_(options),
-      connection_(dsn_.conninfo, options.connection, log),
+      connection_(dsn_.conninfo, naming_source(options.connection, dsn_), log),
       thread_([this] { run(); }) {}
 
 Source::~Source() {

@@ -99,15 +99,23 @@ std::string texts_sql(const StatementsSql& sql, std::span<const std::int64_t> qu
   return out;
 }
 
-std::string missing_extension_message(std::string_view datname, std::string_view detail) {
-  std::string db = "database \"" + std::string(datname) + "\"";
-  std::string out = "pg_stat_statements is not available in " + db;
-  if (!detail.empty()) out += " (" + std::string(detail) + ")";
-  out +=
-      ": to fix, set shared_preload_libraries = 'pg_stat_statements' in postgresql.conf, "
-      "restart PostgreSQL, then run CREATE EXTENSION pg_stat_statements; in " +
-      db + " as a superuser";
-  return out;
+std::string missing_extension_message(std::string_view datname, bool installed, bool loaded) {
+  const std::string where = " in database \"" + std::string(datname) + "\"";
+  const std::string create =
+      "run CREATE EXTENSION pg_stat_statements; in that database as a superuser";
+  const std::string preload =
+      "add shared_preload_libraries = 'pg_stat_statements' to postgresql.conf (keeping any "
+      "library already listed there)";
+  if (!installed && loaded) return "pg_stat_statements is not installed" + where + ": " + create;
+  if (installed && !loaded) {
+    return "pg_stat_statements is installed" + where +
+           " but its library is not loaded: " + preload + " and restart PostgreSQL";
+  }
+  if (!installed) {
+    return "pg_stat_statements is not installed" + where +
+           " and its library is not loaded: " + preload + ", restart PostgreSQL, then " + create;
+  }
+  return {};
 }
 
 namespace {
@@ -164,22 +172,11 @@ class StatStatementsQuery final : public PgQuery {
     }
     try {
       read(conn, deadline);
-    } catch (const PgError& e) {
-      // Extension dropped or updated, server upgraded: look again next time.
-      std::string datname = layout_->datname;
+    } catch (const PgError&) {
+      // The extension dropped or updated, the server restarted without the library: look
+      // again, so the error says which (detect throws that message), or is the query's own.
       layout_.reset();
-      // PostgreSQL's first line, e.g. `ERROR:  function public.pg_stat_statements(boolean)
-      // does not exist`, without the LINE/HINT lines that follow.
-      std::string_view what = e.what();
-      what = what.substr(0, what.find('\n'));
-      if (what.starts_with("ERROR:")) what.remove_prefix(6);
-      while (what.starts_with(' '))
-        what.remove_prefix(1);
-      bool gone = what.find("does not exist") != std::string_view::npos &&
-                  !what.starts_with("column");  // a column: the extension was updated
-      if (gone || what.find("shared_preload_libraries") != std::string_view::npos) {
-        throw PgError(missing_extension_message(datname, what));
-      }
+      if (conn.connected()) layout_ = detect(conn, deadline);
       throw;
     }
     write(out);
@@ -189,7 +186,11 @@ class StatStatementsQuery final : public PgQuery {
   Layout detect(Connection& conn, Clock::time_point deadline) {
     auto r = conn.query(
         "SELECT current_database(), n.nspname, p.proargnames, EXISTS (SELECT FROM pg_class c "
-        "WHERE c.relnamespace = e.extnamespace AND c.relname = 'pg_stat_statements_info') "
+        "WHERE c.relnamespace = e.extnamespace AND c.relname = 'pg_stat_statements_info'), "
+        // The library defines its settings when preloaded; otherwise a value for one in
+        // postgresql.conf is a placeholder, of type string.
+        "COALESCE((SELECT vartype = 'integer' FROM pg_settings "
+        "WHERE name = 'pg_stat_statements.max'), false) "
         "FROM (SELECT) AS one "
         "LEFT JOIN pg_extension e ON e.extname = 'pg_stat_statements' "
         "LEFT JOIN pg_namespace n ON n.oid = e.extnamespace "
@@ -200,9 +201,9 @@ class StatStatementsQuery final : public PgQuery {
     Layout layout;
     layout.server_version = conn.server_version();
     layout.datname = std::string(r.value(0, 0));
-    if (r.is_null(0, 1) || r.is_null(0, 2)) {
-      throw PgError(missing_extension_message(layout.datname, ""));
-    }
+    bool installed = !r.is_null(0, 1) && !r.is_null(0, 2);
+    auto missing = missing_extension_message(layout.datname, installed, r.value(0, 4) == "t");
+    if (!missing.empty()) throw PgError(missing);
     layout.sql = statements_sql(r.value(0, 2), r.value(0, 1), r.value(0, 3) == "t",
                                 settings_.all_databases, layout.server_version);
     return layout;

@@ -34,7 +34,9 @@ StatementsSql statements_sql(std::string_view proargnames, std::string_view sche
 // is one pg_stat_statements entry whatever the number of ids).
 std::string texts_sql(const StatementsSql& sql, std::span<const std::int64_t> queryids);
 
-// The message of a missing or not preloaded extension: says how to fix it.
-std::string missing_extension_message(std::string_view datname, std::string_view detail);
+// What stops the collector in database `datname`, with the exact lines that fix it: the
+// extension not installed there (CREATE EXTENSION), its library not loaded (not in
+// shared_preload_libraries, or the server not restarted since), or both. "" when neither.
+std::string missing_extension_message(std::string_view datname, bool installed, bool loaded);
 
 }  // namespace afp::pg

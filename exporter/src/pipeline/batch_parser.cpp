@@ -604,7 +604,7 @@ class Parser {
     }
     for (std::size_t slot = 0; slot < schema.count; ++slot) {
       if (!filled[slot]) {
-        return fail(Reject::UnknownLabel, "labels",
+        return fail(Reject::MissingLabel, "labels",
                     "missing label \"" + std::string(schema.names[slot]) + "\"");
       }
     }

@@ -218,6 +218,10 @@ std::size_t StatsdListener::bind_socket() {
     log_.warn("statsd: kernel drops will not be counted", {{"err", errno_text(errno)}});
   }
   if (::bind(socket_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+    if (errno == EADDRINUSE) {
+      throw StatsdListenerError("statsd listen address \"" + address_ +
+                                "\": " + http::address_in_use("--statsd.listen-address"));
+    }
     throw fail("bind", errno);
   }
   socklen_t len = sizeof sa;

@@ -139,7 +139,7 @@ std::optional<Reject> read_labels(std::string_view tags, Observation& out) {
     }
   }
   for (std::size_t i = 0; i < schema.count; ++i) {
-    if (!seen[i] || out.labels[i].empty()) return Reject::UnknownLabel;
+    if (!seen[i] || out.labels[i].empty()) return Reject::MissingLabel;
   }
   return std::nullopt;
 }

@@ -19,7 +19,7 @@
 // Tags "#k:v,k2:v2": the values of the metric's labels (label_schema). Tags the metric does
 //   not take are ignored, because clients add global tags (env:prod, host:...) to every
 //   line; so are bare tags without ':'. A required label that is missing or empty is
-//   UnknownLabel (Prometheus treats an empty label value as an absent label). A label given
+//   MissingLabel (Prometheus treats an empty label value as an absent label). A label given
 //   twice, or a value that is not UTF-8, is Malformed. Closed sets, length and cardinality
 //   are the Store's checks.
 // DogStatsD extensions after the type: container id "|c:...", external data "|e:..." and

@@ -35,7 +35,7 @@ constexpr std::size_t kMaxMethodLength = 16;
 constexpr std::array<std::string_view, kRejectCount> kRejectNames{
     "malformed",        "unknown_metric", "unknown_label",  "invalid_value",     "label_too_long",
     "cardinality",      "too_many_items", "body_too_large", "unsupported_media", "unauthorized",
-    "unsupported_type", "dropped",        "overflow",       "series_limit"};
+    "unsupported_type", "dropped",        "overflow",       "series_limit",      "missing_label"};
 
 constexpr std::string_view kHelpFingerprint =
     "Time the service took to fingerprint one audio file (decode, spectrogram, peak finding, "
@@ -265,8 +265,10 @@ bool possible(Transport transport, Reject reason) {
   if (transport == Transport::Http) {
     return reason != Reject::UnsupportedType && reason != Reject::Dropped;
   }
+  // Statsd ignores tags a metric does not take (clients add global ones to every line).
   return reason != Reject::TooManyItems && reason != Reject::BodyTooLarge &&
-         reason != Reject::UnsupportedMedia && reason != Reject::Unauthorized;
+         reason != Reject::UnsupportedMedia && reason != Reject::Unauthorized &&
+         reason != Reject::UnknownLabel;
 }
 
 std::size_t at(Transport t) {

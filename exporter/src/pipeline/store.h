@@ -32,7 +32,7 @@ std::string_view transport_name(Transport t);  // "http", "statsd"
 enum class Reject : std::uint8_t {
   Malformed,         // not the wire format (bad JSON, bad statsd line, wrong field type)
   UnknownMetric,     // metric name not among the wire names
-  UnknownLabel,      // a label the metric does not take, or a required one missing
+  UnknownLabel,      // a label the metric does not take (HTTP: statsd ignores such tags)
   InvalidValue,      // negative, NaN, infinite, out of range; a label value off its set/format
   LabelTooLong,      // a label value longer than Limits::max_label_value_length
   Cardinality,       // a new label value beyond Limits::max_label_values for that label
@@ -44,8 +44,9 @@ enum class Reject : std::uint8_t {
   Dropped,           // statsd datagrams the kernel dropped (receive buffer full)
   Overflow,          // would make a counter or a histogram sum non-finite
   SeriesLimit,       // a new api_request series beyond Limits::max_series
+  MissingLabel,      // a label the metric requires is absent or empty
 };
-inline constexpr std::size_t kRejectCount = 14;
+inline constexpr std::size_t kRejectCount = 15;
 std::string_view reject_name(Reject r);  // snake_case label value, e.g. "label_too_long"
 
 struct Limits {
