@@ -17,6 +17,7 @@
 #include "log/logger.h"
 #include "pg/connection.h"
 #include "pg/dsn.h"
+#include "pg/excluded_roles.h"
 #include "pg/index_progress.h"
 
 namespace afp::cli {
@@ -47,6 +48,8 @@ constexpr std::string_view kUsage =
     "  --timeout DUR              statement_timeout of the session (default 1m for report,\n"
     "                             1h for optimize)\n"
     "  --pg.dsn-file FILE         the DSN, when neither AFP_PG_DSN nor AFP_PG_DSN_FILE is set\n"
+    "  --pg.statements.exclude-users ROLE,...\n"
+    "                             leave out the statements these roles ran (as the server)\n"
     "  --format text|json         report output (default text)\n"
     "  --apply                    optimize: run the plan instead of printing it\n"
     "\n"
@@ -103,6 +106,12 @@ DbOptions parse_flags(const std::vector<std::string>& args) {
       if (o.window < kMinWindow || o.window > kMaxWindow) {
         throw std::invalid_argument(
             "flag --window: give 1s to 10m (the statistics reach the views up to a second late)");
+      }
+    } else if (flag.is("pg.statements.exclude-users")) {
+      try {
+        o.settings.exclude_users = pg::parse_role_list(flag.value());
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("flag --pg.statements.exclude-users: " + std::string(e.what()));
       }
     } else if (flag.is("timeout")) {
       o.timeout = flag.duration();
@@ -350,7 +359,7 @@ ReportContext context_of(const pg::DatabaseSnapshot& snap, const std::string& ta
 // The snapshot with the window: the table's scan counters sampled --window apart.
 pg::DatabaseSnapshot load_watched(Session& s) {
   auto snap = pg::load_snapshot(s.conn, s.o.settings, s.deadline());
-  const auto target = pg::scan_target(snap);
+  const auto target = pg::scan_target(snap, s.o.settings);
   auto before = pg::sample_scans(s.conn, target, s.deadline());
   std::this_thread::sleep_for(s.o.window);
   snap.window = pg::window_between(before, pg::sample_scans(s.conn, target, s.deadline()));

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/thresholds.h"
+#include "pg/excluded_roles.h"
 #include "pg/sql_literal.h"
 #include "pg/sql_redact.h"
 
@@ -182,7 +183,8 @@ void load_indexes(Connection& conn, DatabaseSnapshot& snap, Clock::time_point de
   }
 }
 
-void load_statements(Connection& conn, DatabaseSnapshot& snap, Clock::time_point deadline) {
+void load_statements(Connection& conn, const AdvisorSettings& settings, DatabaseSnapshot& snap,
+                     Clock::time_point deadline) {
   auto ext = conn.query(
       "SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = "
       "e.extnamespace WHERE e.extname = 'pg_stat_statements'",
@@ -212,9 +214,9 @@ void load_statements(Connection& conn, DatabaseSnapshot& snap, Clock::time_point
           " / 1000, s.rows, CASE WHEN length(q) > " + max + " THEN left(q, " + cut +
           ") || '...' ELSE q END FROM " + view +
           " s, LATERAL (SELECT btrim(regexp_replace(s.query, E'\\\\s+', ' ', 'g')) AS q) t "
-          "WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-          "AND s." +
-          mean + " >= " + warning_ms + " ORDER BY s." + mean + " DESC LIMIT 1000",
+          "WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())" +
+          excluded_roles_condition(settings.exclude_users, "s.userid") + " AND s." + mean +
+          " >= " + warning_ms + " ORDER BY s." + mean + " DESC LIMIT 1000",
       deadline);
   std::vector<StatementStats> out;
   for (int i = 0; i < r.rows(); ++i) {
@@ -251,7 +253,7 @@ DatabaseSnapshot load_snapshot(Connection& conn, const AdvisorSettings& settings
   load_fingerprint_table(conn, settings, snap, deadline);
   load_tables(conn, snap, deadline);
   load_indexes(conn, snap, deadline);
-  load_statements(conn, snap, deadline);
+  load_statements(conn, settings, snap, deadline);
   return snap;
 }
 
@@ -711,8 +713,9 @@ void check_cache(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
 
 }  // namespace
 
-ScanTarget scan_target(const DatabaseSnapshot& snap) {
-  ScanTarget t{snap.fp_schema, snap.fp_table, snap.hash_column, {}, snap.statements_view};
+ScanTarget scan_target(const DatabaseSnapshot& snap, const AdvisorSettings& settings) {
+  ScanTarget t{snap.fp_schema,       snap.fp_table,         snap.hash_column, {},
+               snap.statements_view, settings.exclude_users};
   for (const auto& x : snap.indexes) {
     if (is_lookup_index(snap, x)) t.lookup_indexes.push_back(x.name);
   }

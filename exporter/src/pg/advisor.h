@@ -24,6 +24,8 @@ struct AdvisorSettings {
   std::string hash_column = "hash";
   // Statistics older than this are stale when rows changed since.
   std::chrono::milliseconds stale_analyze_age{std::chrono::hours(24 * 7)};
+  // Statements of these roles are not the app's: left out (pg/excluded_roles.h).
+  std::vector<std::string> exclude_users;
 };
 
 // The rules' constants, one place (the unit tests pin them).
@@ -120,7 +122,7 @@ DatabaseSnapshot load_snapshot(Connection& conn, const AdvisorSettings& settings
                                Clock::time_point deadline);
 
 // What sample_scans reads for this snapshot's fingerprint table.
-ScanTarget scan_target(const DatabaseSnapshot& snap);
+ScanTarget scan_target(const DatabaseSnapshot& snap, const AdvisorSettings& settings);
 
 // ---------------------------------------------------------------------------------------
 // Findings and the plan.

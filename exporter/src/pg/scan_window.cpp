@@ -4,6 +4,7 @@
 #include <map>
 
 #include "pg/advisor.h"
+#include "pg/excluded_roles.h"
 #include "pg/sql_literal.h"
 #include "pg/sql_redact.h"
 #include "pg/statement_merge.h"
@@ -64,8 +65,9 @@ void read_text_lookups(Connection& conn, const ScanTarget& target, ScanSample& s
   if (target.statements_view.empty()) return;
   auto r = conn.query(
       "SELECT s.queryid, sum(s.calls), min(s.query) FROM " + target.statements_view +
-          " s WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-          "AND s.queryid IS NOT NULL AND strpos(lower(s.query), lower(" +
+          " s WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())" +
+          excluded_roles_condition(target.exclude_users, "s.userid") +
+          " AND s.queryid IS NOT NULL AND strpos(lower(s.query), lower(" +
           sql_literal(target.table) + ")) > 0 AND strpos(lower(s.query), lower(" +
           sql_literal(target.column) + ")) > 0 GROUP BY s.queryid LIMIT 1000",
       deadline);

@@ -22,6 +22,7 @@ struct ScanTarget {
   std::string column;                       // raw: the hash column look-ups compare
   std::vector<std::string> lookup_indexes;  // raw names of the indexes that serve look-ups
   std::string statements_view;  // quoted, schema-qualified; "" when pg_stat_statements is out
+  std::vector<std::string> exclude_users;  // their statements are not the app's look-ups
 };
 
 // A pg_stat_statements entry (summed over roles) whose condition reads the hash column as
