@@ -4,6 +4,7 @@
 py=/usr/bin/python3 # Debian's, with python3-yaml and python3-aiosmtpd
 alerting_dir=$repo_dir/tests/e2e/alerting
 pg_cluster=$repo_dir/tests/integration/pg_cluster.sh
+fault_role=afp_faults
 state_file=${AFP_DEMO_STATE:-${TMPDIR:-/tmp}/afp-demo-$(id -u).state}
 build_dir=${BUILD_DIR:-$repo_dir/build}
 
@@ -145,6 +146,16 @@ start_postgres() {
     { cat "$dir/postgres.log" >&2; exit 1; }
   pg_port=$(cat "$dir/pg/port")
   echo "pg_dir=$dir/pg" >>"$state_file"
+  # The workload's faults run as a role of their own (a member of the app's role "afp",
+  # so it may drop its index and lock its tables): the exporter leaves that role's
+  # statements out of the app's (--pg.statements.exclude-users).
+  local password
+  password=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+  psql "$(cat "$dir/pg/admin_dsn")" -qAt -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE $fault_role LOGIN PASSWORD '$password' IN ROLE afp" >>"$dir/postgres.log" 2>&1 ||
+    demo_die "could not create the role $fault_role (see $dir/postgres.log)"
+  sed "s#://afp:[^@]*@#://$fault_role:$password@#" "$dir/pg/dsn" >"$dir/pg/fault_dsn"
+  chmod 600 "$dir/pg/fault_dsn"
 }
 
 start_sinks() {
@@ -198,7 +209,7 @@ start_exporter() {
   [ "$report" = statsd ] && statsd=(--statsd.listen-address="127.0.0.1:$statsd_port")
   spawn exporter env AFP_PG_DSN_FILE="$dir/pg/dsn" AFP_INGEST_TOKEN_FILE="$dir/ingest_token" \
     "$exporter_bin" --web.listen-address="127.0.0.1:$exporter_port" \
-    --pg.statements.include-query "${statsd[@]}" \
+    --pg.statements.include-query --pg.statements.exclude-users="$fault_role" "${statsd[@]}" \
     --probe.url="http://127.0.0.1:$probe_port/identify" --probe.audio-file="$dir/probe.wav" \
     --probe.interval="$probe_interval" --probe.timeout=10s
   wait_for 30 "afp_exporter" http_ok "http://127.0.0.1:$exporter_port/-/healthy"
@@ -223,7 +234,8 @@ start_exporter_and_workload() {
   say "afp_exporter: every collector, PostgreSQL, ingest ($report), a probe of the service"
   start_exporter
   say "afp_workload: ingesting $songs synthetic songs, identifying $rate clips/s"
-  spawn workload env AFP_PG_DSN_FILE="$dir/pg/dsn" AFP_INGEST_TOKEN_FILE="$dir/ingest_token" \
+  spawn workload env AFP_PG_DSN_FILE="$dir/pg/dsn" AFP_FAULT_PG_DSN_FILE="$dir/pg/fault_dsn" \
+    AFP_INGEST_TOKEN_FILE="$dir/ingest_token" \
     "$workload_bin" serve --listen "127.0.0.1:$workload_port" \
     --probe-listen "127.0.0.1:$probe_port" "${push[@]}" --songs "$songs" --rate "$rate"
   wait_for 60 "afp_workload" http_ok "http://127.0.0.1:$workload_port/healthz"

@@ -10,10 +10,11 @@
 #include <optional>
 #include <sstream>
 
-#include "cli/db.h"
+#include "db_cli.h"
 #include "pg_test_db.h"
 
 using namespace afp;
+using namespace afp::test;
 using json = nlohmann::json;
 
 namespace {
@@ -21,83 +22,6 @@ namespace {
 const std::string kDatabase = "advisor_test";
 constexpr const char* kCreateHashIndex =
     "CREATE INDEX CONCURRENTLY ix_fingerprints_hash ON fingerprints USING hash (hash);";
-
-// Sets AFP_PG_DSN (or unsets it) and unsets AFP_PG_DSN_FILE for its scope.
-class DsnEnv {
- public:
-  explicit DsnEnv(const std::optional<std::string>& dsn) {
-    save("AFP_PG_DSN", saved_dsn_);
-    save("AFP_PG_DSN_FILE", saved_file_);
-    ::unsetenv("AFP_PG_DSN_FILE");
-    if (dsn) {
-      ::setenv("AFP_PG_DSN", dsn->c_str(), 1);
-    } else {
-      ::unsetenv("AFP_PG_DSN");
-    }
-  }
-  ~DsnEnv() {
-    restore("AFP_PG_DSN", saved_dsn_);
-    restore("AFP_PG_DSN_FILE", saved_file_);
-  }
-  DsnEnv(const DsnEnv&) = delete;
-  DsnEnv& operator=(const DsnEnv&) = delete;
-
- private:
-  static void save(const char* name, std::optional<std::string>& into) {
-    if (const char* v = std::getenv(name)) into = v;
-  }
-  static void restore(const char* name, const std::optional<std::string>& value) {
-    if (value) {
-      ::setenv(name, value->c_str(), 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  std::optional<std::string> saved_dsn_, saved_file_;
-};
-
-struct Run {
-  int code;
-  std::string out, err;
-};
-
-Run db(const std::vector<std::string>& args, const std::optional<std::string>& dsn) {
-  DsnEnv env(dsn);
-  std::ostringstream out, err;
-  int code = cli::run_db(args, out, err);
-  Run r{code, out.str(), err.str()};
-  UNSCOPED_INFO("db " << args.at(0) << " exit " << code << "\nstdout:\n"
-                      << r.out << "stderr:\n"
-                      << r.err);
-  return r;
-}
-
-struct Report {
-  int code;
-  json doc;
-};
-
-Report report(const std::string& dsn) {
-  auto r = db({"report", "--format", "json"}, dsn);
-  REQUIRE(r.code != 2);
-  REQUIRE(r.err.empty());
-  return {r.code, json::parse(r.out)};
-}
-
-std::vector<json> findings(const Report& r, const std::string& id) {
-  std::vector<json> out;
-  for (const auto& f : r.doc.at("findings")) {
-    if (f.at("id") == id) out.push_back(f);
-  }
-  return out;
-}
-
-int serious(const Report& r) {
-  int n = 0;
-  for (const auto& f : r.doc.at("findings"))
-    n += f.at("severity") == "info" ? 0 : 1;
-  return n;
-}
 
 std::string password_of(const std::string& dsn) {
   std::smatch m;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/db.h"
+#include "pg/text_comparison.h"
 
 using namespace afp::pg;
 using std::chrono::hours;
@@ -41,6 +42,17 @@ IndexInfo index(const std::string& name, const std::string& table, const std::st
   return x;
 }
 
+// A window in which look-ups used the index: `seq` sequential scans, `lookups` index scans.
+ScanWindow watched(std::int64_t seq, std::int64_t lookups) {
+  ScanWindow w;
+  w.seconds = 5;
+  w.seq_scan = seq;
+  w.seq_tup_read = seq * 200'000;
+  w.idx_scan = w.lookup_idx_scan = lookups;
+  w.statements_read = true;
+  return w;
+}
+
 // A healthy Dejavu database: nothing to report.
 DatabaseSnapshot healthy() {
   DatabaseSnapshot s;
@@ -65,6 +77,7 @@ DatabaseSnapshot healthy() {
   s.indexes[1].unique = s.indexes[1].constraint = true;
   s.indexes[2].unique = s.indexes[2].primary = s.indexes[2].constraint = true;
   s.statements = std::vector<StatementStats>{};
+  s.window = watched(0, 50);
   return s;
 }
 
@@ -253,24 +266,172 @@ TEST_CASE("advisor: unused indexes are info, except unique, primary, constraint 
   CHECK(report_exit_code(f) == 0);  // info only
 }
 
-TEST_CASE("advisor: sequential look-ups despite the index are a warning", "[advisor]") {
+TEST_CASE("advisor: scans are judged from the window, never from the counters since the reset",
+          "[advisor]") {
   auto s = healthy();
-  auto& fp = s.tables[0];
-  fp.n_live_tup = kSeqScanMinRows;
-  fp.seq_scan = kSeqScanMin;
-  s.indexes[0].idx_scan = kSeqScanMin - 1;
+  // The counters since the reset still hold the scans made before the index existed.
+  s.tables[0].seq_scan = 504;
+  s.tables[0].seq_tup_read = 504 * 200'000;
+  s.indexes[0].idx_scan = 0;
+  CHECK(evaluate(s, kSettings).empty());  // the window saw only index scans
+  s.window.reset();  // not watched (optimize's check after its actions): not judged at all
+  CHECK(evaluate(s, kSettings).empty());
+}
+
+TEST_CASE("advisor: sequential look-ups despite the index are a warning of unknown cause",
+          "[advisor]") {
+  auto s = healthy();
+  s.window = watched(kWindowSeqScanMin, kWindowSeqScanMin - 1);
   auto f = with_id(evaluate(s, kSettings), "hash_index_unused");
   REQUIRE(f.size() == 1);
   CHECK(f[0].severity == Severity::Warning);
-  CHECK(f[0].evidence.at("seq_scan") == kSeqScanMin);
-  s.indexes[0].idx_scan = kSeqScanMin;  // as many index scans: not mostly sequential
-  CHECK(with_id(evaluate(s, kSettings), "hash_index_unused").empty());
-  s.indexes[0].idx_scan = 0;
-  fp.seq_scan = kSeqScanMin - 1;
-  CHECK(with_id(evaluate(s, kSettings), "hash_index_unused").empty());
-  fp.seq_scan = kSeqScanMin;
-  fp.n_live_tup = kSeqScanMinRows - 1;  // a small table is fine to scan
-  CHECK(with_id(evaluate(s, kSettings), "hash_index_unused").empty());
+  CHECK(f[0].evidence.at("cause") == "unknown");
+  CHECK(f[0].evidence.at("seq_scans_in_window") == kWindowSeqScanMin);
+  CHECK(f[0].evidence.at("window_seconds") == 5.0);
+  CHECK_THAT(f[0].note,
+             Catch::Contains("No statement in pg_stat_statements") && Catch::Contains("EXPLAIN"));
+  s.window->statements_read = false;
+  CHECK_THAT(with_id(evaluate(s, kSettings), "hash_index_unused")[0].note,
+             Catch::Contains("not checked"));
+
+  s.window = watched(kWindowSeqScanMin, kWindowSeqScanMin);  // as many index scans
+  CHECK(evaluate(s, kSettings).empty());
+  s.window = watched(kWindowSeqScanMin - 1, 0);  // one ad-hoc scan
+  CHECK(evaluate(s, kSettings).empty());
+}
+
+TEST_CASE("advisor: a small table scanned sequentially is the planner's choice, info only",
+          "[advisor]") {
+  auto s = healthy();
+  s.tables[0].n_live_tup = kSeqScanMinRows - 1;
+  s.window = watched(10, 0);
+  auto f = evaluate(s, kSettings);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].id == "seq_scan_small_table");
+  CHECK(f[0].severity == Severity::Info);
+  CHECK(f[0].evidence.at("cause") == "small_table");
+  CHECK_THAT(f[0].note, Catch::Contains("nothing to do"));
+  CHECK(report_exit_code(f) == 0);
+}
+
+TEST_CASE("advisor: look-ups comparing the hash as text are a type mismatch", "[advisor]") {
+  auto s = healthy();
+  s.window = watched(6, 0);
+  s.window->text_lookups = {{"-42",
+                             "SELECT song_id FROM fingerprints WHERE encode(hash, $1) IN "
+                             "($2)",
+                             3}};
+  auto f = evaluate(s, kSettings);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].id == "lookup_type_mismatch");
+  CHECK(f[0].severity == Severity::Warning);
+  CHECK(f[0].evidence.at("cause") == "type_mismatch");
+  CHECK(f[0].evidence.at("queryids") == nlohmann::ordered_json::array({"-42"}));
+  CHECK(f[0].evidence.at("calls_in_window") == 3);
+  CHECK_THAT(f[0].evidence.at("query").get<std::string>(), Catch::Contains("encode(hash"));
+  CHECK_THAT(f[0].note, Catch::Contains("decode($1, 'hex')"));
+  s.tables[0].n_live_tup = 100;  // a bug even while the table is small
+  CHECK(with_id(evaluate(s, kSettings), "lookup_type_mismatch").size() == 1);
+  s.window->seq_scan = 0;  // the statement ran, but nothing was scanned sequentially
+  CHECK(with_id(evaluate(s, kSettings), "lookup_type_mismatch").empty());
+}
+
+TEST_CASE("advisor: a window without scans, or with a reset, is said, not judged", "[advisor]") {
+  auto s = healthy();
+  s.tables[0].seq_scan = 504;  // history only
+  s.window = watched(0, 0);
+  auto f = evaluate(s, kSettings);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].id == "lookups_not_judged");
+  CHECK(f[0].severity == Severity::Info);
+  CHECK_THAT(f[0].title, Catch::Contains("no scan of fingerprints during the 5.0 s window"));
+  CHECK_FALSE(f[0].evidence.contains("cause"));
+  CHECK(report_exit_code(f) == 0);
+
+  s.window = watched(0, 0);
+  s.window->counters_reset = true;
+  auto reset = evaluate(s, kSettings);
+  REQUIRE(reset.size() == 1);
+  CHECK_THAT(reset[0].title, Catch::Contains("statistics were reset"));
+}
+
+TEST_CASE("advisor: a missing index is the cause named when there is no index to use",
+          "[advisor]") {
+  auto s = healthy();
+  s.indexes.erase(s.indexes.begin());
+  s.target_name_taken = "";
+  s.window = watched(30, 0);
+  auto f = evaluate(s, kSettings);
+  REQUIRE(f.size() == 1);  // no second finding about the same scans
+  CHECK(f[0].id == "hash_index_missing");
+  CHECK(f[0].evidence.at("cause") == "missing_index");
+  CHECK(f[0].evidence.at("seq_scans_in_window") == 30);
+  s.window = watched(0, 0);  // judged from the catalog: even while nothing runs
+  REQUIRE(evaluate(s, kSettings).size() == 1);
+  CHECK(evaluate(s, kSettings)[0].id == "hash_index_missing");
+}
+
+TEST_CASE("advisor: the window is the difference of two samples", "[advisor]") {
+  ScanSample before, after;
+  after.taken = before.taken + std::chrono::milliseconds(2500);
+  before.seq_scan = 504;
+  after.seq_scan = 510;
+  before.seq_tup_read = 100;
+  after.seq_tup_read = 700;
+  before.idx_scan = after.idx_scan = 9;
+  before.lookup_idx_scan = 0;
+  after.lookup_idx_scan = 4;
+  before.statements_read = after.statements_read = true;
+  before.text_lookups = {{"1", "q1", 10}, {"2", "q2", 5}, {"3", "q3", 7}};
+  after.text_lookups = {{"1", "q1", 12}, {"2", "q2", 5}, {"3", "q3", 2}, {"4", "q4", 1}};
+  auto w = window_between(before, after);
+  CHECK(w.seconds == 2.5);
+  CHECK(w.seq_scan == 6);
+  CHECK(w.seq_tup_read == 600);
+  CHECK(w.idx_scan == 0);
+  CHECK(w.lookup_idx_scan == 4);
+  CHECK_FALSE(w.counters_reset);
+  CHECK(w.statements_read);
+  // 1 ran twice; 2 not at all; 3 was reset and ran twice since; 4 is new.
+  REQUIRE(w.text_lookups.size() == 3);
+  CHECK((w.text_lookups[0].queryid == "1" && w.text_lookups[0].calls == 2));
+  CHECK((w.text_lookups[1].queryid == "3" && w.text_lookups[1].calls == 2));
+  CHECK((w.text_lookups[2].queryid == "4" && w.text_lookups[2].calls == 1));
+
+  after.seq_scan = 3;  // pg_stat_reset() in between
+  auto reset = window_between(before, after);
+  CHECK(reset.counters_reset);
+  CHECK(reset.seq_scan == 0);
+  CHECK(reset.lookup_idx_scan == 0);
+  before.statements_read = false;
+  CHECK_FALSE(window_between(before, after).statements_read);
+}
+
+TEST_CASE("advisor: look-ups that compare a bytea column as text are recognised", "[advisor]") {
+  auto text = [](std::string_view q) { return compares_column_as_text(q, "fingerprints", "hash"); };
+  CHECK(text("SELECT song_id FROM fingerprints WHERE encode(hash, $1) IN ($2, $3)"));
+  CHECK(text("select * from fingerprints where hash::text = $1"));
+  CHECK(text("SELECT * FROM fingerprints f WHERE f.hash::pg_catalog.varchar = $1"));
+  CHECK(text("SELECT * FROM public.fingerprints WHERE CAST(hash AS text) = $1"));
+  CHECK(text("SELECT * FROM fingerprints WHERE upper(pg_catalog.encode(hash, 'hex')) = $1"));
+  CHECK(text("SELECT 1 FROM songs s JOIN fingerprints f ON text(f.hash) = s.h"));
+  CHECK(text("SELECT * FROM \"fingerprints\" WHERE \"hash\"::text = $1"));
+  CHECK(text("SELECT * FROM FINGERPRINTS WHERE HASH::TEXT = $1"));  // unquoted: folded
+
+  // The look-up as Dejavu writes it, and the select list's conversion, are not.
+  CHECK_FALSE(
+      text("SELECT upper(encode(hash, $1)), song_id, \"offset\" FROM fingerprints "
+           "WHERE hash IN (decode($2, $3), decode($4, $5))"));
+  CHECK_FALSE(text("SELECT * FROM fingerprints WHERE hash = $1::bytea"));
+  CHECK_FALSE(text("SELECT * FROM fingerprints WHERE hash::bytea = $1"));
+  CHECK_FALSE(text("UPDATE fingerprints SET song_id = song_id WHERE get_byte(hash, 0) = $1"));
+  CHECK_FALSE(text("SELECT * FROM songs WHERE hash::text = $1"));             // another table
+  CHECK_FALSE(text("SELECT * FROM fingerprints WHERE song_id::text = $1"));   // another column
+  CHECK_FALSE(text("SELECT * FROM \"Fingerprints\" WHERE hash::text = $1"));  // quoted: exact
+  CHECK_FALSE(text("SELECT * FROM fingerprints WHERE note = 'hash::text'"));  // a string
+  CHECK_FALSE(text("SELECT * FROM fingerprints -- WHERE hash::text = $1"));   // a comment
+  CHECK_FALSE(text(""));
+  CHECK_FALSE(text("WHERE hash::"));  // cut short: no crash
 }
 
 TEST_CASE("advisor: one VACUUM (ANALYZE) per table covers stale statistics and dead rows",
@@ -347,6 +508,10 @@ TEST_CASE("db: bad verbs and flags exit 2 before connecting", "[advisor]") {
                                              {"optimize", "--format", "json"},
                                              {"report", "--timeout", "soon"},
                                              {"report", "--stale-analyze-age", "7d"},
+                                             {"report", "--window", "0s"},
+                                             {"report", "--window", "500ms"},
+                                             {"optimize", "--window", "11m"},
+                                             {"report", "--window", "soon"},
                                              {"report", "--fingerprint-table"},
                                              {"report", "extra"},
                                              {"report", "--no-such-flag"}}) {

@@ -215,13 +215,23 @@ TEST_CASE("pg_stat_statements flags and config keys", "[config]") {
   CHECK(defaults.min_calls == 1);
   CHECK_FALSE(defaults.include_query);
   CHECK_FALSE(defaults.all_databases);
+  CHECK(defaults.exclude_users.empty());
   auto set = parse_command_line({"--pg.statements.limit=0", "--pg.statements.min-calls", "5",
-                                 "--pg.statements.include-query", "--pg.statements.all-databases"})
+                                 "--pg.statements.include-query", "--pg.statements.all-databases",
+                                 "--pg.statements.exclude-users=afp_faults,Ops Team"})
                  .options.collectors.pg_statements;
   CHECK(set.limit == 0);
   CHECK(set.min_calls == 5);
   CHECK(set.include_query);
   CHECK(set.all_databases);
+  CHECK(set.exclude_users == std::vector<std::string>{"afp_faults", "Ops Team"});
+  for (const char* bad : {"--pg.statements.exclude-users=a,,b", "--pg.statements.exclude-users=a,",
+                          "--pg.statements.exclude-users=a\tb",
+                          "--pg.statements.exclude-users="
+                          "a123456789012345678901234567890123456789012345678901234567890123"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(parse_command_line({bad}), config::ConfigError);
+  }
   auto file =
       write_temp("stmt.json", R"({"pg.statements.limit": 7, "pg.statements.include-query": true})");
   auto from_file = parse_command_line({"--config.file", file, "--no-pg.statements.include-query"})

@@ -508,6 +508,14 @@ TEST_CASE("statements SQL per PostgreSQL version", "[pg][statements]") {
                              "s.shared_blk_write_time + s.local_blk_write_time FROM "
                              "\"my \"\"ext\"\"\".pg_stat_statements(false)"));
   CHECK_THAT(sql17.counters, !Catch::Contains("current_database"));
+  CHECK_THAT(sql17.counters, !Catch::Contains("pg_roles"));  // no role left out by default
+
+  auto without = statements_sql(pg15, "public", true, false, 150004, {"afp_faults", "o'neil"});
+  const std::string excluded =
+      " AND s.userid NOT IN (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname IN "
+      "(E'afp_faults', E'o''neil'))";
+  CHECK_THAT(without.counters, Catch::EndsWith(excluded));
+  CHECK_THAT(texts_sql(without, std::vector<std::int64_t>{1}), Catch::Contains(excluded));
 
   CHECK_THROWS_WITH(
       statements_sql(pg12, "public", false, false, 120017),

@@ -27,6 +27,21 @@ std::string resolve_dsn(std::string dsn, const Getenv& getenv) {
   throw UsageError("no database: give --dsn DSN or set AFP_PG_DSN or AFP_PG_DSN_FILE");
 }
 
+// --fault-dsn, else AFP_FAULT_PG_DSN, else the file AFP_FAULT_PG_DSN_FILE names, else the
+// app's own DSN.
+std::string resolve_fault_dsn(std::string dsn, const std::string& app_dsn, const Getenv& getenv) {
+  if (!dsn.empty()) return dsn;
+  static const std::string kNoFile;
+  try {
+    auto secret = config::load_secret({"AFP_FAULT_PG_DSN", getenv("AFP_FAULT_PG_DSN"),
+                                       getenv("AFP_FAULT_PG_DSN_FILE"), "", kNoFile});
+    if (secret) return secret->value;
+  } catch (const config::SecretError& e) {
+    throw UsageError(e.what());
+  }
+  return app_dsn;
+}
+
 std::string checked_fault(std::string spec) {
   try {
     parse_fault_spec(spec, std::thread::hardware_concurrency());
@@ -100,6 +115,8 @@ Command parse_serve(ArgReader& r, const Getenv& getenv) {
     if (r.is("help")) return HelpCommand{usage("serve")};
     if (r.is("dsn"))
       c.dsn = r.value();
+    else if (r.is("fault-dsn"))
+      c.fault_dsn = r.value();
     else if (r.is("listen"))
       c.listen = r.value();
     else if (r.is("probe-listen"))
@@ -127,6 +144,7 @@ Command parse_serve(ArgReader& r, const Getenv& getenv) {
       throw UsageError("serve: --fault probe-unreachable needs --probe-listen HOST:PORT");
   }
   c.dsn = resolve_dsn(c.dsn, getenv);
+  c.fault_dsn = resolve_fault_dsn(c.fault_dsn, c.dsn, getenv);
   return c;
 }
 

@@ -35,6 +35,9 @@ struct IngestCommand {
 };
 struct ServeCommand {
   std::string dsn;
+  // The faults' and their clean-up's sessions: a role of their own, so that the exporter
+  // can leave their statements out of the app's (--pg.statements.exclude-users).
+  std::string fault_dsn;
   std::string listen = "127.0.0.1:8080";
   std::string probe_listen;  // empty: no probe listener
   std::string report = "none";

@@ -87,6 +87,9 @@ std::string usage(std::string_view command) {
                "usage: afp_workload serve [flags]\n\nServes POST /identify, GET /healthz, "
                "/stats, /admin/faults and / until SIGINT or SIGTERM.\n\n") +
            kDsn +
+           "  --fault-dsn DSN         the faults' sessions (else AFP_FAULT_PG_DSN /\n"
+           "                          AFP_FAULT_PG_DSN_FILE, else --dsn): a role of their own\n"
+           "                          keeps their statements apart from the app's\n"
            "  --listen HOST:PORT      default 127.0.0.1:8080 (port 0: any free port, logged)\n"
            "  --probe-listen HOST:PORT\n"
            "                          a second listener for an outside prober (the routes but\n"

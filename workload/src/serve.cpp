@@ -91,7 +91,7 @@ int run_serve(const ServeCommand& c, std::ostream& err) {
   pool_options.size = static_cast<std::size_t>(c.concurrency + c.ingest.jobs + 2);
   ConnectionPool pool(c.dsn, pool_options, log);
   SongStore store(pool, *reporter, log);
-  Faults faults(c.dsn, log);
+  Faults faults(c.fault_dsn, log);
   Identifier identifier(store, *reporter, &faults);
   ServiceOptions service_options;
   service_options.listen = c.listen;

@@ -48,6 +48,7 @@ std::string refusal(std::vector<std::string> args, Environment env = {}) {
 TEST_CASE("cli: serve's defaults and every flag", "[cli]") {
   auto d = parse_as<ServeCommand>({"serve", "--dsn", "postgresql://x/db"});
   CHECK(d.dsn == "postgresql://x/db");
+  CHECK(d.fault_dsn == "postgresql://x/db");  // the faults share the app's role by default
   CHECK(d.listen == "127.0.0.1:8080");
   CHECK(d.probe_listen.empty());
   CHECK(d.report == "none");
@@ -63,6 +64,8 @@ TEST_CASE("cli: serve's defaults and every flag", "[cli]") {
 
   auto s = parse_as<ServeCommand>({"serve",
                                    "--dsn=d",
+                                   "--fault-dsn",
+                                   "postgresql://faults@x/db",
                                    "--listen",
                                    ":0",
                                    "--probe-listen",
@@ -91,6 +94,7 @@ TEST_CASE("cli: serve's defaults and every flag", "[cli]") {
                                    "3",
                                    "--log-level",
                                    "debug"});
+  CHECK(s.fault_dsn == "postgresql://faults@x/db");
   CHECK(s.listen == ":0");
   CHECK(s.probe_listen == "127.0.0.1:8081");
   CHECK(s.report == "statsd://127.0.0.1:9125");
@@ -156,6 +160,22 @@ TEST_CASE("cli: the DSN comes from the flag, AFP_PG_DSN or AFP_PG_DSN_FILE", "[c
   CHECK_THAT(refusal({"init"}, {{{"AFP_PG_DSN_FILE", path}}}), Catch::Contains("AFP_PG_DSN_FILE"));
   CHECK_THAT(refusal({"serve"}), Catch::Contains("give --dsn DSN or set AFP_PG_DSN"));
   CHECK_THAT(refusal({"identify", "x.wav"}), Catch::Contains("give --dsn DSN"));
+}
+
+TEST_CASE("cli: the faults' DSN comes from --fault-dsn, AFP_FAULT_PG_DSN(_FILE) or --dsn",
+          "[cli]") {
+  const Environment both{{{"AFP_PG_DSN", "app"}, {"AFP_FAULT_PG_DSN", "faults"}}};
+  CHECK(parse_as<ServeCommand>({"serve"}, both).fault_dsn == "faults");
+  CHECK(parse_as<ServeCommand>({"serve"}, both).dsn == "app");
+  CHECK(parse_as<ServeCommand>({"serve", "--fault-dsn", "flag"}, both).fault_dsn == "flag");
+  std::string path = "/tmp/afp_workload_cli_fault_dsn_" + std::to_string(getpid());
+  std::ofstream(path) << "faults-from-file\n";
+  CHECK(
+      parse_as<ServeCommand>({"serve"}, {{{"AFP_PG_DSN", "app"}, {"AFP_FAULT_PG_DSN_FILE", path}}})
+          .fault_dsn == "faults-from-file");
+  std::remove(path.c_str());
+  CHECK_THAT(refusal({"serve"}, {{{"AFP_PG_DSN", "app"}, {"AFP_FAULT_PG_DSN_FILE", path}}}),
+             Catch::Contains("AFP_FAULT_PG_DSN_FILE"));
 }
 
 TEST_CASE("cli: mistakes are UsageErrors that say what is wrong", "[cli]") {

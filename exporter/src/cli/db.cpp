@@ -17,6 +17,7 @@
 #include "log/logger.h"
 #include "pg/connection.h"
 #include "pg/dsn.h"
+#include "pg/excluded_roles.h"
 #include "pg/index_progress.h"
 
 namespace afp::cli {
@@ -41,9 +42,14 @@ constexpr std::string_view kUsage =
     "  --hash-column NAME         its hash column (default hash)\n"
     "  --stale-analyze-age DUR    statistics older than this are stale when rows changed\n"
     "                             since (default 168h)\n"
+    "  --window DUR               how long to watch the fingerprint table's scans: look-ups\n"
+    "                             are judged by what they do now, not by the counters since\n"
+    "                             the last statistics reset (default 5s, 1s to 10m)\n"
     "  --timeout DUR              statement_timeout of the session (default 1m for report,\n"
     "                             1h for optimize)\n"
     "  --pg.dsn-file FILE         the DSN, when neither AFP_PG_DSN nor AFP_PG_DSN_FILE is set\n"
+    "  --pg.statements.exclude-users ROLE,...\n"
+    "                             leave out the statements these roles ran (as the server)\n"
     "  --format text|json         report output (default text)\n"
     "  --apply                    optimize: run the plan instead of printing it\n"
     "\n"
@@ -51,10 +57,17 @@ constexpr std::string_view kUsage =
     "optimize 0 nothing (left) to do, 1 actions pending (dry run) or a finding optimize will\n"
     "not fix by itself; 2 error (flags, no DSN, connection, a failed action).\n";
 
+// The window: the statistics reach the views up to a second late, so a shorter one sees
+// mostly noise; a longer one than 10 minutes is a mistake for a command run by hand.
+constexpr milliseconds kDefaultWindow = std::chrono::seconds(5);
+constexpr milliseconds kMinWindow = std::chrono::seconds(1);
+constexpr milliseconds kMaxWindow = std::chrono::minutes(10);
+
 struct DbOptions {
   std::string verb;
   bool help = false;
   pg::AdvisorSettings settings;
+  milliseconds window = kDefaultWindow;
   std::string format = "text";
   bool apply = false;
   std::optional<milliseconds> timeout;
@@ -88,6 +101,18 @@ DbOptions parse_flags(const std::vector<std::string>& args) {
       o.settings.hash_column = flag.value();
     } else if (flag.is("stale-analyze-age")) {
       o.settings.stale_analyze_age = flag.duration();
+    } else if (flag.is("window")) {
+      o.window = flag.duration();
+      if (o.window < kMinWindow || o.window > kMaxWindow) {
+        throw std::invalid_argument(
+            "flag --window: give 1s to 10m (the statistics reach the views up to a second late)");
+      }
+    } else if (flag.is("pg.statements.exclude-users")) {
+      try {
+        o.settings.exclude_users = pg::parse_role_list(flag.value());
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("flag --pg.statements.exclude-users: " + std::string(e.what()));
+      }
     } else if (flag.is("timeout")) {
       o.timeout = flag.duration();
     } else if (flag.is("pg.dsn-file")) {
@@ -229,6 +254,9 @@ std::string upper(std::string_view s) {
 void print_header(std::ostream& out, const ReportContext& ctx) {
   out << "database " << ctx.database << " (" << ctx.target << "), fingerprint table "
       << ctx.fingerprint_table << " (" << ctx.hash_column << ")\n";
+  if (ctx.window_seconds) {
+    out << "look-ups judged by the scans of the last " << fixed(*ctx.window_seconds, 1) << " s\n";
+  }
 }
 
 struct Summary {
@@ -298,6 +326,8 @@ void print_report_json(std::ostream& out, const ReportContext& ctx,
   doc["target"] = ctx.target;
   doc["fingerprint_table"] = ctx.fingerprint_table;
   doc["hash_column"] = ctx.hash_column;
+  doc["window_seconds"] =
+      ctx.window_seconds ? json(std::round(*ctx.window_seconds * 10) / 10) : json(nullptr);
   doc["findings"] = std::move(list);
   doc["summary"] = {{"critical", s.critical}, {"warning", s.warning}, {"info", s.info}};
   out << doc.dump(2) << "\n";
@@ -321,11 +351,23 @@ struct Session {
 };
 
 ReportContext context_of(const pg::DatabaseSnapshot& snap, const std::string& target) {
-  return {snap.database, target, snap.fp_sql_name, snap.hash_column_sql};
+  std::optional<double> window;
+  if (snap.window) window = snap.window->seconds;
+  return {snap.database, target, snap.fp_sql_name, snap.hash_column_sql, window};
+}
+
+// The snapshot with the window: the table's scan counters sampled --window apart.
+pg::DatabaseSnapshot load_watched(Session& s) {
+  auto snap = pg::load_snapshot(s.conn, s.o.settings, s.deadline());
+  const auto target = pg::scan_target(snap, s.o.settings);
+  auto before = pg::sample_scans(s.conn, target, s.deadline());
+  std::this_thread::sleep_for(s.o.window);
+  snap.window = pg::window_between(before, pg::sample_scans(s.conn, target, s.deadline()));
+  return snap;
 }
 
 int run_report(Session& s, std::ostream& out) {
-  auto snap = pg::load_snapshot(s.conn, s.o.settings, s.deadline());
+  auto snap = load_watched(s);
   auto findings = pg::evaluate(snap, s.o.settings);
   if (s.o.format == "json") {
     print_report_json(out, context_of(snap, s.target), findings);
@@ -340,7 +382,7 @@ bool same_finding(const pg::Finding& a, const pg::Finding& b) {
 }
 
 int run_optimize(Session& s, std::ostream& out, std::ostream& err) {
-  auto snap = pg::load_snapshot(s.conn, s.o.settings, s.deadline());
+  auto snap = load_watched(s);
   auto findings = pg::evaluate(snap, s.o.settings);
   auto plan = pg::make_plan(findings);
   print_header(out, context_of(snap, s.target));
@@ -444,8 +486,9 @@ int run_optimize(Session& s, std::ostream& out, std::ostream& err) {
     }
   }
 
-  // Check the result: each finding an action resolved must be gone. PostgreSQL before 15
-  // hands statistics to a collector process, which takes a moment.
+  // Check the result: each finding an action resolved must be gone (none is judged from the
+  // window, so none needs one). PostgreSQL before 15 hands statistics to a collector
+  // process, which takes a moment.
   if (snap.server_version < 150000) std::this_thread::sleep_for(std::chrono::seconds(1));
   auto after = pg::evaluate(pg::load_snapshot(s.conn, s.o.settings, s.deadline()), s.o.settings);
   bool unresolved = false;

@@ -3,6 +3,7 @@
 // `afp_exporter db report` and `afp_exporter db optimize`: the database advisor's command
 // line (flags, output, exit codes). The findings come from pg/advisor.h.
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -18,6 +19,8 @@ struct ReportContext {
   std::string target;  // pg::describe() of the DSN: no password
   std::string fingerprint_table;
   std::string hash_column;
+  // How long the scans were watched; nullopt when they were not (scan findings left out).
+  std::optional<double> window_seconds;
 };
 
 void print_report_text(std::ostream& out, const ReportContext& ctx,

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace afp::collectors {
 
@@ -31,6 +32,7 @@ struct StatementsSettings {
   long long min_calls = 1;     // fewer calls (after merging): not exported
   bool include_query = false;  // pg_stat_statements_query_id{queryid,query}
   bool all_databases = false;  // every database's statements, not only the DSN's
+  std::vector<std::string> exclude_users;  // these roles' statements are left out
 };
 
 // What the collectors are configured with; filled from flags and the config file.

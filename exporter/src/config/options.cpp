@@ -10,6 +10,7 @@
 #include "collectors/name_filter.h"
 #include "core/text_file.h"
 #include "http/listen_address.h"
+#include "pg/excluded_roles.h"
 
 namespace afp::config {
 
@@ -332,6 +333,26 @@ std::vector<OptionDef> build_option_table() {
                [](const Options& o) { return json(o.collectors.pg_statements.all_databases); },
                [](Options& o, const json& v) {
                  o.collectors.pg_statements.all_databases = v.get<bool>();
+               }});
+  t.push_back({"pg.statements.exclude-users",
+               Kind::string,
+               "Leave out the statements these roles ran (ROLE,ROLE,...; default none): "
+               "maintenance or fault-injection sessions, whose statements are not the app's.",
+               [](const Options& o) {
+                 return json(pg::role_list_text(o.collectors.pg_statements.exclude_users));
+               },
+               [](Options& o, const json& v) {
+                 o.collectors.pg_statements.exclude_users =
+                     pg::parse_role_list(v.get<std::string>());
+               },
+               {},
+               [](const json& v) -> std::string {
+                 try {
+                   pg::parse_role_list(v.get<std::string>());
+                 } catch (const std::invalid_argument& e) {
+                   return e.what();
+                 }
+                 return {};
                }});
   add_pipeline_options(t);
   t.push_back(

@@ -8,6 +8,8 @@
 #include <set>
 
 #include "core/thresholds.h"
+#include "pg/excluded_roles.h"
+#include "pg/sql_literal.h"
 #include "pg/sql_redact.h"
 
 namespace afp::pg {
@@ -16,16 +18,6 @@ namespace {
 
 // ---------------------------------------------------------------------------------------
 // Reading: SQL text and result parsing. Everything below load_snapshot is pure.
-
-// A string literal that means the same whatever standard_conforming_strings says.
-std::string literal(std::string_view text) {
-  std::string out = "E'";
-  for (char c : text) {
-    if (c == '\'' || c == '\\') out += c;
-    out += c;
-  }
-  return out + "'";
-}
 
 // The name as SQL writes it: quoted by the server, schema-qualified unless "public".
 std::string sql_name_expr(const char* schema_col, const char* name_col) {
@@ -64,12 +56,12 @@ bool reloption_true(std::string value) {
 void load_fingerprint_table(Connection& conn, const AdvisorSettings& s, DatabaseSnapshot& snap,
                             Clock::time_point deadline) {
   const std::string target =
-      "left('ix_' || c.relname || '_' || " + literal(s.hash_column) + ", 63)";
+      "left('ix_' || c.relname || '_' || " + sql_literal(s.hash_column) + ", 63)";
   auto r = conn.query(
       "SELECT n.nspname, c.relname, " + sql_name_expr("n.nspname", "c.relname") +
           ", c.relkind, (SELECT quote_ident(a.attname) FROM pg_attribute a WHERE a.attrelid = "
           "c.oid AND a.attname = " +
-          literal(s.hash_column) + " AND a.attnum > 0 AND NOT a.attisdropped), " + target +
+          sql_literal(s.hash_column) + " AND a.attnum > 0 AND NOT a.attisdropped), " + target +
           ", quote_ident(" + target +
           "), (SELECT CASE r.relkind WHEN 'i' THEN CASE WHEN x.indisvalid AND x.indisready THEN "
           "'index' ELSE 'invalid index' END WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' "
@@ -81,7 +73,7 @@ void load_fingerprint_table(Connection& conn, const AdvisorSettings& s, Database
           "), quote_ident(n.nspname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
           "WHERE c.oid = "
           "to_regclass(" +
-          literal(s.fingerprint_table) + ")",
+          sql_literal(s.fingerprint_table) + ")",
       deadline);
   if (r.rows() == 0) {
     throw AdvisorError("fingerprint table \"" + s.fingerprint_table + "\" not found in database " +
@@ -191,7 +183,8 @@ void load_indexes(Connection& conn, DatabaseSnapshot& snap, Clock::time_point de
   }
 }
 
-void load_statements(Connection& conn, DatabaseSnapshot& snap, Clock::time_point deadline) {
+void load_statements(Connection& conn, const AdvisorSettings& settings, DatabaseSnapshot& snap,
+                     Clock::time_point deadline) {
   auto ext = conn.query(
       "SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = "
       "e.extnamespace WHERE e.extname = 'pg_stat_statements'",
@@ -221,9 +214,9 @@ void load_statements(Connection& conn, DatabaseSnapshot& snap, Clock::time_point
           " / 1000, s.rows, CASE WHEN length(q) > " + max + " THEN left(q, " + cut +
           ") || '...' ELSE q END FROM " + view +
           " s, LATERAL (SELECT btrim(regexp_replace(s.query, E'\\\\s+', ' ', 'g')) AS q) t "
-          "WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-          "AND s." +
-          mean + " >= " + warning_ms + " ORDER BY s." + mean + " DESC LIMIT 1000",
+          "WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())" +
+          excluded_roles_condition(settings.exclude_users, "s.userid") + " AND s." + mean +
+          " >= " + warning_ms + " ORDER BY s." + mean + " DESC LIMIT 1000",
       deadline);
   std::vector<StatementStats> out;
   for (int i = 0; i < r.rows(); ++i) {
@@ -237,6 +230,7 @@ void load_statements(Connection& conn, DatabaseSnapshot& snap, Clock::time_point
     out.push_back(std::move(st));
   }
   snap.statements = std::move(out);
+  snap.statements_view = view;
 }
 
 }  // namespace
@@ -259,7 +253,7 @@ DatabaseSnapshot load_snapshot(Connection& conn, const AdvisorSettings& settings
   load_fingerprint_table(conn, settings, snap, deadline);
   load_tables(conn, snap, deadline);
   load_indexes(conn, snap, deadline);
-  load_statements(conn, snap, deadline);
+  load_statements(conn, settings, snap, deadline);
   return snap;
 }
 
@@ -362,6 +356,159 @@ bool is_lookup_index(const DatabaseSnapshot& snap, const IndexInfo& x) {
          x.first_column == snap.hash_column && (x.method == "hash" || x.method == "btree");
 }
 
+std::string window_text(double seconds) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.1f s window", seconds);
+  return buf;
+}
+
+// What the window saw, in every scan finding's evidence.
+void add_window_evidence(json& evidence, const ScanWindow& w) {
+  evidence["window_seconds"] = rounded(w.seconds, 1);
+  evidence["seq_scans_in_window"] = w.seq_scan;
+  evidence["seq_tup_read_in_window"] = w.seq_tup_read;
+  evidence["lookup_index_scans_in_window"] = w.lookup_idx_scan;
+}
+
+void report_missing_lookup_index(const DatabaseSnapshot& snap, const TableStats* fp,
+                                 const json& unusable, std::vector<Finding>& out) {
+  const std::string subject = snap.fp_schema + "." + snap.fp_table;
+  Finding f;
+  f.id = "hash_index_missing";
+  f.subject = subject;
+  f.severity = Severity::Critical;
+  f.title = "no index serves fingerprint look-ups: " + snap.fp_sql_name + " has no valid index " +
+            "whose first column is " + snap.hash_column_sql;
+  f.evidence["cause"] = "missing_index";
+  f.evidence["table"] = snap.fp_sql_name;
+  f.evidence["column"] = snap.hash_column;
+  if (fp) {
+    f.evidence["n_live_tup"] = fp->n_live_tup;
+    f.evidence["table_size_bytes"] = fp->size_bytes;
+  }
+  if (snap.window) add_window_evidence(f.evidence, *snap.window);
+  if (!unusable.empty()) f.evidence["unusable_indexes"] = unusable;
+  const std::string create = "CREATE INDEX CONCURRENTLY " + snap.target_index_sql + " ON " +
+                             snap.fp_sql_name + " USING hash (" + snap.hash_column_sql + ");";
+  const std::string qualified_target =
+      (snap.fp_schema == "public" ? "" : snap.fp_schema_sql + ".") + snap.target_index_sql;
+  f.note =
+      "Every look-up reads the whole table (a parallel sequential scan), and gets slower as it "
+      "grows. CONCURRENTLY builds the index without blocking inserts.";
+  f.action = Action{ActionKind::CreateIndex, subject, create, fp ? fp->owner : false};
+  if (snap.target_name_taken.empty()) {
+    f.fix_sql = create;
+  } else if (snap.target_name_taken == "invalid index") {
+    f.fix_sql = "DROP INDEX CONCURRENTLY " + qualified_target + "; " + create;
+    f.blocked = "an INVALID index named " + snap.target_index +
+                " exists (left by a failed CREATE INDEX CONCURRENTLY?): optimize neither "
+                "reuses nor drops it; drop it yourself, then run optimize again";
+  } else {
+    f.blocked = "a " + snap.target_name_taken + " named " + snap.target_index +
+                " already exists: create the index under another name";
+  }
+  out.push_back(std::move(f));
+}
+
+// Nothing to judge in the window: say so rather than judge the history.
+Finding lookups_not_judged(const DatabaseSnapshot& snap, const ScanWindow& w, Finding f) {
+  f.id = "lookups_not_judged";
+  f.severity = Severity::Info;
+  f.evidence.erase("cause");
+  f.title = "fingerprint look-ups not judged: " +
+            (w.counters_reset
+                 ? "the statistics were reset during the " + window_text(w.seconds)
+                 : "no scan of " + snap.fp_sql_name + " during the " + window_text(w.seconds));
+  f.note =
+      "The scan counters count since the statistics were reset, so only what changes within "
+      "the window tells how look-ups run now. Run the report while the app serves look-ups, or "
+      "with a longer --window.";
+  return f;
+}
+
+Finding type_mismatch(const DatabaseSnapshot& snap, const ScanWindow& w, const std::string& index,
+                      Finding f) {
+  f.id = "lookup_type_mismatch";
+  f.severity = Severity::Warning;
+  f.evidence["cause"] = "type_mismatch";
+  f.title = "look-ups compare " + snap.hash_column_sql + " as text, so they scan " +
+            snap.fp_sql_name + " sequentially instead of using " + index;
+  json ids = json::array();
+  std::int64_t calls = 0;
+  for (const auto& t : w.text_lookups) {
+    ids.push_back(t.queryid);
+    calls += t.calls;
+  }
+  f.evidence["queryids"] = ids;
+  f.evidence["calls_in_window"] = calls;
+  f.evidence["query"] = w.text_lookups.front().query;
+  f.note = "The index holds bytea values; a condition on " + snap.hash_column_sql + "::text or " +
+           "encode(" + snap.hash_column_sql +
+           ", ...) cannot use it, so each such look-up reads the whole table. Compare the "
+           "column itself with bytea values in the app: WHERE " +
+           snap.hash_column_sql + " IN (decode($1, 'hex'), ...).";
+  return f;
+}
+
+Finding small_table(const DatabaseSnapshot& snap, const TableStats& fp, Finding f) {
+  f.id = "seq_scan_small_table";
+  f.severity = Severity::Info;
+  f.evidence["cause"] = "small_table";
+  f.title = "look-ups scan " + snap.fp_sql_name + " (" + std::to_string(fp.n_live_tup) +
+            " rows) sequentially: the planner's choice for a table this small";
+  f.note =
+      "Reading a few pages in order costs less than the index. The planner turns to the "
+      "index as the table grows; nothing to do below " +
+      std::to_string(kSeqScanMinRows) + " rows.";
+  return f;
+}
+
+Finding unexplained(const DatabaseSnapshot& snap, const ScanWindow& w, const std::string& index,
+                    Finding f) {
+  f.id = "hash_index_unused";
+  f.severity = Severity::Warning;
+  f.evidence["cause"] = "unknown";
+  f.title =
+      "fingerprint look-ups scan " + snap.fp_sql_name + " sequentially instead of using " + index;
+  f.note = (w.statements_read ? "No statement in pg_stat_statements compares " +
+                                    snap.hash_column_sql + " as text. "
+                              : "pg_stat_statements is not available, so text comparisons of " +
+                                    snap.hash_column_sql + " were not checked. ") +
+           "Run ANALYZE " + snap.fp_sql_name +
+           " if its statistics are stale, EXPLAIN one look-up, and check the planner settings "
+           "(enable_indexscan, enable_bitmapscan, random_page_cost).";
+  return f;
+}
+
+// How look-ups scan the table now, judged from the window, with the likely cause.
+void judge_lookup_scans(const DatabaseSnapshot& snap, const TableStats& fp,
+                        const std::vector<const IndexInfo*>& lookup, std::vector<Finding>& out) {
+  if (!snap.window) return;
+  const ScanWindow& w = *snap.window;
+  Finding f;
+  f.subject = snap.fp_schema + "." + snap.fp_table;
+  f.evidence["cause"] = nullptr;
+  f.evidence["table"] = snap.fp_sql_name;
+  json names = json::array();
+  for (const auto* x : lookup)
+    names.push_back(x->name);
+  f.evidence["indexes"] = names;
+  add_window_evidence(f.evidence, w);
+  f.evidence["n_live_tup"] = fp.n_live_tup;
+  const std::string index = lookup.front()->sql_name;
+  if (w.counters_reset || (w.seq_scan == 0 && w.idx_scan == 0)) {
+    out.push_back(lookups_not_judged(snap, w, std::move(f)));
+  } else if (!w.text_lookups.empty() && w.seq_scan > 0) {
+    out.push_back(type_mismatch(snap, w, index, std::move(f)));
+  } else if (w.seq_scan < kWindowSeqScanMin || w.seq_scan <= w.lookup_idx_scan) {
+    return;  // look-ups use the index
+  } else if (fp.n_live_tup < kSeqScanMinRows) {
+    out.push_back(small_table(snap, fp, std::move(f)));
+  } else {
+    out.push_back(unexplained(snap, w, index, std::move(f)));
+  }
+}
+
 void check_lookup_index(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
   const TableStats* fp = find_table(snap, snap.fp_schema, snap.fp_table);
   std::vector<const IndexInfo*> lookup;
@@ -376,72 +523,10 @@ void check_lookup_index(const DatabaseSnapshot& snap, std::vector<Finding>& out)
                                                : " (" + x.method + ")"));
     }
   }
-  const std::string subject = snap.fp_schema + "." + snap.fp_table;
   if (lookup.empty()) {
-    Finding f;
-    f.id = "hash_index_missing";
-    f.subject = subject;
-    f.severity = Severity::Critical;
-    f.title = "no index serves fingerprint look-ups: " + snap.fp_sql_name + " has no valid index " +
-              "whose first column is " + snap.hash_column_sql;
-    f.evidence["table"] = snap.fp_sql_name;
-    f.evidence["column"] = snap.hash_column;
-    if (fp) {
-      f.evidence["n_live_tup"] = fp->n_live_tup;
-      f.evidence["table_size_bytes"] = fp->size_bytes;
-      f.evidence["seq_scan"] = fp->seq_scan;
-      f.evidence["seq_tup_read"] = fp->seq_tup_read;
-    }
-    if (!unusable.empty()) f.evidence["unusable_indexes"] = unusable;
-    const std::string create = "CREATE INDEX CONCURRENTLY " + snap.target_index_sql + " ON " +
-                               snap.fp_sql_name + " USING hash (" + snap.hash_column_sql + ");";
-    const std::string qualified_target =
-        (snap.fp_schema == "public" ? "" : snap.fp_schema_sql + ".") + snap.target_index_sql;
-    f.note =
-        "Every look-up reads the whole table (a parallel sequential scan), and gets slower as it "
-        "grows. CONCURRENTLY builds the index without blocking inserts.";
-    if (snap.target_name_taken.empty()) {
-      f.fix_sql = create;
-      f.action = Action{ActionKind::CreateIndex, subject, create, fp ? fp->owner : false};
-    } else if (snap.target_name_taken == "invalid index") {
-      f.fix_sql = "DROP INDEX CONCURRENTLY " + qualified_target + "; " + create;
-      f.blocked = "an INVALID index named " + snap.target_index +
-                  " exists (left by a failed CREATE INDEX CONCURRENTLY?): optimize neither "
-                  "reuses nor drops it; drop it yourself, then run optimize again";
-      f.action = Action{ActionKind::CreateIndex, subject, create, fp ? fp->owner : false};
-    } else {
-      f.blocked = "a " + snap.target_name_taken + " named " + snap.target_index +
-                  " already exists: create the index under another name";
-      f.action = Action{ActionKind::CreateIndex, subject, create, fp ? fp->owner : false};
-    }
-    out.push_back(std::move(f));
-    return;
-  }
-  if (!fp) return;
-  std::int64_t idx_scan = 0;
-  json names = json::array();
-  for (const auto* x : lookup) {
-    idx_scan += x->idx_scan;
-    names.push_back(x->name);
-  }
-  if (fp->seq_scan >= kSeqScanMin && fp->n_live_tup >= kSeqScanMinRows && fp->seq_scan > idx_scan) {
-    Finding f;
-    f.id = "hash_index_unused";
-    f.subject = subject;
-    f.severity = Severity::Warning;
-    f.title = "fingerprint look-ups scan " + snap.fp_sql_name + " sequentially instead of using " +
-              names[0].get<std::string>();
-    f.evidence["table"] = snap.fp_sql_name;
-    f.evidence["indexes"] = names;
-    f.evidence["index_scans"] = idx_scan;
-    f.evidence["seq_scan"] = fp->seq_scan;
-    f.evidence["seq_tup_read"] = fp->seq_tup_read;
-    f.evidence["rows_per_seq_scan"] = fp->seq_tup_read / std::max<std::int64_t>(fp->seq_scan, 1);
-    f.evidence["n_live_tup"] = fp->n_live_tup;
-    f.note = "Check that look-ups compare " + snap.hash_column_sql +
-             " with bytea values (decode(..., 'hex'), not a text cast), that the statistics are "
-             "current, and EXPLAIN one look-up.";
-    out.push_back(std::move(f));
+    report_missing_lookup_index(snap, fp, unusable, out);
+  } else if (fp) {
+    judge_lookup_scans(snap, *fp, lookup, out);
   }
 }
 
@@ -627,6 +712,15 @@ void check_cache(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
 }
 
 }  // namespace
+
+ScanTarget scan_target(const DatabaseSnapshot& snap, const AdvisorSettings& settings) {
+  ScanTarget t{snap.fp_schema,       snap.fp_table,         snap.hash_column, {},
+               snap.statements_view, settings.exclude_users};
+  for (const auto& x : snap.indexes) {
+    if (is_lookup_index(snap, x)) t.lookup_indexes.push_back(x.name);
+  }
+  return t;
+}
 
 std::vector<Finding> evaluate(const DatabaseSnapshot& snap, const AdvisorSettings& settings) {
   std::vector<Finding> out;

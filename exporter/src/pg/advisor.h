@@ -1,9 +1,9 @@
 #pragma once
 
 // The database advisor behind `db report` and `db optimize`: reads the catalog and the
-// statistics views into a DatabaseSnapshot (load_snapshot, the only part that talks SQL), judges
-// it (evaluate, pure) and turns the findings into the safe actions optimize may run
-// (make_plan, pure).
+// statistics views into a DatabaseSnapshot (load_snapshot and, for the scans of the last few
+// seconds, pg/scan_window.h: the only parts that talk SQL), judges it (evaluate, pure) and
+// turns the findings into the safe actions optimize may run (make_plan, pure).
 
 #include <chrono>
 #include <cstdint>
@@ -15,6 +15,7 @@
 
 #include "core/thresholds.h"
 #include "pg/connection.h"
+#include "pg/scan_window.h"
 
 namespace afp::pg {
 
@@ -23,6 +24,8 @@ struct AdvisorSettings {
   std::string hash_column = "hash";
   // Statistics older than this are stale when rows changed since.
   std::chrono::milliseconds stale_analyze_age{std::chrono::hours(24 * core::kStaleAnalyzeAgeDays)};
+  // Statements of these roles are not the app's: left out (pg/excluded_roles.h).
+  std::vector<std::string> exclude_users;
 };
 
 // The rules' constants: the judgement `status` and the alerting rules share lives in
@@ -33,7 +36,11 @@ inline constexpr double kDeadRowRatio = core::kDeadRowRatio.warning;  // n_dead 
 inline constexpr std::int64_t kDeadMinRows = core::kDeadRowMinRows;
 inline constexpr double kCacheHitRatio = core::kCacheHitRatio.warning;  // below: warning
 inline constexpr std::int64_t kCacheMinBlocks = 1000;  // judged above this many accesses
-inline constexpr std::int64_t kSeqScanMin = 20;        // look-up index "not used" needs this many
+// Sequential scans of the fingerprint table within the window before they are judged: a
+// single one is as likely an ad-hoc query as a look-up. (A parallel scan counts once per
+// process, so one parallel look-up already counts 3.)
+inline constexpr std::int64_t kWindowSeqScanMin = 2;
+// Below this many live rows a sequential scan is the planner's choice, not a fault.
 inline constexpr std::int64_t kSeqScanMinRows = core::kSeqScanMinLiveRows;
 inline constexpr std::size_t kMaxStatementFindings = 10;
 inline constexpr std::size_t kStatementTextMax = 200;
@@ -45,6 +52,7 @@ struct TableStats {
   std::string schema, name;  // raw
   std::string sql_name;      // quoted, schema-qualified unless "public"
   std::int64_t n_live_tup = 0, n_dead_tup = 0, n_mod_since_analyze = 0;
+  // Since the statistics were reset: history, never judged (the window is, see ScanWindow).
   std::int64_t seq_scan = 0, seq_tup_read = 0, idx_scan = 0;
   std::int64_t size_bytes = 0;
   std::optional<double> analyze_age_s;  // since max(last_analyze, last_autoanalyze)
@@ -96,6 +104,11 @@ struct DatabaseSnapshot {
   // nullopt when pg_stat_statements cannot be read; statements_unavailable says why.
   std::optional<std::vector<StatementStats>> statements;
   std::string statements_unavailable;
+  std::string statements_view;  // quoted, schema-qualified; "" when unavailable
+
+  // How the fingerprint table was scanned within a window of a few seconds (see
+  // pg/scan_window.h); nullopt when not watched: the scan findings are then left out.
+  std::optional<ScanWindow> window;
 };
 
 // A failed read: the fingerprint table or hash column does not exist, or a view failed.
@@ -104,9 +117,12 @@ class AdvisorError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Reads everything evaluate needs. Throws AdvisorError or PgError.
+// Reads everything evaluate needs but the window. Throws AdvisorError or PgError.
 DatabaseSnapshot load_snapshot(Connection& conn, const AdvisorSettings& settings,
                                Clock::time_point deadline);
+
+// What sample_scans reads for this snapshot's fingerprint table.
+ScanTarget scan_target(const DatabaseSnapshot& snap, const AdvisorSettings& settings);
 
 // ---------------------------------------------------------------------------------------
 // Findings and the plan.
@@ -125,7 +141,8 @@ struct Action {
 };
 
 struct Finding {
-  std::string id;       // hash_index_missing, hash_index_unused, invalid_index, unused_index,
+  std::string id;       // hash_index_missing, lookup_type_mismatch, seq_scan_small_table,
+                        // hash_index_unused, lookups_not_judged, invalid_index, unused_index,
                         // stale_statistics, dead_rows, slow_statement, pg_stat_statements_missing,
                         // cache_hit_ratio
   std::string subject;  // what it is about: schema.table, schema.index, a queryid, a database

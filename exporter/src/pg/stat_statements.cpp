@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pg/excluded_roles.h"
 #include "pg/query.h"
 #include "pg/statement_merge.h"
 
@@ -52,7 +53,8 @@ std::string version_text(int server_version) {
 }  // namespace
 
 StatementsSql statements_sql(std::string_view proargnames, std::string_view schema, bool has_info,
-                             bool all_databases, int server_version) {
+                             bool all_databases, int server_version,
+                             const std::vector<std::string>& exclude_users) {
   if (!has_column(proargnames, "total_exec_time")) {
     throw PgError("pg_stat_statements has no total_exec_time column (PostgreSQL " +
                   version_text(server_version) + "; columns: " + std::string(proargnames) +
@@ -75,6 +77,7 @@ StatementsSql statements_sql(std::string_view proargnames, std::string_view sche
   std::string function = quote_ident(schema) + ".pg_stat_statements";
   std::string from = " s JOIN pg_database d ON d.oid = s.dbid WHERE s.queryid IS NOT NULL";
   if (!all_databases) from += " AND d.datname = current_database()";
+  from += excluded_roles_condition(exclude_users, "s.userid");
   StatementsSql sql;
   sql.counters = "SELECT s.queryid, s.dbid, s.userid, " +
                  std::string(has_column(proargnames, "toplevel") ? "s.toplevel" : "true") +
@@ -204,8 +207,9 @@ class StatStatementsQuery final : public PgQuery {
     bool installed = !r.is_null(0, 1) && !r.is_null(0, 2);
     auto missing = missing_extension_message(layout.datname, installed, r.value(0, 4) == "t");
     if (!missing.empty()) throw PgError(missing);
-    layout.sql = statements_sql(r.value(0, 2), r.value(0, 1), r.value(0, 3) == "t",
-                                settings_.all_databases, layout.server_version);
+    layout.sql =
+        statements_sql(r.value(0, 2), r.value(0, 1), r.value(0, 3) == "t", settings_.all_databases,
+                       layout.server_version, settings_.exclude_users);
     return layout;
   }
 

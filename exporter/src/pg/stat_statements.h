@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace afp::pg {
 
@@ -27,8 +28,10 @@ struct StatementsSql {
 // blk_read_time and blk_write_time; 17 (1.11) split the block times into shared_blk_* and
 // local_blk_*, which are added up to mean what blk_*_time meant before. Without
 // total_exec_time (PostgreSQL 12 and older: total_time) it throws PgError saying so.
+// Statements of `exclude_users` are left out of every query (pg/excluded_roles.h).
 StatementsSql statements_sql(std::string_view proargnames, std::string_view schema, bool has_info,
-                             bool all_databases, int server_version);
+                             bool all_databases, int server_version,
+                             const std::vector<std::string>& exclude_users = {});
 
 // The text query for these queryids (one array constant, so the exporter's own statement
 // is one pg_stat_statements entry whatever the number of ids).
