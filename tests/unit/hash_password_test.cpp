@@ -146,8 +146,11 @@ TEST_CASE("README: the basic-auth example's hash is of the password the README g
   std::smatch password;
   REQUIRE(std::regex_search(
       readme, password,
-      std::regex(R"(the\s+password\s+`([^`]+)`\s+in\s+`/etc/prometheus/afp.pass`)")));
+      std::regex(
+          R"(the\s+password\s+`([^`]+)`\s+in\s+`/etc/prometheus/secrets/afp_exporter_password`)")));
   CHECK(http::bcrypt_matches(password[1].str(), hash[1].str()));
-  CHECK_THAT(readme, Catch::Contains("afp_exporter web hash-password < /etc/prometheus/afp.pass"));
+  CHECK_THAT(readme,
+             Catch::Contains(
+                 "afp_exporter web hash-password < /etc/prometheus/secrets/afp_exporter_password"));
   CHECK_THAT(readme, !Catch::Contains("htpasswd"));
 }

@@ -736,12 +736,14 @@ TEST_CASE("status: table and JSON output", "[status]") {
 }
 
 TEST_CASE("status: bad flags exit 2 with one line", "[status][cli]") {
-  auto args = GENERATE(as<std::vector<std::string>>{}, std::vector<std::string>{"--bogus"},
-                       std::vector<std::string>{"--interval", "soon"},
-                       std::vector<std::string>{"--interval=1.5s"},
-                       std::vector<std::string>{"--timeout", "0s"},
-                       std::vector<std::string>{"--url"}, std::vector<std::string>{"--url="},
-                       std::vector<std::string>{"--json=yes"}, std::vector<std::string>{"extra"});
+  auto args = GENERATE(
+      as<std::vector<std::string>>{}, std::vector<std::string>{"--bogus"},
+      std::vector<std::string>{"--interval", "soon"}, std::vector<std::string>{"--interval=1.5s"},
+      std::vector<std::string>{"--timeout", "0s"}, std::vector<std::string>{"--url"},
+      std::vector<std::string>{"--url="}, std::vector<std::string>{"--json=yes"},
+      std::vector<std::string>{"extra"}, std::vector<std::string>{"--url", "127.0.0.1:9793"},
+      std::vector<std::string>{"--url", "http://127.0.0.1:9793/\r\nX: y"},
+      std::vector<std::string>{"--tls.ca-file"});
   std::ostringstream out, err;
   CHECK(run_status(args, out, err) == 2);
   CHECK(out.str().empty());
@@ -758,18 +760,20 @@ TEST_CASE("status: --help", "[status][cli]") {
   CHECK(err.str().empty());
 }
 
-TEST_CASE("status: collects locally when no exporter answers", "[status][cli]") {
+TEST_CASE("status: collects locally when nothing listens and no --url was given", "[status][cli]") {
   auto settings = afp::test::fixture_settings();
   std::ostringstream out, err;
-  // Port 1 (tcpmux) has no listener here; anything that is not an HTTP 200 counts anyway.
-  int rc = run_status({"--url", "http://127.0.0.1:1/metrics", "--interval", "10ms", "--timeout",
-                       "2s", "--path.procfs", settings.procfs, "--path.sysfs", settings.sysfs,
-                       "--path.rootfs=" + settings.rootfs, "--json"},
-                      out, err);
+  // Port 1 (tcpmux) has no listener here: it stands in for the default address.
+  const std::string nothing_there = "http://127.0.0.1:1/metrics";
+  int rc =
+      run_status({"--interval", "10ms", "--timeout", "2s", "--path.procfs", settings.procfs,
+                  "--path.sysfs", settings.sysfs, "--path.rootfs=" + settings.rootfs, "--json"},
+                 out, err, nothing_there);
   INFO("err: " << err.str());
   INFO("out: " << out.str());
-  CHECK(err.str().rfind("status: no exporter at http://127.0.0.1:1/metrics (", 0) == 0);
-  CHECK(err.str().find("); collecting locally\n") != std::string::npos);
+  CHECK(err.str().rfind("status: no exporter at " + nothing_there +
+                            " (connection refused); collecting locally\n",
+                        0) == 0);
 
   auto doc = nlohmann::json::parse(out.str());
   CHECK(doc["source"] == "local");
@@ -947,32 +951,39 @@ TEST_CASE("status: all OK exits 0 (JSON output)", "[status][cli]") {
   CHECK(check_named(doc, "memory_used")["value"] == 0.5);
 }
 
-TEST_CASE("status: an error answer counts as no exporter", "[status][cli]") {
-  auto& exporter = FakeExporter::instance();
-  exporter.serve({"oops"}, 500);
-  auto settings = afp::test::fixture_settings();
+TEST_CASE("status: an explicit --url where nothing listens is an error, not a local read",
+          "[status][cli]") {
   std::ostringstream out, err;
-  int rc =
-      run_status({"--url", exporter.url(), "--interval", "10ms", "--path.procfs", settings.procfs,
-                  "--path.sysfs", settings.sysfs, "--path.rootfs", settings.rootfs},
-                 out, err);
-  INFO("err: " << err.str());
-  CHECK(err.str().rfind(
-            "status: no exporter at " + exporter.url() + " (HTTP status 500); collecting locally\n",
-            0) == 0);
-  CHECK(out.str().rfind("source: local\n", 0) == 0);
-  CHECK((rc == 0 || rc == 1 || rc == 2));
+  int rc = run_status({"--url", "http://127.0.0.1:1/metrics", "--interval", "10ms"}, out, err);
+  CHECK(rc == 2);
+  CHECK(out.str().empty());
+  CHECK(err.str() ==
+        "status: nothing listens at http://127.0.0.1:1/metrics (connection refused): start the "
+        "exporter, or correct --url\n");
 }
 
-TEST_CASE("status: a 200 answer that is not an exposition counts as no exporter", "[status][cli]") {
+TEST_CASE("status: an answer other than 200 is an error naming it", "[status][cli]") {
+  auto& exporter = FakeExporter::instance();
+  exporter.serve({"oops"}, 500);
+  std::ostringstream out, err;
+  int rc = run_status({"--url", exporter.url(), "--interval", "10ms"}, out, err);
+  CHECK(rc == 2);
+  CHECK(out.str().empty());
+  CHECK(err.str() == "status: " + exporter.url() + " answered 500 Internal Server Error\n");
+  CHECK(exporter.hits() == 1);
+}
+
+TEST_CASE("status: a 200 answer that is not an exposition is an error", "[status][cli]") {
   auto& exporter = FakeExporter::instance();
   exporter.serve({"<html>hello</html>\n"});
-  auto settings = afp::test::fixture_settings();
   std::ostringstream out, err;
-  run_status({"--url", exporter.url(), "--interval", "10ms", "--path.procfs", settings.procfs}, out,
-             err);
-  CHECK(err.str().find("(not a Prometheus exposition: line 1: ") != std::string::npos);
-  CHECK(err.str().find("collecting locally") != std::string::npos);
+  int rc = run_status({"--url", exporter.url(), "--interval", "10ms"}, out, err);
+  CHECK(rc == 2);
+  CHECK(out.str().empty());
+  CHECK(err.str().rfind("status: " + exporter.url() +
+                            " answered 200, but not with a Prometheus exposition: line 1: ",
+                        0) == 0);
+  CHECK(err.str().find("collecting locally") == std::string::npos);
 }
 
 TEST_CASE("status: the cache hit rate spans the time between the two requests", "[status][cli]") {

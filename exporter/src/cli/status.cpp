@@ -13,6 +13,7 @@
 #include <thread>
 #include <utility>
 
+#include "cli/exporter_client.h"
 #include "cli/flags.h"
 #include "collectors/catalog.h"
 #include "collectors/settings.h"
@@ -545,7 +546,10 @@ std::string row_label(const CheckRow& row) {
 // Flags.
 
 struct Options {
-  std::string url = "http://127.0.0.1:9793/metrics";
+  std::string url;
+  bool url_given = false;  // without --url, status may collect locally when nothing listens
+  ExporterClientFlags client_flags;
+  http::ClientOptions client;
   bool json = false;
   bool help = false;
   std::chrono::milliseconds interval{1000};
@@ -555,18 +559,27 @@ struct Options {
 
 constexpr std::string_view kUsage =
     "usage: afp_exporter status [--url URL] [--json] [--interval DURATION] [--timeout DURATION]\n"
+    "                           [--tls.ca-file FILE | --tls.insecure-skip-verify]\n"
+    "                           [--basic-auth.username NAME --basic-auth.password-file FILE]\n"
     "                           [--path.procfs DIR] [--path.sysfs DIR] [--path.rootfs DIR]\n"
     "Reads the pipeline p95s and identification errors (pushed between the two scrapes),\n"
     "CPU busy, memory used and disk used (and, when the exporter has a DSN, PostgreSQL\n"
     "up, slowest statement mean time, cache hit ratio and dead-row ratio) from the exporter\n"
     "at --url (default http://127.0.0.1:9793/metrics) twice, --interval apart (default\n"
-    "1s), or from the built-in collectors when no exporter answers, and judges them\n"
-    "against the thresholds.\n"
-    "Exit status: 0 all OK, 1 a warning or critical reading, 2 error or nothing to judge.\n";
+    "1s), and judges them against the thresholds. Without --url, when nothing listens at the\n"
+    "default address, it reads the system from the built-in collectors instead.\n"
+    "An https:// exporter's certificate is checked against the system's CAs and must name\n"
+    "the URL's host. For an exporter with a --web.config.file:\n";
+
+constexpr std::string_view kExitCodes =
+    "Exit status: 0 all OK, 1 a warning or critical reading, 2 error or nothing to judge\n"
+    "(an exporter that cannot be read: refused credentials, a certificate that fails the\n"
+    "check, an answer other than 200, nothing at an explicit --url).\n";
 
 // Throws std::invalid_argument with the message for err.
-Options parse_flags(const std::vector<std::string>& args) {
+Options parse_flags(const std::vector<std::string>& args, const std::string& default_url) {
   Options o;
+  o.url = default_url;
   FlagReader flag(args, "status");
   while (flag.next()) {
     if (flag.help()) {
@@ -576,6 +589,9 @@ Options parse_flags(const std::vector<std::string>& args) {
       o.json = true;
     } else if (flag.is("url")) {
       o.url = flag.value();
+      o.url_given = true;
+    } else if (read_exporter_client_flag(flag, o.client_flags)) {
+      continue;
     } else if (flag.is("path.procfs")) {
       o.settings.procfs = flag.value();
     } else if (flag.is("path.sysfs")) {
@@ -590,6 +606,7 @@ Options parse_flags(const std::vector<std::string>& args) {
       flag.unknown();
     }
   }
+  if (!o.help) o.client = exporter_client_options(o.client_flags, o.url);
   return o;
 }
 
@@ -597,13 +614,22 @@ Options parse_flags(const std::vector<std::string>& args) {
 // Sources: the exporter over HTTP, or the built-in collectors. Both give text that the one
 // parser reads.
 
-// The body of a 200 answer; nullopt with `error` set otherwise.
-std::optional<std::string> http_get(const std::string& url, std::chrono::milliseconds timeout,
-                                    std::string& error) {
-  auto response = http::get(url, timeout, &error);
-  if (!response) return std::nullopt;
+struct ScrapeFailure {
+  bool nothing_listens = false;  // the first request was refused: no exporter at all
+  std::string line;              // what went wrong and which flag fixes it
+};
+
+// The body of a 200 answer; nullopt with `failure` set otherwise.
+std::optional<std::string> http_get(const Options& o, ScrapeFailure& failure) {
+  http::ClientError error;
+  auto response = http::get(o.url, o.timeout, &error, o.client);
+  if (!response) {
+    failure.nothing_listens = error.kind == http::ClientError::Kind::Refused;
+    failure.line = explain_failure(error, o.url, o.client_flags);
+    return std::nullopt;
+  }
   if (response->status != 200) {
-    error = "HTTP status " + std::to_string(response->status);
+    failure.line = explain_status(response->status, o.url, o.client_flags);
     return std::nullopt;
   }
   return std::move(response->body);
@@ -614,25 +640,50 @@ struct TwoScrapes {
   std::chrono::duration<double> elapsed{};
 };
 
-// Two parsed scrapes from the exporter; nullopt with `error` set when it does not answer
+// Two parsed scrapes from the exporter; nullopt with `failure` set when it does not answer
 // both times with a parseable exposition. elapsed runs from one request to the next: the
 // exporter reads PostgreSQL when a scrape arrives, so that is the window its counters span.
-std::optional<TwoScrapes> scrape_exporter(const Options& o, std::string& error) {
+std::optional<TwoScrapes> scrape_exporter(const Options& o, ScrapeFailure& failure) {
   std::vector<Sample> scrapes[2];
   std::chrono::steady_clock::time_point sent[2];
   for (int i = 0; i < 2; ++i) {
     if (i == 1) std::this_thread::sleep_for(o.interval);
     sent[i] = std::chrono::steady_clock::now();
-    auto body = http_get(o.url, o.timeout, error);
-    if (!body) return std::nullopt;
+    auto body = http_get(o, failure);
+    if (!body) {
+      failure.nothing_listens = failure.nothing_listens && i == 0;
+      return std::nullopt;
+    }
     try {
       scrapes[i] = metrics::parse_text(*body);
     } catch (const std::exception& e) {
-      error = std::string("not a Prometheus exposition: ") + e.what();
+      failure.line = o.url + " answered 200, but not with a Prometheus exposition: " + e.what();
       return std::nullopt;
     }
   }
   return TwoScrapes{std::move(scrapes[0]), std::move(scrapes[1]), sent[1] - sent[0]};
+}
+
+// The exporter's two scrapes; the built-in collectors' when no --url was given and nothing
+// listens at the default address. nullopt with the line on err when neither applies.
+std::optional<TwoScrapes> read_source(const Options& o, std::string& source, std::ostream& err) {
+  if (o.client.tls.skip) {
+    err << "status: --tls.insecure-skip-verify: " << o.url
+        << " is read without checking its certificate\n";
+  }
+  ScrapeFailure failure;
+  if (auto scrapes = scrape_exporter(o, failure)) {
+    source = o.url;
+    return scrapes;
+  }
+  if (o.url_given || !failure.nothing_listens) {
+    err << "status: " << failure.line << "\n";
+    return std::nullopt;
+  }
+  err << "status: no exporter at " << o.url << " (connection refused); collecting locally\n";
+  source = "local";
+  auto [before, after] = collect_locally(o.settings, o.interval, "status", err);
+  return TwoScrapes{std::move(before), std::move(after), o.interval};
 }
 
 constexpr std::array<std::string_view, 3> kLocalCollectors{"cpu", "meminfo", "filesystem"};
@@ -764,28 +815,23 @@ void print_json(std::ostream& out, std::string_view source, const std::vector<Ch
   out << doc.dump(2) << "\n";
 }
 
-int run_status(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int run_status(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+               const std::string& default_url) {
   Options o;
   try {
-    o = parse_flags(args);
+    o = parse_flags(args, default_url);
   } catch (const std::invalid_argument& e) {
     err << "status: " << e.what() << "\n";
     return 2;
   }
   if (o.help) {
-    out << kUsage;
+    out << kUsage << kExporterClientUsage << kExitCodes;
     return 0;
   }
   try {
-    std::string source = o.url;
-    std::string error;
-    auto scrapes = scrape_exporter(o, error);
-    if (!scrapes) {
-      err << "status: no exporter at " << o.url << " (" << error << "); collecting locally\n";
-      source = "local";
-      auto [before, after] = collect_locally(o.settings, o.interval, "status", err);
-      scrapes = TwoScrapes{std::move(before), std::move(after), o.interval};
-    }
+    std::string source;
+    auto scrapes = read_source(o, source, err);
+    if (!scrapes) return 2;
     auto rows = evaluate(scrapes->before, scrapes->after, scrapes->elapsed);
     if (o.json) {
       print_json(out, source, rows);

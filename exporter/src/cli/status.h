@@ -59,8 +59,13 @@ int exit_code(const std::vector<CheckRow>& rows);
 void print_table(std::ostream& out, std::string_view source, const std::vector<CheckRow>& rows);
 void print_json(std::ostream& out, std::string_view source, const std::vector<CheckRow>& rows);
 
+// Where status looks without --url.
+inline constexpr std::string_view kDefaultStatusUrl = "http://127.0.0.1:9793/metrics";
+
 // args are what follows "status". Returns the exit code; 2 on bad flags or errors, with
-// one line on err.
-int run_status(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// one line on err. default_url stands in for kDefaultStatusUrl, so a test can point it at a
+// port of its own.
+int run_status(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+               const std::string& default_url = std::string(kDefaultStatusUrl));
 
 }  // namespace afp::cli
