@@ -156,6 +156,9 @@ std::string explain_status(int status, const std::string& url, const ExporterCli
     line +=
         ": it accepts no request for this path from this client; check --url and "
         "--basic-auth.username";
+  } else if (status == 400) {
+    // Our TLS listener answers a plain request so (http/session.cpp).
+    line += scheme_hint(url);
   }
   return line;
 }
