@@ -3,6 +3,7 @@
 #include <array>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_cat.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -354,7 +355,10 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     reply.head += "\r\n";
     reply_ = std::move(reply);
     tcp().expires_after(env_.options.write_timeout);
-    std::array<net::const_buffer, 2> buffers{net::buffer(reply_.head), net::buffer(reply_.body)};
+    // Not a std::array of two buffers: Asio's composed write has a special case for that
+    // type which, over Beast's TLS stream (it writes the head alone when head and body
+    // exceed one TLS record), completed after the head and dropped a body over ~16 kB.
+    auto buffers = beast::buffers_cat(net::buffer(reply_.head), net::buffer(reply_.body));
     net::async_write(stream_, buffers, [self = self()](error_code ec, std::size_t) {
       self->reply_ = {};
       if (ec) return;
