@@ -59,8 +59,6 @@ DatabaseSnapshot healthy() {
   s.database = "fingerprints";
   s.user = "afp";
   s.server_version = 150000;
-  s.blks_hit = 1'000'000;
-  s.blks_read = 10;
   s.fp_schema = "public";
   s.fp_table = "fingerprints";
   s.fp_schema_sql = "public";
@@ -140,12 +138,15 @@ TEST_CASE("advisor: dead rows count from 10 % of all rows and the floor", "[advi
   CHECK(dead_rows_high(small));
 }
 
-TEST_CASE("advisor: the cache hit ratio is judged below 99 % once enough blocks were read",
+TEST_CASE("advisor: the cache hit ratio is judged below 99 % at 50 block accesses a second",
           "[advisor]") {
-  CHECK_FALSE(cache_ratio_low(9'900, 100));  // exactly 99 %
-  CHECK(cache_ratio_low(9'899, 101));
-  CHECK_FALSE(cache_ratio_low(0, kCacheMinBlocks));  // too few to judge
-  CHECK(cache_ratio_low(0, kCacheMinBlocks + 1));
+  CHECK_FALSE(cache_ratio_low(9'900, 100, 10));  // exactly 99 %
+  CHECK(cache_ratio_low(9'899, 101, 10));
+  // AfpPostgresCacheHitLow's and status's volume guard: 50 accesses a second.
+  auto guard = afp::core::kCacheHitMinBlocksPerSecond;
+  CHECK_FALSE(cache_ratio_low(0, static_cast<std::int64_t>(guard * 10) - 1, 10));
+  CHECK(cache_ratio_low(0, static_cast<std::int64_t>(guard * 10), 10));
+  CHECK_FALSE(cache_ratio_low(0, 1000, 0));  // no time: no rate
 }
 
 TEST_CASE("advisor: maintenance statements are not judged for their time", "[advisor]") {
@@ -483,15 +484,29 @@ TEST_CASE("advisor: statement mean times are judged against 1 s and 3 s", "[advi
   CHECK(missing[0].fix_sql == "CREATE EXTENSION pg_stat_statements;");
 }
 
-TEST_CASE("advisor: a low cache hit ratio is a warning", "[advisor]") {
+TEST_CASE("advisor: a low cache hit ratio within the window is a warning", "[advisor]") {
   auto s = healthy();
-  s.blks_hit = 9'000;
-  s.blks_read = 1'000;
+  s.window->blks_hit = 9'000;
+  s.window->blks_read = 1'000;
   auto f = evaluate(s, kSettings);
   REQUIRE(f.size() == 1);
   CHECK(f[0].id == "cache_hit_ratio");
   CHECK(f[0].severity == Severity::Warning);
   CHECK(f[0].evidence.at("hit_ratio") == 0.9);
+  CHECK(f[0].evidence.at("blocks_per_second") == 2000);
+
+  SECTION("not the templates, as the alert and status") {
+    s.database = "template1";
+    CHECK(evaluate(s, kSettings).empty());
+  }
+  SECTION("not without a window, nor across a statistics reset") {
+    auto reset = s;
+    reset.window->counters_reset = true;
+    for (const auto& finding : evaluate(reset, kSettings))
+      CHECK(finding.id != "cache_hit_ratio");
+    s.window.reset();
+    CHECK(evaluate(s, kSettings).empty());
+  }
 }
 
 TEST_CASE("db: bad verbs and flags exit 2 before connecting", "[advisor]") {

@@ -35,7 +35,6 @@ inline constexpr std::int64_t kStaleMinRows = core::kStaleMinRows;
 inline constexpr double kDeadRowRatio = core::kDeadRowRatio.warning;  // n_dead / all >= 10 %
 inline constexpr std::int64_t kDeadMinRows = core::kDeadRowMinRows;
 inline constexpr double kCacheHitRatio = core::kCacheHitRatio.warning;  // below: warning
-inline constexpr std::int64_t kCacheMinBlocks = 1000;  // judged above this many accesses
 // Sequential scans of the fingerprint table within the window before they are judged: a
 // single one is as likely an ad-hoc query as a look-up. (A parallel scan counts once per
 // process, so one parallel look-up already counts 3.)
@@ -88,7 +87,6 @@ struct DatabaseSnapshot {
   std::string database;
   std::string user;  // current_user
   int server_version = 0;
-  std::int64_t blks_hit = 0, blks_read = 0;
   std::optional<double> stats_reset_age_s;  // null: never reset since the cluster started
 
   // The fingerprint table, resolved.
@@ -160,7 +158,9 @@ std::vector<Finding> evaluate(const DatabaseSnapshot& snap, const AdvisorSetting
 // The pieces of evaluate, exposed for the unit tests.
 bool statistics_stale(const TableStats& t, std::chrono::milliseconds max_age);
 bool dead_rows_high(const TableStats& t);
-bool cache_ratio_low(std::int64_t blks_hit, std::int64_t blks_read);
+// Judged as AfpPostgresCacheHitLow and `status` judge it: only at
+// core::kCacheHitMinBlocksPerSecond block accesses a second or more, over `seconds`.
+bool cache_ratio_low(std::int64_t blks_hit, std::int64_t blks_read, double seconds);
 bool is_maintenance_statement(std::string_view query);  // VACUUM, CREATE INDEX, ... not judged
 // "CREATE [UNIQUE] INDEX name ON ..." → "CREATE [UNIQUE] INDEX CONCURRENTLY name ON ...".
 std::string concurrently(std::string_view index_definition);

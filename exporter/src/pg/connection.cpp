@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <optional>
 #include <vector>
@@ -54,6 +55,13 @@ std::string_view Result::value(int row, int column) const {
 }
 bool Result::is_null(int row, int column) const {
   return libpq().PQgetisnull(result_.get(), row, column) != 0;
+}
+std::int64_t Result::integer(int row, int column) const {
+  if (column < 0 || is_null(row, column)) return 0;
+  auto text = value(row, column);
+  std::int64_t n = 0;
+  std::from_chars(text.data(), text.data() + text.size(), n);
+  return n;
 }
 
 Connection::Connection(std::string conninfo, ConnectionOptions options, log::Logger& log,

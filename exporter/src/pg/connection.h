@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -32,6 +33,8 @@ class Result {
   int column(const char* name) const;
   std::string_view value(int row, int column) const;
   bool is_null(int row, int column) const;
+  // A bigint column's value; 0 when NULL, not an integer, or column is -1 (no such column).
+  std::int64_t integer(int row, int column) const;
 
  private:
   std::shared_ptr<pg_result> result_;

@@ -1,22 +1,8 @@
 #include "pg/index_progress.h"
 
-#include <charconv>
-
 #include "core/progress.h"
 
 namespace afp::pg {
-
-namespace {
-
-long long integer(const Result& result, int column) {
-  if (column < 0 || result.is_null(0, column)) return 0;
-  auto text = result.value(0, column);
-  long long value = 0;
-  std::from_chars(text.data(), text.data() + text.size(), value);
-  return value;
-}
-
-}  // namespace
 
 std::optional<CreateIndexProgress> read_create_index_progress(Connection& conn, int pid,
                                                               Clock::time_point deadline) {
@@ -28,12 +14,12 @@ std::optional<CreateIndexProgress> read_create_index_progress(Connection& conn, 
   if (result.rows() == 0) return std::nullopt;
   CreateIndexProgress p;
   p.phase = std::string(result.value(0, result.column("phase")));
-  p.blocks_done = integer(result, result.column("blocks_done"));
-  p.blocks_total = integer(result, result.column("blocks_total"));
-  p.tuples_done = integer(result, result.column("tuples_done"));
-  p.tuples_total = integer(result, result.column("tuples_total"));
-  p.lockers_done = integer(result, result.column("lockers_done"));
-  p.lockers_total = integer(result, result.column("lockers_total"));
+  p.blocks_done = result.integer(0, result.column("blocks_done"));
+  p.blocks_total = result.integer(0, result.column("blocks_total"));
+  p.tuples_done = result.integer(0, result.column("tuples_done"));
+  p.tuples_total = result.integer(0, result.column("tuples_total"));
+  p.lockers_done = result.integer(0, result.column("lockers_done"));
+  p.lockers_total = result.integer(0, result.column("lockers_total"));
   return p;
 }
 

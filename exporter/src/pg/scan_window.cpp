@@ -1,6 +1,5 @@
 #include "pg/scan_window.h"
 
-#include <charconv>
 #include <map>
 
 #include "pg/advisor.h"
@@ -13,14 +12,6 @@
 namespace afp::pg {
 
 namespace {
-
-std::int64_t int_of(const Result& r, int row, int col) {
-  if (r.is_null(row, col)) return 0;
-  auto v = r.value(row, col);
-  std::int64_t n = 0;
-  std::from_chars(v.data(), v.data() + v.size(), n);
-  return n;
-}
 
 std::string collapse_whitespace(std::string_view text) {
   std::string out;
@@ -46,17 +37,21 @@ void read_table_counters(Connection& conn, const ScanTarget& target, ScanSample&
   auto r = conn.query(
       "SELECT s.seq_scan, s.seq_tup_read, s.idx_scan, (SELECT sum(i.idx_scan) FROM "
       "pg_stat_user_indexes i WHERE i.relid = s.relid AND " +
-          lookup + ") FROM pg_stat_user_tables s WHERE s.schemaname = " +
+          lookup +
+          "), d.blks_hit, d.blks_read FROM pg_stat_user_tables s, pg_stat_database d WHERE "
+          "d.datname = current_database() AND s.schemaname = " +
           sql_literal(target.schema) + " AND s.relname = " + sql_literal(target.table),
       deadline);
   if (r.rows() != 1) {
     throw AdvisorError("fingerprint table " + target.schema + "." + target.table +
                        " disappeared while its scans were watched");
   }
-  sample.seq_scan = int_of(r, 0, 0);
-  sample.seq_tup_read = int_of(r, 0, 1);
-  sample.idx_scan = int_of(r, 0, 2);
-  sample.lookup_idx_scan = int_of(r, 0, 3);
+  sample.seq_scan = r.integer(0, 0);
+  sample.seq_tup_read = r.integer(0, 1);
+  sample.idx_scan = r.integer(0, 2);
+  sample.lookup_idx_scan = r.integer(0, 3);
+  sample.blks_hit = r.integer(0, 4);
+  sample.blks_read = r.integer(0, 5);
 }
 
 // Entries of this database that name the table and the column; the lexer decides.
@@ -78,7 +73,7 @@ void read_text_lookups(Connection& conn, const ScanTarget& target, ScanSample& s
     if (!compares_column_as_text(query, target.table, target.column)) continue;
     sample.text_lookups.push_back(
         {std::string(r.value(i, 0)),
-         cap_utf8(collapse_whitespace(redact_sql(query)), kStatementTextMax), int_of(r, i, 1)});
+         cap_utf8(collapse_whitespace(redact_sql(query)), kStatementTextMax), r.integer(i, 1)});
   }
 }
 
@@ -99,8 +94,11 @@ ScanWindow window_between(const ScanSample& before, const ScanSample& after) {
   w.seq_tup_read = after.seq_tup_read - before.seq_tup_read;
   w.idx_scan = after.idx_scan - before.idx_scan;
   w.lookup_idx_scan = after.lookup_idx_scan - before.lookup_idx_scan;
-  if (w.seq_scan < 0 || w.seq_tup_read < 0 || w.idx_scan < 0 || w.lookup_idx_scan < 0) {
-    w.seq_scan = w.seq_tup_read = w.idx_scan = w.lookup_idx_scan = 0;
+  w.blks_hit = after.blks_hit - before.blks_hit;
+  w.blks_read = after.blks_read - before.blks_read;
+  if (w.seq_scan < 0 || w.seq_tup_read < 0 || w.idx_scan < 0 || w.lookup_idx_scan < 0 ||
+      w.blks_hit < 0 || w.blks_read < 0) {
+    w.seq_scan = w.seq_tup_read = w.idx_scan = w.lookup_idx_scan = w.blks_hit = w.blks_read = 0;
     w.counters_reset = true;
   }
   w.statements_read = before.statements_read && after.statements_read;

@@ -40,12 +40,16 @@ struct ScanSample {
   std::int64_t lookup_idx_scan = 0;  // the look-up indexes' only
   bool statements_read = false;      // text_lookups holds pg_stat_statements' entries
   std::vector<TextLookup> text_lookups;
+  std::int64_t blks_hit = 0, blks_read = 0;  // the database's (pg_stat_database)
 };
 
 // The difference between two samples.
 struct ScanWindow {
   double seconds = 0;
   std::int64_t seq_scan = 0, seq_tup_read = 0, idx_scan = 0, lookup_idx_scan = 0;
+  // The database's block accesses: the cache hit ratio now, as AfpPostgresCacheHitLow's
+  // rate sees it, not since the reset.
+  std::int64_t blks_hit = 0, blks_read = 0;
   // A counter went backwards: the statistics were reset within the window (all zero then).
   bool counters_reset = false;
   bool statements_read = false;
