@@ -17,7 +17,7 @@ def body_of(*items):
     return '{"observations":[' + ",".join(items) + "]}"
 
 
-DESIGN_EXAMPLE = """{"observations": [
+WIRE_FORMAT_EXAMPLE = """{"observations": [
   {"metric": "fingerprint_generation", "seconds": 1.84},
   {"metric": "api_request", "seconds": 2.31,
    "labels": {"endpoint": "/identify", "method": "POST", "status": "200"}},
@@ -30,7 +30,7 @@ DESIGN_EXAMPLE = """{"observations": [
 API = '{"metric":"api_request","seconds":1,"labels":{"endpoint":"%s","method":"GET","status":"200"}}'
 
 BATCH_PARSER = [
-    DESIGN_EXAMPLE,
+    WIRE_FORMAT_EXAMPLE,
     '{"observations":[]}',
     '{"version":1.0e0,"observations":[]}',
     body_of('{"labels":{"status":"404","endpoint":"/x","method":"GET"},"seconds":1e-3,'

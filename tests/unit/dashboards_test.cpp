@@ -13,10 +13,10 @@
 //     overlaps no other panel and reads well on a narrow screen, under a row;
 //   - every query: each selector filtered by job=~"$job" and instance=~"$instance",
 //     rate()/irate() over $__rate_interval, counters only inside rate/irate/increase, only
-//     known functions, and only metric names of the DESIGN.md contract, of a recording
-//     rule in rules/*.yml, or of Prometheus itself;
+//     known functions, and only metric names of the metric contract (docs/metrics.md), of a
+//     recording rule in rules/*.yml, or of Prometheus itself;
 //   - every threshold step that stands for a requirement equals exporter/src/core/
-//     thresholds.h (DESIGN.md's table), and every coloured panel is one of those;
+//     thresholds.h (docs/requirements.md's table), and every coloured panel is one of those;
 //   - a "cluster" variable, an annotation of firing afp alerts, no mention of documents
 //     outside the repository; `editable` as the provisioning's allowUiUpdates;
 //   - links between the four dashboards, and the alert rules' dashboard_url links, resolve.
@@ -55,10 +55,10 @@ const fs::path kRepo = AFP_SOURCE_DIR;
 const fs::path kDashboards = kRepo / "grafana" / "dashboards";
 const std::vector<std::string> kUids{"afp-overview", "afp-system", "afp-database", "afp-exporter"};
 
-// The metric contract of DESIGN.md ("Metric contract"), written out: the test reads only
-// files of this repository, and README's tables abbreviate names ({a,b}, `_files`) and
-// document more than the contract. Dashboards may use these, the recording rules of
-// rules/*.yml (read below, so new rules need no change here), and Prometheus's own series.
+// The metric contract the dashboards may rely on (a subset of docs/metrics.md), written out:
+// README's tables abbreviate names ({a,b}, `_files`) and document more than the contract.
+// Dashboards may use these, the recording rules of rules/*.yml (read below, so new rules need no
+// change here), and Prometheus's own series.
 const std::set<std::string> kContract{
     // System
     "node_cpu_seconds_total", "node_load1", "node_load5", "node_load15",
@@ -604,7 +604,7 @@ void Lint::query(const std::string& where, const std::string& uid, const std::st
       fail(where, "a selector without a metric name");
     else if (!known_metric(s.name, rules)) {
       fail(where, "metric " + s.name +
-                      " is neither in DESIGN.md's contract nor a recording rule in rules/");
+                      " is neither in the metric contract nor a recording rule in rules/");
     }
     for (const char* label : {"job", "instance"}) {
       bool ok = false;
@@ -699,7 +699,7 @@ void Lint::thresholds(const std::string& where, const json& p) {
     if (!m) {
       if (steps.size() > 1) {
         fail(w, "colours values by " + describe(steps) +
-                    ", which is no requirement of DESIGN.md or thresholds.h");
+                    ", which is no requirement of docs/requirements.md or thresholds.h");
       }
       continue;
     }
