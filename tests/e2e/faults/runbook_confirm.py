@@ -62,8 +62,9 @@ class Confirmer:
             "identify URL": f"http://127.0.0.1:{probe_port}/identify",
             "reference.wav": os.path.join(demo.dir, "probe.wav"),
         }
-        # `afp_exporter` on PATH is the build's, as after installing the package.
-        self.bin_dir = tempfile.mkdtemp(prefix="afp-confirm.")
+        # `afp_exporter` on PATH is the build's, as after installing the package; in the
+        # matrix's directory, which it removes when it ends.
+        self.bin_dir = tempfile.mkdtemp(prefix="afp-confirm.", dir=demo.tmp)
         os.symlink(exporter_bin, os.path.join(self.bin_dir, "afp_exporter"))
         self.env = dict(os.environ, PATH=self.bin_dir + os.pathsep + os.environ["PATH"],
                         AFP_PG_DSN_FILE=os.path.join(demo.dir, "pg", "dsn"))
