@@ -343,6 +343,18 @@ class Matrix:
         return failed
 
 
+def wait_for_queries(demo, checks, deadline, limit):
+    """Each (what, PromQL) of checks in turn, until the query returns something; a Failure
+    naming it once deadline passes (limit: the seconds that deadline allowed)."""
+    for what, expr in checks:
+        while not demo.query(expr):
+            demo.alive()
+            if time.time() > deadline:
+                raise Failure(f"warm-up: timed out after {limit:.0f}s waiting for {what}")
+            time.sleep(1)
+        log(f"ok   warm-up: {what}")
+
+
 def warm_up(demo, minutes_limit=6):
     """Songs ingested, look-ups flowing, and Prometheus quiet (a cold start may fire)."""
     deadline = time.time() + minutes_limit * 60
@@ -352,13 +364,7 @@ def warm_up(demo, minutes_limit=6):
         ("look-ups reported", 'increase(afp_db_query_duration_seconds_count{operation="lookup"}[1m]) > 0'),
         ("the probe succeeding", "afp_probe_success == 1"),
     ]
-    for what, expr in checks:
-        while not demo.query(expr):
-            demo.alive()
-            if time.time() > deadline:
-                raise Failure(f"warm-up: timed out waiting for {what}")
-            time.sleep(1)
-        log(f"ok   warm-up: {what}")
+    wait_for_queries(demo, checks, deadline, minutes_limit * 60)
 
 
 def main():
