@@ -231,6 +231,7 @@ class Fleet:
                   os.path.join(derived, "prometheus.yml"),
                   "--rules", os.path.join(derived, "rules", "*.yml"),
                   "--alertmanager", f"127.0.0.1:{self.am_port}", "--interval", self.args.interval,
+                  "--evaluation-interval", self.args.evaluation_interval,
                   *targets, f"--target=prometheus=127.0.0.1:{port}",
                   f"--target=alertmanager=127.0.0.1:{self.am_port}"], "derive_prometheus.py")
         os.makedirs(os.path.join(self.dir, "prometheus"))
