@@ -27,6 +27,12 @@ fail() { echo "FAIL: $1" >&2; cat "$workdir/log" >&2; exit 1; }
 
 uid=$((61184 + RANDOM % 4000))  # DynamicUser's range, 61184-65519
 chmod 0711 "$workdir"
+# The service's user reads the binary and the config from $workdir: the checkout's own
+# directories may be closed to other users (a clone inside a 0700 `mktemp -d`, a home).
+install -m 0755 "$exporter" "$workdir/afp_exporter"
+install -m 0644 "$config" "$workdir/config.json"
+exporter=$workdir/afp_exporter
+config=$workdir/config.json
 creds="$workdir/credentials"  # %d
 mkdir -m 0500 "$creds"
 token="afp-sandbox-token-$RANDOM$RANDOM"
