@@ -6,6 +6,10 @@ import urllib.error
 import urllib.request
 
 
+# The exporter's answers are a few dozen bytes; a larger one is not worth reading whole.
+MAX_ANSWER = 64 * 1024
+
+
 class RetryLater(Exception):
     """Nothing was applied (a 5xx, or no connection): the same batch may be sent again."""
 
@@ -47,9 +51,9 @@ class HttpTransport:
         request = urllib.request.Request(self.url, data, self._headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                return response.status, _json(response.read())
+                return response.status, _json(response.read(MAX_ANSWER))
         except urllib.error.HTTPError as e:
-            return e.code, _json(e.read())
+            return e.code, _json(e.read(MAX_ANSWER))
         except urllib.error.URLError as e:
             # No connection was made (refused, unreachable, unknown host): nothing applied.
             raise RetryLater(str(e.reason)) from None

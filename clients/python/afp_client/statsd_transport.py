@@ -4,6 +4,9 @@ import socket
 from .metrics import METRICS
 
 MAX_DATAGRAM = 1432  # fits one Ethernet frame with IPv4/IPv6 and UDP headers
+# A tag value with one of these would end the tag, the field or the line early: the
+# exporter would read another label value, or another line, than the one observed.
+UNSAFE = frozenset(",|#\n\r")
 
 
 def line(item):
@@ -31,6 +34,10 @@ class StatsdTransport:
     def send(self, batch, stats):
         datagram, lines = b"", 0
         for item in batch:
+            unsafe = [v for v in item.get("labels", {}).values() if UNSAFE & set(v)]
+            if unsafe:
+                stats.add("rejected", 1, f"statsd cannot carry the label value {unsafe[0]!r}")
+                continue
             encoded = line(item).encode()
             if datagram and len(datagram) + 1 + len(encoded) > MAX_DATAGRAM:
                 self._send(datagram, lines, stats)

@@ -52,6 +52,19 @@ def test_statsd_sends_every_metric_as_the_readme_lines(exporter):
     client.close()
 
 
+def test_statsd_refuses_a_label_value_that_would_break_the_line(exporter):
+    client = Client(f"statsd://127.0.0.1:{exporter.statsd_port}")
+    client.api_request(0.1, "/songs,status:500", "GET", 200)  # would smuggle a tag
+    client.api_request(0.1, "/songs", "GET", 200)
+    assert client.flush()
+    key = 'afp_api_request_duration_seconds_count{endpoint="/songs",method="GET",status="200"}'
+    assert exporter.wait_for(key, 1) == 1
+    stats = client.stats.snapshot()
+    assert (stats["sent"], stats["rejected"]) == (1, 1)
+    assert exporter.value('afp_ingest_observations_total{transport="statsd"}') == 1
+    client.close()
+
+
 def test_timers_as_context_manager_and_decorator(exporter):
     client = Client(exporter.url, TOKEN)
 
