@@ -5,6 +5,9 @@
 AFP_BUILD_PACKAGES=(cmake g++ make pkg-config git prometheus-cpp-dev libboost-dev libpq-dev
   nlohmann-json3-dev catch2 zlib1g-dev libcurl4-openssl-dev libyaml-cpp-dev libssl-dev
   libcrypt-dev libkissfft-dev libsndfile1-dev)
+# What scripts/package needs besides the build: the manual page, dpkg-shlibdeps, fakeroot;
+# lintian checks the package (its test).
+AFP_PACKAGE_PACKAGES=(help2man dpkg-dev fakeroot lintian)
 # What scripts/demo runs besides the build.
 AFP_DEMO_PACKAGES=(prometheus prometheus-alertmanager postgresql postgresql-contrib python3-yaml
   python3-aiosmtpd openssl curl)
