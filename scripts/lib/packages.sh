@@ -13,10 +13,10 @@ AFP_DEMO_PACKAGES=(prometheus prometheus-alertmanager postgresql postgresql-cont
   python3-aiosmtpd openssl curl)
 # jsonnet renders the mixin (mixin/render); the two exporters run in the coexistence e2e test;
 # pytest, FastAPI (with Starlette), httpx (Starlette's test client) and venv test the Python
-# client (clients/python).
+# client (clients/python); docker-compose validates compose.yaml.
 AFP_TEST_PACKAGES=(strace systemd prometheus prometheus-alertmanager python3-yaml python3-aiosmtpd python3-jsonschema curl jq openssl postgresql postgresql-contrib
   jsonnet prometheus-node-exporter prometheus-postgres-exporter
-  python3-pytest python3-fastapi python3-httpx python3-venv)
+  python3-pytest python3-fastapi python3-httpx python3-venv docker-compose)
 
 ensure_packages() {
   local missing=() pkg

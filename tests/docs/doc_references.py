@@ -23,7 +23,7 @@ import sys
 FLAG = re.compile(r"(?<![\w-])--(?:\[no-\])?[a-z][a-z0-9.-]*[a-z0-9](?![\w.-]*[A-Z<])")
 # Flags of other programs that the docs quote on their own: Prometheus, Alertmanager,
 # promtool, amtool and Thanos; the peers node_exporter and postgres_exporter (the
-# compatibility notes); curl, systemctl, ps, du, journalctl, kubectl.
+# compatibility notes); curl, systemctl, ps, du, journalctl, kubectl, docker.
 OTHER_PROGRAMS_FLAGS = {
     "--config.file", "--alertmanager.url", "--web.external-url", "--storage.tsdb.path",
     "--web.enable-lifecycle", "--cluster.peer", "--query.replica-label",
@@ -31,6 +31,7 @@ OTHER_PROGRAMS_FLAGS = {
     "--collector.netclass.ignored-devices", "--collector.database", "--collector.bgwriter",
     "--disable-default-metrics", "--disable-settings-metrics", "--extend.query-path",
     "--cacert", "--now", "--sort", "--max-depth", "--vacuum-size", "--from-file",
+    "--network", "--pid", "--name",
 }
 SUBCOMMANDS = [("db", "report"), ("db", "optimize"), ("web", "hash-password"), ("status",),
                ("profile",)]
