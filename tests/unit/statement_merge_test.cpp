@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/utf8.h"
 #include "dejavu_sql.h"
 #include "pg/connection.h"
 #include "pg/sql_canonical.h"
@@ -46,6 +47,32 @@ TEST_CASE("query label text: capped at 120 characters on a UTF-8 boundary", "[pg
   auto top = m.top(0, 0);
   REQUIRE(top.size() == 1);
   CHECK(top[0]->query == canonicalize(long_select).text.substr(0, 120));
+}
+
+TEST_CASE("query label text: bytes core/utf8.h refuses become '?', one per byte",
+          "[pg][statements]") {
+  CHECK(cap_utf8("\xe0\x80\x80", 120) == "???");       // overlong U+0000, 3 bytes
+  CHECK(cap_utf8("\xed\xa0\x80", 120) == "???");       // the surrogate U+D800
+  CHECK(cap_utf8("\xf5\x80\x80\x80", 120) == "????");  // no code point has lead F5
+  CHECK(cap_utf8("\xf7\xbf\xbf\xbf", 120) == "????");  // nor F7
+  for (const char* invalid : {"\xe0\x80\x80", "\xed\xa0\x80", "\xf5\x80\x80\x80"}) {
+    INFO(invalid);
+    CHECK(afp::core::valid_utf8(cap_utf8(invalid, 120)));
+  }
+}
+
+TEST_CASE("query label text: the cap never splits a character", "[pg][statements]") {
+  const std::string a119(119, 'a');
+  // A 4-byte sequence cut short at the end of the text, or by an ASCII byte, is one
+  // invalid byte at the cap: the cap is reached with it.
+  CHECK(cap_utf8(a119 + "\xf0\x9f\x8e", 120) == a119 + "?");
+  CHECK(cap_utf8(a119 + "\xf0\x9f\x8e" + "b", 120) == a119 + "?");
+  CHECK(cap_utf8(a119 + "\xf0\x9f\x8e", 122) == a119 + "???");
+  // Valid multibyte characters at the boundary: whole, or not at all.
+  CHECK(cap_utf8(a119 + "\xf0\x9f\x8e\xb5" + "c", 120) == a119 + "\xf0\x9f\x8e\xb5");
+  CHECK(cap_utf8(a119 + "a\xf0\x9f\x8e\xb5", 120) == a119 + "a");
+  CHECK(cap_utf8(a119 + "\xed\x9f\xbf" + "c", 120) == a119 + "\xed\x9f\xbf");    // U+D7FF
+  CHECK(cap_utf8(a119 + "\xf4\x8f\xbf\xbf", 120) == a119 + "\xf4\x8f\xbf\xbf");  // U+10FFFF
 }
 
 namespace {

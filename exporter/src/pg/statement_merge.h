@@ -19,8 +19,10 @@ namespace afp::pg {
 // The at most this many characters of a statement text go into a query label.
 inline constexpr std::size_t kQueryLabelChars = 120;
 
-// At most max_chars UTF-8 characters of text (cut on a character boundary; invalid bytes
-// become '?', so the result is always valid UTF-8).
+// At most max_chars UTF-8 characters of text (cut on a character boundary; each byte that
+// starts no sequence core::utf8_sequence_length accepts (overlong forms, surrogates, code
+// points beyond U+10FFFF, cut-short sequences) becomes one '?' character, so the result is
+// always valid UTF-8).
 std::string cap_utf8(std::string_view text, std::size_t max_chars);
 
 // pg_stat_statements' counters of one entry, as PostgreSQL reports them (times in ms).
