@@ -227,21 +227,20 @@ void append_collapsed(std::string& out, std::string_view text) {
   }
 }
 
-}  // namespace
-
-CanonicalText canonicalize(std::string_view sql) {
-  auto tokens = sql::tokenize(sql);
-  // The significant tokens, and where each list to collapse ends.
+std::vector<Token> significant_tokens(const std::vector<Token>& tokens) {
   std::vector<Token> sig;
   sig.reserve(tokens.size());
   for (const auto& t : tokens) {
     if (t.kind != Tok::space && t.kind != Tok::comment) sig.push_back(t);
   }
+  return sig;
+}
+
+// For the '(' at significant index i that opens a list to collapse, element i is the index
+// after the list's last ')'; every other element is 0.
+std::vector<std::size_t> lists_to_collapse(std::string_view sql, const std::vector<Token>& sig) {
   ListParser parser(sql, sig);
-  // collapse_end[i]: for the '(' at significant index i that opens a list to collapse,
-  // the index after the list's last ')'.
   std::vector<std::size_t> collapse_end(sig.size(), 0);
-  bool merged = false;
   for (std::size_t i = 0; i + 1 < sig.size(); ++i) {
     if (sig[i + 1].kind != Tok::lparen) continue;
     std::size_t end = kFail;
@@ -252,10 +251,20 @@ CanonicalText canonicalize(std::string_view sql) {
     }
     if (end != kFail) {
       collapse_end[i + 1] = end;
-      merged = true;
       i = end - 1;  // nothing inside a collapsed list is looked at again
     }
   }
+  return collapse_end;
+}
+
+}  // namespace
+
+CanonicalText canonicalize(std::string_view sql) {
+  auto tokens = sql::tokenize(sql);
+  std::vector<Token> sig = significant_tokens(tokens);
+  std::vector<std::size_t> collapse_end = lists_to_collapse(sql, sig);
+  bool merged = std::any_of(collapse_end.begin(), collapse_end.end(),
+                            [](std::size_t end) { return end != 0; });
 
   CanonicalText out;
   out.merged = merged;
