@@ -9,6 +9,7 @@
 
 #include "core/utf8.h"
 #include "harness_support.h"
+#include "pg/sql_canonical.h"
 #include "pg/statement_merge.h"
 
 using namespace afp;

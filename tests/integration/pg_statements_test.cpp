@@ -8,7 +8,7 @@
 
 #include "pg/query.h"
 #include "pg/source.h"
-#include "pg/statement_merge.h"
+#include "pg/sql_canonical.h"
 #include "pg_test_db.h"
 
 using namespace afp;

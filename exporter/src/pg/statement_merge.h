@@ -1,8 +1,8 @@
 #pragma once
 
-// The pure part of the pg_stat_statements collector (no libpq): the canonical form of a
-// normalized statement text, and the merger that folds statements differing only in the
-// length of an IN (...) or VALUES list into one series with monotonic counters.
+// The pure part of the pg_stat_statements collector (no libpq): the merger that folds
+// statements whose texts have the same canonical form (pg/sql_canonical.h), i.e. differ only
+// in the length of an IN (...) or VALUES list, into one series with monotonic counters.
 
 #include <chrono>
 #include <cstddef>
@@ -19,31 +19,10 @@ namespace afp::pg {
 // The at most this many characters of a statement text go into a query label.
 inline constexpr std::size_t kQueryLabelChars = 120;
 
-// A normalized statement text (pg_stat_statements' `query` column) in canonical form.
-//
-// A parenthesised, comma-separated list of parameter-like items after IN, and a VALUES
-// list of such tuples, become "(...)": `WHERE hash IN (decode($1, $2), decode($3, $4))`
-// and `... IN (decode($1, $2))` both read `WHERE hash IN (...)`. Parameter-like items are
-// parameters ($n), constants, NULL/TRUE/FALSE/DEFAULT, casts ($1::bytea, CAST($1 AS int)),
-// typed literals (date $1), calls of functions on such items (decode($1, $2)), row
-// constructors of them and operators between them. Anything that names a column or holds
-// a subquery keeps the list as it is. Strings, quoted identifiers, dollar quotes and
-// comments are skipped correctly, so parentheses and commas inside them never count.
-struct CanonicalText {
-  // FNV-1a 64 of the token sequence, whitespace and comments left out, unquoted words in
-  // lower case, every $n as "$" and every collapsed list as "(...)": equal for texts that
-  // differ only in list lengths, parameter numbers, spacing, comments or keyword case.
-  std::uint64_t hash = 0;
-  // Whether a list was collapsed: such a statement is exported under `hash`.
-  bool merged = false;
-  // For people: whitespace runs collapsed to one space, collapsed lists as (...), and, when
-  // merged, the remaining parameters renumbered from $1 in order of first appearance.
-  std::string text;
-};
-CanonicalText canonicalize(std::string_view normalized_sql);
-
-// At most max_chars UTF-8 characters of text (cut on a character boundary; invalid bytes
-// become '?', so the result is always valid UTF-8).
+// At most max_chars UTF-8 characters of text (cut on a character boundary; each byte that
+// starts no sequence core::utf8_sequence_length accepts (overlong forms, surrogates, code
+// points beyond U+10FFFF, cut-short sequences) becomes one '?' character, so the result is
+// always valid UTF-8).
 std::string cap_utf8(std::string_view text, std::size_t max_chars);
 
 // pg_stat_statements' counters of one entry, as PostgreSQL reports them (times in ms).
