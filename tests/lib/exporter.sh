@@ -12,7 +12,9 @@ cleanup_exporter() {
 trap cleanup_exporter EXIT
 
 start_exporter() {
-  "$@" --web.listen-address=127.0.0.1:0 2>"$workdir/log" &
+  # The log exists before the loop reads it: the background job opens it only once it runs.
+  : >"$workdir/log"
+  "$@" --web.listen-address=127.0.0.1:0 2>>"$workdir/log" &
   pid=$!
   port=
   for _ in $(seq 1 200); do
