@@ -127,13 +127,6 @@ std::span<const CollectorAlias> collector_aliases() {
   return kAliases;
 }
 
-std::string_view canonical_collector_name(std::string_view name) {
-  for (const auto& a : kAliases) {
-    if (a.alias == name) return a.name;
-  }
-  return name;
-}
-
 const CollectorSpec* find_collector(std::string_view name) {
   for (const auto& spec : kBuiltin) {
     if (spec.name == name) return &spec;

@@ -64,8 +64,6 @@ struct CollectorAlias {
   std::string_view name;
 };
 std::span<const CollectorAlias> collector_aliases();
-// The collector an alias stands for, or the name itself when it is no alias.
-std::string_view canonical_collector_name(std::string_view name);
 // Whether deps hold what the spec needs.
 bool available(const CollectorSpec& spec, const CollectorDeps& deps);
 
