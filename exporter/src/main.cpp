@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "app/catalog.h"
 #include "app/exporter_app.h"
 #include "build_info.h"
 #include "cli/db.h"
@@ -31,9 +32,9 @@ int main(int argc, char** argv) {
     return afp::cli::run_web({args.begin() + 1, args.end()}, std::cin, std::cout, std::cerr);
   }
   try {
-    auto cl = afp::config::parse_command_line(args);
+    auto cl = afp::config::parse_command_line(args, afp::collectors::collector_flags());
     if (cl.help) {
-      std::cout << afp::config::usage();
+      std::cout << afp::config::usage(afp::collectors::collector_flags());
       return 0;
     }
     if (cl.version) {

@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "collectors/catalog.h"
+#include "collectors/system_collectors.h"
 #include "harness_support.h"
 #include "proc_tree.h"
 

@@ -3,8 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "collectors/catalog.h"
 #include "collectors/process.h"
+#include "collectors/system_collectors.h"
 #include "harness_support.h"
 #include "proc_tree.h"
 

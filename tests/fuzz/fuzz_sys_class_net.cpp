@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "collectors/catalog.h"
+#include "collectors/system_collectors.h"
 #include "harness_support.h"
 #include "proc_tree.h"
 

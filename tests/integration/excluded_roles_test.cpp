@@ -39,7 +39,7 @@ void run_statements() {
 
 std::string scrape(const std::string& dsn, const std::vector<std::string>& exclude_users) {
   static log::Logger log(log::Level::error);
-  collectors::StatementsSettings settings;
+  pg::StatementsSettings settings;
   settings.limit = 0;
   settings.include_query = true;
   settings.exclude_users = exclude_users;

@@ -47,8 +47,7 @@ struct Db {
   }
 };
 
-std::unique_ptr<pg::Source> source(const std::string& dsn,
-                                   collectors::StatementsSettings settings = {}) {
+std::unique_ptr<pg::Source> source(const std::string& dsn, pg::StatementsSettings settings = {}) {
   static log::Logger log(log::Level::error);
   auto s = std::make_unique<pg::Source>(pg::Dsn{dsn, "test"}, pg::SourceOptions{}, log);
   s->add("pg_stat_statements", pg::make_stat_statements_query(settings));
@@ -125,7 +124,7 @@ TEST_CASE("pg_stat_statements: 30 IN-list lengths are one series counting every 
   REQUIRE(view.value(0, 0) == "30");  // one queryid per list length in the view
   REQUIRE(view.value(0, 1) == std::to_string(lookups));
 
-  collectors::StatementsSettings settings;
+  pg::StatementsSettings settings;
   settings.include_query = true;
   settings.limit = 0;
   auto s = source(db.dsn, settings);
@@ -192,7 +191,7 @@ TEST_CASE("pg_stat_statements: 30 IN-list lengths are one series counting every 
   // Only this database unless asked for all.
   test::admin_sql("SELECT 'statements_test other database'", "postgres");
   CHECK(text_of(*s).find("datname=\"postgres\"") == std::string::npos);
-  collectors::StatementsSettings all;
+  pg::StatementsSettings all;
   all.all_databases = true;
   auto everywhere = source(db.dsn, all);
   auto e = scrape(*everywhere);
@@ -206,11 +205,11 @@ TEST_CASE("pg_stat_statements: 30 IN-list lengths are one series counting every 
   REQUIRE(p.ok);
   CHECK(p.text.find("pg_stat_statements_query_id") == std::string::npos);
   CHECK(value(p.text, series("pg_stat_statements_calls_total", label)) == lookups + 1);
-  collectors::StatementsSettings one;
+  pg::StatementsSettings one;
   one.limit = 1;
   auto top1 = source(db.dsn, one);
   CHECK(count_lines(scrape(*top1).text, "pg_stat_statements_calls_total{") == 1);
-  collectors::StatementsSettings busy;
+  pg::StatementsSettings busy;
   busy.min_calls = lookups + 1;
   auto few = source(db.dsn, busy);
   auto f = scrape(*few);

@@ -32,7 +32,7 @@ void run_statements_with_secrets() {
 std::string scrape_with_query_text(const std::string& dsn) {
   log::Logger log(log::Level::error);
   pg::Source source(pg::Dsn{dsn, "test"}, pg::SourceOptions{}, log);
-  collectors::StatementsSettings settings;
+  pg::StatementsSettings settings;
   settings.include_query = true;
   settings.limit = 0;
   source.add("pg_stat_statements", pg::make_stat_statements_query(settings));

@@ -1,4 +1,4 @@
-#include "collectors/catalog.h"
+#include "app/catalog.h"
 #include "golden.h"
 
 using namespace afp;

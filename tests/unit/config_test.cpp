@@ -1,12 +1,17 @@
 #include <fstream>
 
+#include "app/catalog.h"
 #include "config/options.h"
 #include "golden.h"
 
 using namespace afp;
-using config::parse_command_line;
 
 namespace {
+
+// The flags with the catalog's collectors, as main.cpp parses them.
+config::CommandLine parse_command_line(const std::vector<std::string>& args) {
+  return config::parse_command_line(args, collectors::collector_flags());
+}
 
 std::string write_temp(const std::string& name, const std::string& content) {
   std::string path = "/tmp/afp_config_test_" + std::to_string(getpid()) + "_" + name;
@@ -78,14 +83,16 @@ TEST_CASE("postgres_exporter's collector names are aliases of ours", "[config]")
     // The last flag wins, whichever name it uses.
     CHECK(parse_command_line({"--no-collector." + name, "--collector." + alias})
               .options.collector_enabled(name));
-    CHECK_THAT(config::usage(), Catch::Contains("Alias: --collector." + alias + "."));
+    CHECK_THAT(config::usage(collectors::collector_flags()),
+               Catch::Contains("Alias: --collector." + alias + "."));
   }
   auto path = write_temp("alias.json", R"({"collector.stat_statements": false})");
   CHECK_FALSE(
       parse_command_line({"--config.file", path}).options.collector_enabled("pg_stat_statements"));
   unlink(path.c_str());
   // Aliases are no keys of their own: the shipped config lists ours only.
-  CHECK_FALSE(config::default_config().contains("collector.stat_database"));
+  CHECK_FALSE(
+      config::default_config(collectors::collector_flags()).contains("collector.stat_database"));
   // postgres_exporter 0.11's own collectors (pg_database_size_bytes, pg_stat_bgwriter_*)
   // have no counterpart here: asking for them is an error, not silently nothing.
   CHECK_THAT(error_of({"--collector.bgwriter"}),
@@ -200,9 +207,9 @@ TEST_CASE("config file errors name the key", "[config]") {
 TEST_CASE("deploy/afp_exporter.json lists every key with its default", "[config]") {
   auto shipped = nlohmann::ordered_json::parse(
       test::slurp(std::string(AFP_SOURCE_DIR) + "/deploy/afp_exporter.json"));
-  CHECK(shipped.dump(2) == config::default_config().dump(2));
-  auto text = config::usage();
-  const auto defaults = config::default_config();
+  CHECK(shipped.dump(2) == config::default_config(collectors::collector_flags()).dump(2));
+  auto text = config::usage(collectors::collector_flags());
+  const auto defaults = config::default_config(collectors::collector_flags());
   for (auto it = defaults.begin(); it != defaults.end(); ++it) {
     INFO(it.key());
     CHECK(text.find(it.key()) != std::string::npos);
@@ -210,7 +217,7 @@ TEST_CASE("deploy/afp_exporter.json lists every key with its default", "[config]
 }
 
 TEST_CASE("pg_stat_statements flags and config keys", "[config]") {
-  auto defaults = parse_command_line({}).options.collectors.pg_statements;
+  auto defaults = parse_command_line({}).options.pg_collectors.statements;
   CHECK(defaults.limit == 100);
   CHECK(defaults.min_calls == 1);
   CHECK_FALSE(defaults.include_query);
@@ -219,7 +226,7 @@ TEST_CASE("pg_stat_statements flags and config keys", "[config]") {
   auto set = parse_command_line({"--pg.statements.limit=0", "--pg.statements.min-calls", "5",
                                  "--pg.statements.include-query", "--pg.statements.all-databases",
                                  "--pg.statements.exclude-users=afp_faults,Ops Team"})
-                 .options.collectors.pg_statements;
+                 .options.pg_collectors.statements;
   CHECK(set.limit == 0);
   CHECK(set.min_calls == 5);
   CHECK(set.include_query);
@@ -235,7 +242,7 @@ TEST_CASE("pg_stat_statements flags and config keys", "[config]") {
   auto file =
       write_temp("stmt.json", R"({"pg.statements.limit": 7, "pg.statements.include-query": true})");
   auto from_file = parse_command_line({"--config.file", file, "--no-pg.statements.include-query"})
-                       .options.collectors.pg_statements;
+                       .options.pg_collectors.statements;
   CHECK(from_file.limit == 7);
   CHECK_FALSE(from_file.include_query);
   CHECK_THAT(error_of({"--pg.statements.limit=-1"}),

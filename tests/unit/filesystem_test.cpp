@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "collectors/catalog.h"
 #include "collectors/statfs_pool.h"
+#include "collectors/system_collectors.h"
 #include "golden.h"
 
 using namespace afp;

@@ -1,8 +1,8 @@
 #include <chrono>
 #include <string>
 
-#include "collectors/catalog.h"
 #include "collectors/host_sources.h"
+#include "collectors/system_collectors.h"
 #include "golden.h"
 
 using namespace afp;

@@ -7,9 +7,9 @@
 #include <thread>
 
 #include "app/exporter_app.h"
+#include "core/listen_address.h"
 #include "golden.h"
 #include "http/gzip.h"
-#include "http/listen_address.h"
 #include "http/server.h"
 #include "http_client.h"
 #include "running_app.h"
@@ -193,7 +193,7 @@ TEST_CASE("a failing collector zeroes its success and the scrape still succeeds"
 TEST_CASE("listen address validation", "[http][config]") {
   std::string err;
   auto ip = [&](std::string_view text) {
-    auto address = http::parse_listen_address(text, &err);
+    auto address = core::parse_listen_address(text, &err);
     return address ? address->ip + " " + std::to_string(address->port) : "error";
   };
   CHECK(ip(":9793") == " 9793");  // every address

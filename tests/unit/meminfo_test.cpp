@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "collectors/catalog.h"
+#include "collectors/system_collectors.h"
 #include "golden.h"
 
 using namespace afp;

@@ -1,7 +1,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/catalog.h"
+#include "collectors/system_collectors.h"
 #include "golden.h"
 
 using namespace afp;

@@ -1,6 +1,6 @@
 #include <vector>
 
-#include "collectors/catalog.h"
+#include "collectors/system_collectors.h"
 #include "golden.h"
 
 using namespace afp;

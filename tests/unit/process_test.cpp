@@ -6,7 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
-#include "collectors/catalog.h"
+#include "collectors/system_collectors.h"
 #include "golden.h"
 #include "metrics/text_parser.h"
 

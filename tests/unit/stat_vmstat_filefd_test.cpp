@@ -1,4 +1,4 @@
-#include "collectors/catalog.h"
+#include "collectors/system_collectors.h"
 #include "golden.h"
 
 using namespace afp;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/catalog.h"
 #include "app/exporter_app.h"
 #include "cli/status.h"
 #include "config/options.h"
@@ -44,8 +45,9 @@ class SecuredExporter {
       args_.insert(args_.end(), {"--collector.disable-defaults", "--collector.pipeline"});
     }
     args_.insert(args_.end(), {"--collector.postgres", "--pg.dsn-file=" + dir_.file("dsn")});
-    app_ = std::make_unique<afp::app::ExporterApp>(afp::config::parse_command_line(args_).options,
-                                                   args_, log_);
+    app_ = std::make_unique<afp::app::ExporterApp>(
+        afp::config::parse_command_line(args_, afp::collectors::collector_flags()).options, args_,
+        log_);
     app_->start();
   }
   ~SecuredExporter() { app_->stop(); }

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "app/catalog.h"
 #include "app/exporter_app.h"
 #include "config/options.h"
 #include "golden.h"
@@ -115,7 +116,8 @@ struct RunningApp {
   int port = 0;
 
   explicit RunningApp(const std::string& web_config_file)
-      : args(app_args(web_config_file)), app(config::parse_command_line(args).options, args, log) {
+      : args(app_args(web_config_file)),
+        app(config::parse_command_line(args, collectors::collector_flags()).options, args, log) {
     app.start();
     port = app.ports().at(0);
   }

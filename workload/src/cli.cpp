@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "arg_reader.h"
-#include "config/secret.h"
+#include "core/secret.h"
 #include "fault_spec.h"
 
 namespace afp::workload {
@@ -18,10 +18,10 @@ std::string resolve_dsn(std::string dsn, const Getenv& getenv) {
   if (!dsn.empty()) return dsn;
   static const std::string kNoFile;
   try {
-    auto secret = config::load_secret(
+    auto secret = core::load_secret(
         {"AFP_PG_DSN", getenv("AFP_PG_DSN"), getenv("AFP_PG_DSN_FILE"), "", kNoFile});
     if (secret) return secret->value;
-  } catch (const config::SecretError& e) {
+  } catch (const core::SecretError& e) {
     throw UsageError(e.what());
   }
   throw UsageError("no database: give --dsn DSN or set AFP_PG_DSN or AFP_PG_DSN_FILE");
@@ -33,10 +33,10 @@ std::string resolve_fault_dsn(std::string dsn, const std::string& app_dsn, const
   if (!dsn.empty()) return dsn;
   static const std::string kNoFile;
   try {
-    auto secret = config::load_secret({"AFP_FAULT_PG_DSN", getenv("AFP_FAULT_PG_DSN"),
-                                       getenv("AFP_FAULT_PG_DSN_FILE"), "", kNoFile});
+    auto secret = core::load_secret({"AFP_FAULT_PG_DSN", getenv("AFP_FAULT_PG_DSN"),
+                                     getenv("AFP_FAULT_PG_DSN_FILE"), "", kNoFile});
     if (secret) return secret->value;
-  } catch (const config::SecretError& e) {
+  } catch (const core::SecretError& e) {
     throw UsageError(e.what());
   }
   return app_dsn;

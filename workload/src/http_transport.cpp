@@ -2,7 +2,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "config/secret.h"
+#include "core/secret.h"
 #include "http/client.h"
 #include "http_client.h"
 #include "report_transport.h"
@@ -29,10 +29,10 @@ std::string ingest_url(std::string_view url) {
 std::string load_token() {
   try {
     static const std::string kNoFile;
-    auto secret = config::load_secret({"AFP_INGEST_TOKEN", std::getenv("AFP_INGEST_TOKEN"),
-                                       std::getenv("AFP_INGEST_TOKEN_FILE"), "", kNoFile});
+    auto secret = core::load_secret({"AFP_INGEST_TOKEN", std::getenv("AFP_INGEST_TOKEN"),
+                                     std::getenv("AFP_INGEST_TOKEN_FILE"), "", kNoFile});
     return secret ? secret->value : std::string();
-  } catch (const config::SecretError& e) {
+  } catch (const core::SecretError& e) {
     throw ReporterError(e.what());
   }
 }

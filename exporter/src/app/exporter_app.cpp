@@ -10,11 +10,11 @@
 #include <future>
 #include <thread>
 
+#include "app/catalog.h"
 #include "app/scrape_timeout.h"
 #include "build_info.h"
-#include "collectors/catalog.h"
 #include "collectors/proc_file.h"
-#include "config/secret.h"
+#include "core/secret.h"
 #include "http/web_config.h"
 #include "pg/dsn.h"
 #include "pg/source.h"
@@ -32,8 +32,17 @@ int worker_threads(int max_requests) {
   return (max_requests > 0 ? max_requests : 40) + 8;
 }
 
+// The catalog's collectors the options enable, in scrape order.
+std::vector<const collectors::CollectorSpec*> enabled_collectors(const config::Options& options) {
+  std::vector<const collectors::CollectorSpec*> out;
+  for (const auto& spec : collectors::builtin_collectors()) {
+    if (options.collector_enabled(spec.name, spec.enabled_by_default)) out.push_back(&spec);
+  }
+  return out;
+}
+
 void check_paths(const config::Options& options) {
-  auto enabled = options.enabled_collectors();
+  auto enabled = enabled_collectors(options);
   if (enabled.empty()) return;
   std::string stat = collectors::join_path(options.collectors.procfs, "stat");
   if (access(stat.c_str(), R_OK) != 0) {
@@ -102,12 +111,12 @@ namespace {
 pipeline::IngestSettings ingest_settings(const config::Options& options) {
   const auto& in = options.ingest;
   pipeline::IngestSettings settings;
-  std::optional<config::Secret> token;
+  std::optional<core::Secret> token;
   try {
-    token = config::load_secret({"AFP_INGEST_TOKEN", std::getenv("AFP_INGEST_TOKEN"),
-                                 std::getenv("AFP_INGEST_TOKEN_FILE"), "ingest.token-file",
-                                 in.token_file});
-  } catch (const config::SecretError& e) {
+    token = core::load_secret({"AFP_INGEST_TOKEN", std::getenv("AFP_INGEST_TOKEN"),
+                               std::getenv("AFP_INGEST_TOKEN_FILE"), "ingest.token-file",
+                               in.token_file});
+  } catch (const core::SecretError& e) {
     throw config::ConfigError(e.what());
   }
   if (token) settings.token = std::move(token->value);
@@ -157,16 +166,16 @@ std::shared_ptr<const collectors::Scraper> build_scraper(const config::Options& 
   check_paths(options);
   auto postgres = postgres_source(options, log);
   collectors::CollectorDeps deps{options.collectors, postgres};
+  deps.pg_settings = options.pg_collectors;
   if (pipeline) {
     deps.pipeline = pipeline->store;
     deps.probe = pipeline->probe;
     deps.statfs_pool = pipeline->statfs_pool;
   }
   std::vector<collectors::NamedCollector> list;
-  for (const auto& name : options.enabled_collectors()) {
-    const auto* spec = collectors::find_collector(name);
+  for (const auto* spec : enabled_collectors(options)) {
     if (!collectors::available(*spec, deps)) continue;
-    list.push_back({name, spec->make(deps)});
+    list.push_back({std::string(spec->name), spec->make(deps)});
   }
   return std::make_shared<const collectors::Scraper>(std::move(list), health);
 }
@@ -232,7 +241,7 @@ void ExporterApp::reload() {
   std::shared_ptr<const collectors::Scraper> scraper;
   std::shared_ptr<const http::WebConfig> web;
   try {
-    next = config::reload(args_);
+    next = config::reload(args_, collectors::collector_flags());
     scraper = build_scraper(next, health_, log_, &pipeline_);
     web = load_web_config(next.web_config_file);  // re-read even if unchanged: new certificates
   } catch (const std::exception& e) {

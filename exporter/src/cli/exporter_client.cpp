@@ -5,7 +5,7 @@
 #include <optional>
 #include <stdexcept>
 
-#include "config/secret.h"
+#include "core/secret.h"
 
 namespace afp::cli {
 
@@ -52,10 +52,9 @@ std::optional<http::BasicCredentials> credentials(const ExporterClientFlags& fla
   check_username(flags.username);
   try {
     return http::BasicCredentials{
-        flags.username,
-        config::read_secret_file(flags.password_file,
-                                 "--basic-auth.password-file " + flags.password_file)};
-  } catch (const config::SecretError& e) {
+        flags.username, core::read_secret_file(flags.password_file, "--basic-auth.password-file " +
+                                                                        flags.password_file)};
+  } catch (const core::SecretError& e) {
     throw std::invalid_argument(e.what());
   }
 }

@@ -13,9 +13,9 @@
 #include <thread>
 #include <utility>
 
+#include "app/catalog.h"
 #include "cli/exporter_client.h"
 #include "cli/flags.h"
-#include "collectors/catalog.h"
 #include "collectors/settings.h"
 #include "config/options.h"
 #include "http/client.h"

@@ -3,9 +3,9 @@
 #include <string>
 #include <vector>
 
-#include "collectors/catalog.h"
 #include "collectors/name_filter.h"
 #include "collectors/proc_file.h"
+#include "collectors/system_collectors.h"
 
 namespace afp::collectors {
 

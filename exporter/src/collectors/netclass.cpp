@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "collectors/catalog.h"
 #include "collectors/name_filter.h"
 #include "collectors/proc_file.h"
+#include "collectors/system_collectors.h"
 #include "core/ascii.h"
 #include "core/utf8.h"
 

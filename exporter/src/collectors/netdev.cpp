@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "collectors/catalog.h"
 #include "collectors/name_filter.h"
 #include "collectors/proc_file.h"
+#include "collectors/system_collectors.h"
 #include "core/ascii.h"
 
 namespace afp::collectors {

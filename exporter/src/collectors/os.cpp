@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
-#include "collectors/catalog.h"
 #include "collectors/proc_file.h"
+#include "collectors/system_collectors.h"
 #include "core/ascii.h"
 #include "core/utf8.h"
 

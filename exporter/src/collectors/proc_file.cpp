@@ -6,21 +6,17 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <limits>
 
 #include "collectors/collector.h"
+#include "core/text_file.h"
 
 namespace afp::collectors {
 
 namespace {
 
-// errno is returned instead of thrown so that try_read_file stays exception-free.
-int read_all(const std::string& path, std::string& out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  int err = pread_all(fd, out, false);
-  ::close(fd);
-  return err;
-}
+// core's reader without its bound: a /proc file is as long as the kernel makes it.
+constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
 
 }  // namespace
 
@@ -93,16 +89,16 @@ bool ProcFileSet::try_read(const std::string& path, std::string& out) {
 }
 
 std::string read_file(const std::string& path) {
-  std::string out;
-  if (int err = read_all(path, out); err != 0) {
-    throw CollectError("cannot read " + path + ": " + std::strerror(err));
+  std::string out, error;
+  if (!core::read_text_file(path, &out, &error, kUnbounded)) {
+    throw CollectError("cannot read " + path + ": " + error);
   }
   return out;
 }
 
 std::optional<std::string> try_read_file(const std::string& path) {
-  std::string out;
-  if (read_all(path, out) != 0) return std::nullopt;
+  std::string out, error;
+  if (!core::read_text_file(path, &out, &error, kUnbounded)) return std::nullopt;
   return out;
 }
 

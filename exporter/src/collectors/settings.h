@@ -3,7 +3,6 @@
 #include <chrono>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace afp::collectors {
 
@@ -26,16 +25,8 @@ inline std::string_view effective_exclude(std::string_view include, std::string_
   return !include.empty() && exclude == default_exclude ? std::string_view() : exclude;
 }
 
-// The pg_stat_statements collector (pg/stat_statements.cpp), --pg.statements.*.
-struct StatementsSettings {
-  long long limit = 100;       // the N statements with most execution time, after merging; 0: all
-  long long min_calls = 1;     // fewer calls (after merging): not exported
-  bool include_query = false;  // pg_stat_statements_query_id{queryid,query}
-  bool all_databases = false;  // every database's statements, not only the DSN's
-  std::vector<std::string> exclude_users;  // these roles' statements are left out
-};
-
-// What the collectors are configured with; filled from flags and the config file.
+// What the system collectors are configured with; filled from flags and the config file.
+// The PostgreSQL collectors' settings are pg::CollectorSettings (pg/settings.h).
 struct CollectorSettings {
   std::string procfs = "/proc";
   std::string sysfs = "/sys";
@@ -48,10 +39,6 @@ struct CollectorSettings {
   std::string disk_device_exclude = kDefaultDiskDeviceExclude;
   std::string netdev_device_include;  // empty: every device
   std::string netdev_device_exclude;  // empty: none
-  StatementsSettings pg_statements;
-  // The largest tables and indexes pg_stat_user_tables/indexes export; 0: all. A schema of
-  // thousands of partitions would otherwise mean tens of thousands of series.
-  long long pg_relations_limit = 500;
 };
 
 }  // namespace afp::collectors

@@ -5,8 +5,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "collectors/catalog.h"
 #include "collectors/host_sources.h"
+#include "collectors/system_collectors.h"
 #include "core/utf8.h"
 
 namespace afp::collectors {

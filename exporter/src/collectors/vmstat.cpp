@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "collectors/catalog.h"
 #include "collectors/proc_file.h"
+#include "collectors/system_collectors.h"
 
 namespace afp::collectors {
 

@@ -6,10 +6,9 @@
 #include <set>
 #include <sstream>
 
-#include "collectors/catalog.h"
 #include "collectors/name_filter.h"
+#include "core/listen_address.h"
 #include "core/text_file.h"
-#include "http/listen_address.h"
 #include "pg/excluded_roles.h"
 
 namespace afp::config {
@@ -59,7 +58,7 @@ std::string check_listen_addresses(const json& value) {
   if (value.empty()) return "at least one listen address is needed";
   for (const auto& address : value) {
     std::string error;
-    if (!http::parse_listen_address(address.get<std::string>(), &error)) return error;
+    if (!core::parse_listen_address(address.get<std::string>(), &error)) return error;
   }
   return {};
 }
@@ -150,7 +149,7 @@ void add_pipeline_options(std::vector<OptionDef>& t) {
        [](const json& v) {
          auto address = v.get<std::string>();
          std::string error;
-         if (address.empty() || http::parse_listen_address(address, &error)) return std::string();
+         if (address.empty() || core::parse_listen_address(address, &error)) return std::string();
          return error;
        }});
   ingest_int("statsd.read-buffer-bytes",
@@ -192,7 +191,7 @@ void add_pipeline_options(std::vector<OptionDef>& t) {
   probe_string("probe.content-type", "Content type of the uploaded audio.", &P::content_type);
 }
 
-std::vector<OptionDef> build_option_table() {
+std::vector<OptionDef> build_option_table(CollectorList collectors) {
   using S = collectors::CollectorSettings;
   std::vector<OptionDef> t;
   t.push_back({"web.listen-address",
@@ -227,15 +226,14 @@ std::vector<OptionDef> build_option_table() {
   t.push_back({"collector.disable-defaults", Kind::boolean,
                "Start with every collector off; enable them one by one with --collector.NAME.",
                getter(&Options::disable_defaults), setter(&Options::disable_defaults)});
-  for (const auto& spec : collectors::builtin_collectors()) {
-    std::string name(spec.name);
-    std::string help(spec.help);
-    for (const auto& a : collectors::collector_aliases()) {
-      if (a.name == spec.name) help += " Alias: --collector." + std::string(a.alias) + ".";
-    }
-    t.push_back({"collector." + name, Kind::boolean,
-                 help + (spec.enabled_by_default ? " (default: on)" : ""),
-                 [name](const Options& o) { return json(o.collector_enabled(name)); },
+  for (const auto& collector : collectors) {
+    std::string name(collector.name);
+    std::string help(collector.help);
+    for (auto alias : collector.aliases)
+      help += " Alias: --collector." + std::string(alias) + ".";
+    bool on = collector.enabled_by_default;
+    t.push_back({"collector." + name, Kind::boolean, help + (on ? " (default: on)" : ""),
+                 [name, on](const Options& o) { return json(o.collector_enabled(name, on)); },
                  [name](Options& o, const json& v) { o.collector_flags[name] = v.get<bool>(); }});
   }
   t.push_back({"collector.filesystem.mount-points-exclude", Kind::regex,
@@ -298,8 +296,8 @@ std::vector<OptionDef> build_option_table() {
        "Export pg_stat_user_tables and pg_stat_user_indexes for the largest tables "
        "and indexes, at most this many of each (the rest are counted in "
        "afp_pg_stat_user_*_omitted); 0: all.",
-       [](const Options& o) { return json(o.collectors.pg_relations_limit); },
-       [](Options& o, const json& v) { o.collectors.pg_relations_limit = v.get<long long>(); },
+       [](const Options& o) { return json(o.pg_collectors.relations_limit); },
+       [](Options& o, const json& v) { o.pg_collectors.relations_limit = v.get<long long>(); },
        {},
        count_check(1'000'000)});
   t.push_back(
@@ -307,8 +305,8 @@ std::vector<OptionDef> build_option_table() {
        Kind::integer,
        "Export the pg_stat_statements statements with the most total execution time "
        "(after merging IN/VALUES list lengths), at most this many; 0: all.",
-       [](const Options& o) { return json(o.collectors.pg_statements.limit); },
-       [](Options& o, const json& v) { o.collectors.pg_statements.limit = v.get<long long>(); },
+       [](const Options& o) { return json(o.pg_collectors.statements.limit); },
+       [](Options& o, const json& v) { o.pg_collectors.statements.limit = v.get<long long>(); },
        {},
        count_check(1'000'000)});
   t.push_back(
@@ -316,33 +314,33 @@ std::vector<OptionDef> build_option_table() {
        Kind::integer,
        "Leave out statements (after merging) called fewer times than this; the "
        "default 1 leaves out only entries planned but never executed.",
-       [](const Options& o) { return json(o.collectors.pg_statements.min_calls); },
-       [](Options& o, const json& v) { o.collectors.pg_statements.min_calls = v.get<long long>(); },
+       [](const Options& o) { return json(o.pg_collectors.statements.min_calls); },
+       [](Options& o, const json& v) { o.pg_collectors.statements.min_calls = v.get<long long>(); },
        {},
        count_check(1'000'000'000'000)});
   t.push_back({"pg.statements.include-query", Kind::boolean,
                "Also export pg_stat_statements_query_id{queryid,query} 1 with each statement's "
                "normalized text (at most 120 characters, merged lists as (...)).",
-               [](const Options& o) { return json(o.collectors.pg_statements.include_query); },
+               [](const Options& o) { return json(o.pg_collectors.statements.include_query); },
                [](Options& o, const json& v) {
-                 o.collectors.pg_statements.include_query = v.get<bool>();
+                 o.pg_collectors.statements.include_query = v.get<bool>();
                }});
   t.push_back({"pg.statements.all-databases", Kind::boolean,
                "Report the statements of every database, not only of the database the DSN "
                "connects to (where the extension must be installed either way).",
-               [](const Options& o) { return json(o.collectors.pg_statements.all_databases); },
+               [](const Options& o) { return json(o.pg_collectors.statements.all_databases); },
                [](Options& o, const json& v) {
-                 o.collectors.pg_statements.all_databases = v.get<bool>();
+                 o.pg_collectors.statements.all_databases = v.get<bool>();
                }});
   t.push_back({"pg.statements.exclude-users",
                Kind::string,
                "Leave out the statements these roles ran (ROLE,ROLE,...; default none): "
                "maintenance or fault-injection sessions, whose statements are not the app's.",
                [](const Options& o) {
-                 return json(pg::role_list_text(o.collectors.pg_statements.exclude_users));
+                 return json(pg::role_list_text(o.pg_collectors.statements.exclude_users));
                },
                [](Options& o, const json& v) {
-                 o.collectors.pg_statements.exclude_users =
+                 o.pg_collectors.statements.exclude_users =
                      pg::parse_role_list(v.get<std::string>());
                },
                {},
@@ -381,21 +379,32 @@ std::vector<OptionDef> build_option_table() {
   return t;
 }
 
-const std::vector<OptionDef>& option_table() {
-  static const std::vector<OptionDef> table = build_option_table();
-  return table;
+// The options of one parse: built from the collector list the caller hands in.
+struct OptionTable {
+  CollectorList collectors;
+  std::vector<OptionDef> defs = build_option_table(collectors);
+};
+
+// The collector an alias stands for, or the name itself when it is no alias.
+std::string_view canonical_collector_name(CollectorList collectors, std::string_view name) {
+  for (const auto& collector : collectors) {
+    for (auto alias : collector.aliases) {
+      if (alias == name) return collector.name;
+    }
+  }
+  return name;
 }
 
-const OptionDef* find_option(std::string_view name) {
+const OptionDef* find_option(const OptionTable& table, std::string_view name) {
   // postgres_exporter's collector names stand for ours: collector.stat_database is
   // collector.pg_stat_database.
   std::string canonical;
   if (name.starts_with("collector.")) {
     auto collector = name.substr(std::string_view("collector.").size());
-    canonical = "collector." + std::string(collectors::canonical_collector_name(collector));
+    canonical = "collector." + std::string(canonical_collector_name(table.collectors, collector));
     name = canonical;
   }
-  for (const auto& def : option_table()) {
+  for (const auto& def : table.defs) {
     if (def.name == name) return &def;
   }
   return nullptr;
@@ -499,7 +508,7 @@ json parse_refusing_duplicate_keys(std::string_view text, const std::string& whe
   return doc;
 }
 
-Options load_config_file(const std::string& path) {
+Options load_config_file(const OptionTable& table, const std::string& path) {
   Options options;
   options.config_file = path;
   std::string text, error;
@@ -509,7 +518,7 @@ Options load_config_file(const std::string& path) {
   json doc = parse_refusing_duplicate_keys(text, "config file " + path);
   if (!doc.is_object()) throw ConfigError("config file " + path + ": must be a JSON object");
   for (const auto& [key, value] : doc.items()) {
-    const OptionDef* def = find_option(key);
+    const OptionDef* def = find_option(table, key);
     if (!def) throw ConfigError("config file " + path + ": unknown key \"" + key + "\"");
     apply(options, *def, value, "config file " + path + ": key \"" + key + "\"");
   }
@@ -548,24 +557,32 @@ std::string find_config_file(const std::vector<std::string>& args) {
 
 }  // namespace
 
-bool Options::collector_enabled(std::string_view name) const {
+bool Options::collector_enabled(std::string_view name, bool enabled_by_default) const {
   if (auto it = collector_flags.find(name); it != collector_flags.end()) return it->second;
-  const auto* spec = collectors::find_collector(name);
-  return spec && spec->enabled_by_default && !disable_defaults;
+  return enabled_by_default && !disable_defaults;
+}
+
+bool Options::collector_enabled(std::string_view name) const {
+  for (const auto& collector : known_collectors) {
+    if (collector.name == name) return collector_enabled(name, collector.enabled_by_default);
+  }
+  return false;
 }
 
 std::vector<std::string> Options::enabled_collectors() const {
   std::vector<std::string> out;
-  for (const auto& spec : collectors::builtin_collectors()) {
-    if (collector_enabled(spec.name)) out.emplace_back(spec.name);
+  for (const auto& collector : known_collectors) {
+    if (collector_enabled(collector.name)) out.emplace_back(collector.name);
   }
   return out;
 }
 
-CommandLine parse_command_line(const std::vector<std::string>& args) {
+CommandLine parse_command_line(const std::vector<std::string>& args, CollectorList collectors) {
   CommandLine cl;
+  const OptionTable table{collectors};
   std::string config_path = find_config_file(args);
-  if (!config_path.empty()) cl.options = load_config_file(config_path);
+  if (!config_path.empty()) cl.options = load_config_file(table, config_path);
+  cl.options.known_collectors = collectors;
   bool listen_from_flags = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -584,10 +601,10 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
       if (eq == std::string::npos) ++i;
       continue;
     }
-    const OptionDef* def = find_option(name);
+    const OptionDef* def = find_option(table, name);
     bool negated = false;
     if (!def && name.starts_with("no-")) {
-      def = find_option(name.substr(3));
+      def = find_option(table, name.substr(3));
       negated = def && def->kind == Kind::boolean;
       if (!negated) def = nullptr;
     }
@@ -618,11 +635,11 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   return cl;
 }
 
-Options reload(const std::vector<std::string>& args) {
-  return parse_command_line(args).options;
+Options reload(const std::vector<std::string>& args, CollectorList collectors) {
+  return parse_command_line(args, collectors).options;
 }
 
-std::string usage() {
+std::string usage(CollectorList collectors) {
   std::ostringstream out;
   out << "usage: afp_exporter [<flags>]\n"
          "       afp_exporter status [--url URL] [--json]\n"
@@ -635,7 +652,7 @@ std::string usage() {
          "  --version              Show the version.\n"
          "  --config.file=FILE     JSON file with any of the keys below (flags override it).\n";
   Options defaults;
-  for (const auto& def : option_table()) {
+  for (const auto& def : OptionTable{collectors}.defs) {
     std::string flag = "--" + def.name;
     if (def.kind == Kind::boolean) flag = "--[no-]" + def.name;
     out << "  " << flag << "\n      " << def.help;
@@ -648,44 +665,12 @@ std::string usage() {
   return out.str();
 }
 
-nlohmann::ordered_json default_config() {
+nlohmann::ordered_json default_config(CollectorList collectors) {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   Options defaults;
-  for (const auto& def : option_table())
+  for (const auto& def : OptionTable{collectors}.defs)
     out[def.name] = def.get(defaults);
   return out;
-}
-
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  constexpr long long kMaxDurationMs = 365LL * 24 * 3'600'000;  // a year: surely a typo beyond
-  if (text.empty()) return std::nullopt;
-  std::chrono::milliseconds total{0};
-  while (!text.empty()) {
-    long long n = 0;
-    auto res = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (res.ec != std::errc() || n < 0) return std::nullopt;
-    text.remove_prefix(static_cast<std::size_t>(res.ptr - text.data()));
-    long long unit_ms = 0;
-    if (text.starts_with("ms")) {
-      unit_ms = 1;
-      text.remove_prefix(2);
-    } else if (!text.empty() && (text[0] == 's' || text[0] == 'm' || text[0] == 'h')) {
-      unit_ms = text[0] == 's' ? 1000 : text[0] == 'm' ? 60'000 : 3'600'000;
-      text.remove_prefix(1);
-    } else {
-      return std::nullopt;
-    }
-    if (n > kMaxDurationMs / unit_ms) return std::nullopt;
-    total += std::chrono::milliseconds(n * unit_ms);
-    if (total.count() > kMaxDurationMs) return std::nullopt;
-  }
-  return total;
-}
-
-std::string format_duration(std::chrono::milliseconds d) {
-  auto ms = d.count();
-  if (ms % 1000 != 0) return std::to_string(ms) + "ms";
-  return std::to_string(ms / 1000) + "s";
 }
 
 }  // namespace afp::config

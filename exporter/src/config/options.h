@@ -4,12 +4,15 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "collectors/settings.h"
 #include "log/logger.h"
+#include "pg/settings.h"
 
 namespace afp::config {
 
@@ -47,6 +50,16 @@ struct ProbeSettings {
   std::string content_type = "audio/wav";
 };
 
+// A collector as its --collector.NAME flag sees it. The caller hands in the list (the catalog,
+// app/catalog.h), so config knows no collector.
+struct CollectorFlag {
+  std::string_view name;
+  std::string_view help;
+  bool enabled_by_default;
+  std::vector<std::string_view> aliases;  // postgres_exporter's names for it
+};
+using CollectorList = std::span<const CollectorFlag>;
+
 // Everything `afp_exporter` (the server) is configured with.
 struct Options {
   std::vector<std::string> listen_addresses{":9793"};
@@ -57,13 +70,21 @@ struct Options {
   bool disable_defaults = false;
   std::map<std::string, bool, std::less<>> collector_flags;  // explicit choices only
   collectors::CollectorSettings collectors;
+  pg::CollectorSettings pg_collectors;
   PostgresOptions postgres;
   IngestOptions ingest;
   ProbeSettings probe;
   log::Level log_level = log::Level::info;
   log::Format log_format = log::Format::logfmt;
 
+  // The collectors parse_command_line was given; empty in Options built by hand.
+  CollectorList known_collectors;
+
+  // The explicit flag, else the default unless --collector.disable-defaults.
+  bool collector_enabled(std::string_view name, bool enabled_by_default) const;
+  // The same with the default from known_collectors: false for a collector it does not know.
   bool collector_enabled(std::string_view name) const;
+  // known_collectors' enabled ones, in their order.
   std::vector<std::string> enabled_collectors() const;
 };
 
@@ -81,16 +102,17 @@ struct CommandLine {
 
 // Reads the config file named by --config.file (if any), then applies the flags on top.
 // Throws ConfigError for an unknown flag or key, a wrong type or a bad value.
-CommandLine parse_command_line(const std::vector<std::string>& args);
+// `collectors` is every collector a --collector.NAME flag may name.
+CommandLine parse_command_line(const std::vector<std::string>& args, CollectorList collectors);
 
 // Re-reads options.config_file and re-applies the original flags (SIGHUP).
-Options reload(const std::vector<std::string>& args);
+Options reload(const std::vector<std::string>& args, CollectorList collectors);
 
 // The --help text.
-std::string usage();
+std::string usage(CollectorList collectors);
 
 // Every config key with its default value, as deploy/afp_exporter.json ships it.
-nlohmann::ordered_json default_config();
+nlohmann::ordered_json default_config(CollectorList collectors);
 
 // "5s", "200ms", "1m", "1h", "1m30s".
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);

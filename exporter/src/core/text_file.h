@@ -1,8 +1,9 @@
 #pragma once
 
-// Reading the files an operator names (config, web config, certificates, secrets): the
-// system's own reason when that fails, and a bound, so a path such as /dev/zero given by
-// mistake is an error instead of all the memory there is.
+// The one reader of whole files. The files an operator names (config, web config,
+// certificates, secrets) get the system's own reason when that fails, and a bound, so a path
+// such as /dev/zero given by mistake is an error instead of all the memory there is; the
+// collectors' one-off reads of /proc and /etc files (collectors/proc_file.h) go without it.
 
 #include <cstddef>
 #include <string>

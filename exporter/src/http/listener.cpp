@@ -10,7 +10,7 @@
 #include <optional>
 #include <thread>
 
-#include "http/listen_address.h"
+#include "core/listen_address.h"
 #include "http/session.h"
 #include "http/tls_context.h"
 
@@ -30,7 +30,7 @@ constexpr auto kStopGrace = std::chrono::seconds(3);
 // "permission denied", as strerror says it but in lower case, like the other messages; a
 // port in use also says what to do about it.
 std::string describe(const error_code& ec, const std::string& listen_flag) {
-  if (ec == net::error::address_in_use) return address_in_use(listen_flag);
+  if (ec == net::error::address_in_use) return core::address_in_use(listen_flag);
   std::string text = ec.message();
   if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   return text;
@@ -39,7 +39,7 @@ std::string describe(const error_code& ec, const std::string& listen_flag) {
 // A bound, listening acceptor for one listen address; throws ServerError naming it.
 tcp::acceptor bind(net::io_context& io, const std::string& text, const std::string& listen_flag) {
   std::string error;
-  auto address = parse_listen_address(text, &error);
+  auto address = core::parse_listen_address(text, &error);
   if (!address) throw ServerError(error);
   auto fail = [&](const std::string& what, const error_code& ec) {
     throw ServerError("cannot listen on \"" + text + "\": " + what + describe(ec, listen_flag));

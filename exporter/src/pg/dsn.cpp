@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "config/secret.h"
+#include "core/secret.h"
 #include "pg/libpq.h"
 
 namespace afp::pg {
@@ -23,10 +23,10 @@ std::optional<ConninfoOptions> parse_conninfo(std::string_view conninfo) {
 
 std::optional<Dsn> load_dsn(const char* env_dsn, const char* env_file,
                             const std::string& file_option) {
-  std::optional<config::Secret> secret;
+  std::optional<core::Secret> secret;
   try {
-    secret = config::load_secret({"AFP_PG_DSN", env_dsn, env_file, "pg.dsn-file", file_option});
-  } catch (const config::SecretError& e) {
+    secret = core::load_secret({"AFP_PG_DSN", env_dsn, env_file, "pg.dsn-file", file_option});
+  } catch (const core::SecretError& e) {
     throw DsnError(e.what());
   }
   if (!secret) return std::nullopt;
@@ -68,8 +68,8 @@ EnvValue read_env(const Getenv& getenv, const std::string& name) {
   if (const char* file = getenv(file_var.c_str()); file && *file) {
     v.source = file_var + " " + file;
     try {
-      v.value = trim_space(config::read_secret_file(file, v.source));
-    } catch (const config::SecretError& e) {
+      v.value = trim_space(core::read_secret_file(file, v.source));
+    } catch (const core::SecretError& e) {
       throw DsnError(e.what());
     }
     if (v.value.empty()) throw DsnError(v.source + ": the file is empty");

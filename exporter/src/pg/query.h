@@ -2,9 +2,9 @@
 
 #include <memory>
 
-#include "collectors/settings.h"
 #include "metrics/text_writer.h"
 #include "pg/connection.h"
+#include "pg/settings.h"
 
 namespace afp::pg {
 
@@ -20,7 +20,7 @@ std::unique_ptr<PgQuery> make_stat_database_query();
 // limit: the largest tables (indexes) kept, the rest counted in *_omitted; 0: all.
 std::unique_ptr<PgQuery> make_stat_user_tables_query(long long limit);
 std::unique_ptr<PgQuery> make_stat_user_indexes_query(long long limit);
-std::unique_ptr<PgQuery> make_stat_statements_query(const collectors::StatementsSettings& settings);
+std::unique_ptr<PgQuery> make_stat_statements_query(const StatementsSettings& settings);
 
 // Writes one family per column of `result` named in `columns`, a sample per row, labelled
 // by the label columns. The row layout every pg_stat_* view shares.

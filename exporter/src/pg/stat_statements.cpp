@@ -158,7 +158,7 @@ constexpr Family kFamilies[] = {
      &StatementCounters::write_ms, 1000},
 };
 
-MergeOptions merge_options(const collectors::StatementsSettings& settings) {
+MergeOptions merge_options(const StatementsSettings& settings) {
   MergeOptions options;
   options.keep_query = settings.include_query;
   return options;
@@ -166,7 +166,7 @@ MergeOptions merge_options(const collectors::StatementsSettings& settings) {
 
 class StatStatementsQuery final : public PgQuery {
  public:
-  explicit StatStatementsQuery(const collectors::StatementsSettings& settings)
+  explicit StatStatementsQuery(const StatementsSettings& settings)
       : settings_(settings), merger_(merge_options(settings)) {}
 
   void collect(Connection& conn, metrics::TextWriter& out, Clock::time_point deadline) override {
@@ -310,7 +310,7 @@ class StatStatementsQuery final : public PgQuery {
     }
   }
 
-  collectors::StatementsSettings settings_;
+  StatementsSettings settings_;
   std::optional<Layout> layout_;
   StatementMerger merger_;
   std::vector<StatementRow> rows_;
@@ -327,8 +327,7 @@ class StatStatementsQuery final : public PgQuery {
 
 }  // namespace
 
-std::unique_ptr<PgQuery> make_stat_statements_query(
-    const collectors::StatementsSettings& settings) {
+std::unique_ptr<PgQuery> make_stat_statements_query(const StatementsSettings& settings) {
   return std::make_unique<StatStatementsQuery>(settings);
 }
 

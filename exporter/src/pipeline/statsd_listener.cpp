@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "http/listen_address.h"
+#include "core/listen_address.h"
 #include "pipeline/statsd_parser.h"
 
 namespace afp::pipeline {
@@ -58,7 +58,7 @@ class FdCloser {
 // IPv4 only.
 sockaddr_in parse_address(const std::string& address) {
   std::string error;
-  auto parsed = http::parse_listen_address(address, &error);
+  auto parsed = core::parse_listen_address(address, &error);
   if (!parsed) throw StatsdListenerError("statsd " + error);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
@@ -220,7 +220,7 @@ std::size_t StatsdListener::bind_socket() {
   if (::bind(socket_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
     if (errno == EADDRINUSE) {
       throw StatsdListenerError("statsd listen address \"" + address_ +
-                                "\": " + http::address_in_use("--statsd.listen-address"));
+                                "\": " + core::address_in_use("--statsd.listen-address"));
     }
     throw fail("bind", errno);
   }

@@ -1,8 +1,8 @@
-#include "config/secret.h"
+#include "core/secret.h"
 
 #include "core/text_file.h"
 
-namespace afp::config {
+namespace afp::core {
 
 std::string read_secret_file(const std::string& path, const std::string& source) {
   std::string text, error;
@@ -30,4 +30,4 @@ std::optional<Secret> load_secret(const SecretSources& s) {
   return std::nullopt;
 }
 
-}  // namespace afp::config
+}  // namespace afp::core

@@ -1,4 +1,4 @@
-#include "http/listen_address.h"
+#include "core/listen_address.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -6,7 +6,7 @@
 #include <array>
 #include <charconv>
 
-namespace afp::http {
+namespace afp::core {
 
 namespace {
 
@@ -87,4 +87,4 @@ std::string address_in_use(std::string_view flag) {
   return text + ")";
 }
 
-}  // namespace afp::http
+}  // namespace afp::core

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace afp::config {
+namespace afp::core {
 
 // An unreadable or empty secret file. The message names where the secret came from,
 // never its text.
@@ -39,4 +39,4 @@ std::optional<Secret> load_secret(const SecretSources& sources);
 // naming `source` (never the text) when the file cannot be read or holds nothing else.
 std::string read_secret_file(const std::string& path, const std::string& source);
 
-}  // namespace afp::config
+}  // namespace afp::core

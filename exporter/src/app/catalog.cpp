@@ -1,8 +1,10 @@
-#include "collectors/catalog.h"
+#include "app/catalog.h"
 
 #include <array>
+#include <vector>
 
 #include "collectors/filesystem.h"
+#include "collectors/system_collectors.h"
 #include "pg/collectors.h"
 #include "pg/query.h"
 #include "pipeline/collectors.h"
@@ -76,7 +78,7 @@ constexpr std::array kBuiltin{
                   true, Needs::postgres,
                   [](const CollectorDeps& d) {
                     d.postgres->add("pg_stat_user_tables",
-                                    pg::make_stat_user_tables_query(d.settings.pg_relations_limit));
+                                    pg::make_stat_user_tables_query(d.pg_settings.relations_limit));
                     return pg::make_collector(d.postgres, "pg_stat_user_tables");
                   }},
     CollectorSpec{
@@ -84,7 +86,7 @@ constexpr std::array kBuiltin{
         true, Needs::postgres,
         [](const CollectorDeps& d) {
           d.postgres->add("pg_stat_user_indexes",
-                          pg::make_stat_user_indexes_query(d.settings.pg_relations_limit));
+                          pg::make_stat_user_indexes_query(d.pg_settings.relations_limit));
           return pg::make_collector(d.postgres, "pg_stat_user_indexes");
         }},
     CollectorSpec{"pg_stat_statements",
@@ -94,7 +96,7 @@ constexpr std::array kBuiltin{
                   true, Needs::postgres,
                   [](const CollectorDeps& d) {
                     d.postgres->add("pg_stat_statements",
-                                    pg::make_stat_statements_query(d.settings.pg_statements));
+                                    pg::make_stat_statements_query(d.pg_settings.statements));
                     return pg::make_collector(d.postgres, "pg_stat_statements");
                   }},
     CollectorSpec{
@@ -125,18 +127,26 @@ std::span<const CollectorAlias> collector_aliases() {
   return kAliases;
 }
 
-std::string_view canonical_collector_name(std::string_view name) {
-  for (const auto& a : kAliases) {
-    if (a.alias == name) return a.name;
-  }
-  return name;
-}
-
 const CollectorSpec* find_collector(std::string_view name) {
   for (const auto& spec : kBuiltin) {
     if (spec.name == name) return &spec;
   }
   return nullptr;
+}
+
+config::CollectorList collector_flags() {
+  static const std::vector<config::CollectorFlag> flags = [] {
+    std::vector<config::CollectorFlag> out;
+    for (const auto& spec : kBuiltin) {
+      config::CollectorFlag flag{spec.name, spec.help, spec.enabled_by_default, {}};
+      for (const auto& a : kAliases) {
+        if (a.name == spec.name) flag.aliases.push_back(a.alias);
+      }
+      out.push_back(std::move(flag));
+    }
+    return out;
+  }();
+  return flags;
 }
 
 bool available(const CollectorSpec& spec, const CollectorDeps& deps) {

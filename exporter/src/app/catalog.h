@@ -1,11 +1,17 @@
 #pragma once
 
+// The catalog: every collector, in scrape order. It lives in the composition root because it
+// names the factories of three layers (collectors, pg, pipeline); it keeps the collectors'
+// namespace, as it is their one list.
+
 #include <memory>
 #include <span>
 #include <string_view>
 
 #include "collectors/collector.h"
 #include "collectors/settings.h"
+#include "config/options.h"
+#include "pg/settings.h"
 
 namespace afp::pg {
 class Source;
@@ -31,6 +37,8 @@ struct CollectorDeps {
   // The filesystem collector's statfs threads; null: a pool of its own. The app keeps one
   // across reloads.
   std::shared_ptr<StatfsPool> statfs_pool = nullptr;
+  // The PostgreSQL collectors' settings.
+  pg::CollectorSettings pg_settings = {};
 };
 
 // What a collector cannot run without; it is left out (whatever its flag says) when the
@@ -56,24 +64,11 @@ struct CollectorAlias {
   std::string_view name;
 };
 std::span<const CollectorAlias> collector_aliases();
-// The collector an alias stands for, or the name itself when it is no alias.
-std::string_view canonical_collector_name(std::string_view name);
 // Whether deps hold what the spec needs.
 bool available(const CollectorSpec& spec, const CollectorDeps& deps);
 
-// One factory per collector file.
-std::unique_ptr<Collector> make_cpu_collector(const CollectorSettings& settings);
-std::unique_ptr<Collector> make_loadavg_collector(const CollectorSettings& settings);
-std::unique_ptr<Collector> make_meminfo_collector(const CollectorSettings& settings);
-std::unique_ptr<Collector> make_diskstats_collector(const CollectorSettings& settings);
-std::unique_ptr<Collector> make_netdev_collector(const CollectorSettings& settings);
-std::unique_ptr<Collector> make_netclass_collector(const CollectorSettings& settings);
-std::unique_ptr<Collector> make_stat_collector(const CollectorSettings& settings);
-std::unique_ptr<Collector> make_vmstat_collector(const CollectorSettings& settings);
-std::unique_ptr<Collector> make_filefd_collector(const CollectorSettings& settings);
-std::unique_ptr<Collector> make_time_collector(const CollectorSettings& settings);
-std::unique_ptr<Collector> make_uname_collector(const CollectorSettings& settings);
-std::unique_ptr<Collector> make_os_collector(const CollectorSettings& settings);
-std::unique_ptr<Collector> make_process_collector(const CollectorSettings& settings);
+// The catalog as the flags see it (--collector.NAME, its help, its default, its aliases),
+// handed to config::parse_command_line: config knows no collector.
+config::CollectorList collector_flags();
 
 }  // namespace afp::collectors

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace afp::http {
+namespace afp::core {
 
 // A listen address as node_exporter takes it: "host:port", ":port" (every address),
 // "[::1]:port" (IPv6 in brackets). Host names are resolved once, at parse time.
@@ -22,4 +22,4 @@ std::optional<ListenAddress> parse_listen_address(std::string_view address, std:
 // address (empty: none named), e.g. "--web.listen-address".
 std::string address_in_use(std::string_view flag);
 
-}  // namespace afp::http
+}  // namespace afp::core
