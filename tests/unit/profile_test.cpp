@@ -19,7 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/profile_judge.h"
 #include "cli/profile_plan.h"
+#include "cli/profile_render.h"
 #include "cli/profile_report.h"
 #include "golden.h"
 #include "http/server.h"

@@ -16,7 +16,9 @@
 #include <string_view>
 
 #include "cli/flags.h"
+#include "cli/profile_judge.h"
 #include "cli/profile_plan.h"
+#include "cli/profile_render.h"
 #include "cli/profile_report.h"
 #include "cli/status.h"
 #include "collectors/settings.h"
