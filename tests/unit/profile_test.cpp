@@ -30,7 +30,7 @@
 using namespace afp;
 namespace p = afp::cli::profile;
 using json = nlohmann::json;
-using p::Verdict;
+using afp::core::Severity;
 
 namespace {
 
@@ -120,7 +120,7 @@ constexpr const char* kIndexFix =
     "CREATE INDEX CONCURRENTLY ix_fingerprints_hash ON fingerprints USING hash (hash);";
 
 cli::CheckRow check_row(const core::Threshold& t, std::string target, std::optional<double> value,
-                        cli::CheckState state, std::string note = {}) {
+                        Severity state, std::string note = {}) {
   return cli::CheckRow{t, std::move(target), value, state, std::move(note), std::nullopt};
 }
 
@@ -286,20 +286,20 @@ TEST_CASE("profile: no values, no statistics", "[profile]") {
 }
 
 TEST_CASE("profile: verdicts at and around the requirements", "[profile]") {
-  auto [threshold, value, verdict] = GENERATE(table<core::Threshold, double, Verdict>({
-      {core::kApiProcessingP95, 4.999, Verdict::Pass},
-      {core::kApiProcessingP95, 5.0, Verdict::Warn},
-      {core::kApiProcessingP95, 9.999, Verdict::Warn},
-      {core::kApiProcessingP95, 10.0, Verdict::Fail},
-      {core::kFingerprintGenerationP95, 2.999, Verdict::Pass},
-      {core::kFingerprintGenerationP95, 3.0, Verdict::Warn},
-      {core::kFingerprintGenerationP95, 5.0, Verdict::Fail},
-      {core::kDbQueryP95, 0.999, Verdict::Pass},
-      {core::kDbQueryP95, 1.0, Verdict::Warn},
-      {core::kDbQueryP95, 3.0, Verdict::Fail},
+  auto [threshold, value, verdict] = GENERATE(table<core::Threshold, double, Severity>({
+      {core::kApiProcessingP95, 4.999, Severity::Ok},
+      {core::kApiProcessingP95, 5.0, Severity::Warning},
+      {core::kApiProcessingP95, 9.999, Severity::Warning},
+      {core::kApiProcessingP95, 10.0, Severity::Critical},
+      {core::kFingerprintGenerationP95, 2.999, Severity::Ok},
+      {core::kFingerprintGenerationP95, 3.0, Severity::Warning},
+      {core::kFingerprintGenerationP95, 5.0, Severity::Critical},
+      {core::kDbQueryP95, 0.999, Severity::Ok},
+      {core::kDbQueryP95, 1.0, Severity::Warning},
+      {core::kDbQueryP95, 3.0, Severity::Critical},
   }));
   INFO(threshold.name << " " << value);
-  CHECK(p::verdict_of(threshold, value) == verdict);
+  CHECK(core::level_of(threshold, value) == verdict);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -316,12 +316,12 @@ TEST_CASE("profile: api measures the total and every stage, judged by p95", "[pr
   CHECK(s.measures[1].id == "stage_fingerprint");  // stages with a requirement first
   CHECK(s.measures[2].id == "stage_decode");
   CHECK(s.measures[0].stats->p95 == Approx(3.8));
-  CHECK(s.measures[0].verdict == Verdict::Pass);
+  CHECK(s.measures[0].verdict == Severity::Ok);
   CHECK(s.measures[1].requirement->name == core::kFingerprintGenerationP95.name);
   CHECK(s.measures[1].stats->p95 == Approx(1.9));
-  CHECK(s.measures[1].verdict == Verdict::Pass);
+  CHECK(s.measures[1].verdict == Severity::Ok);
   CHECK_FALSE(s.measures[2].requirement.has_value());
-  CHECK(s.measures[2].verdict == Verdict::None);
+  CHECK(s.measures[2].verdict == Severity::Unknown);
   CHECK(s.recommendations.empty());
   CHECK(p::exit_code({"api", 20, {s}, {}}) == 0);
 }
@@ -331,8 +331,8 @@ TEST_CASE("profile: a slow stage fails with the recommendation for it", "[profil
     auto s = p::judge_uploads(uploads(20, "fingerprint", 0.3), p::UploadView::Api, "URL", "");
     const auto* fp = measure(s, "stage_fingerprint");
     CHECK(fp->stats->p95 == Approx(5.7));
-    CHECK(fp->verdict == Verdict::Fail);
-    CHECK(measure(s, "api_total")->verdict == Verdict::Fail);  // 11.4 s
+    CHECK(fp->verdict == Severity::Critical);
+    CHECK(measure(s, "api_total")->verdict == Severity::Critical);  // 11.4 s
     REQUIRE(s.recommendations.size() == 2);
     CHECK(s.recommendations[0].find("most of it is stage fingerprint") != std::string::npos);
     CHECK(s.recommendations[1] ==
@@ -343,7 +343,7 @@ TEST_CASE("profile: a slow stage fails with the recommendation for it", "[profil
   SECTION("db p95 over 1 s: points at the database mode and db report") {
     auto s = p::judge_uploads(uploads(20, "db", 0.06), p::UploadView::Api, "URL", "");
     CHECK(measure(s, "stage_db")->requirement->name == core::kDbQueryP95.name);
-    CHECK(measure(s, "stage_db")->verdict == Verdict::Warn);  // 1.14 s
+    CHECK(measure(s, "stage_db")->verdict == Severity::Warning);  // 1.14 s
     REQUIRE(s.recommendations.size() == 1);
     CHECK(s.recommendations[0].find("over the 1 s warning threshold: run afp_exporter profile "
                                     "--mode database") != std::string::npos);
@@ -352,14 +352,14 @@ TEST_CASE("profile: a slow stage fails with the recommendation for it", "[profil
     std::vector<pipeline::ProbeResult> runs{upload(6, {}), upload(7, {})};
     auto s = p::judge_uploads(runs, p::UploadView::Api, "URL", "");
     CHECK(s.measures.size() == 1);
-    CHECK(s.measures[0].verdict == Verdict::Warn);
+    CHECK(s.measures[0].verdict == Severity::Warning);
     CHECK(any_contains(s.recommendations, "the app sends no Server-Timing stages"));
   }
   SECTION("a slow total the stages do not explain") {
     std::vector<pipeline::ProbeResult> runs{upload(6, {{"fingerprint", 1}}),
                                             upload(7, {{"fingerprint", 1.5}})};
     auto s = p::judge_uploads(runs, p::UploadView::Api, "URL", "");
-    CHECK(measure(s, "stage_fingerprint")->verdict == Verdict::Pass);
+    CHECK(measure(s, "stage_fingerprint")->verdict == Severity::Ok);
     REQUIRE(s.recommendations.size() == 1);
     CHECK(s.recommendations[0].find("the rest is upload, queueing or untimed work") !=
           std::string::npos);
@@ -376,7 +376,7 @@ TEST_CASE("profile: failed uploads are counted by reason and fail the run", "[pr
   CHECK(s.errors == std::vector<std::pair<std::string, std::size_t>>{{"HTTP status 500", 2},
                                                                      {"Timeout was reached", 1}});
   CHECK(s.measures[0].stats->count == 1);  // the timings are the successful uploads'
-  CHECK(s.measures[0].verdict == Verdict::Pass);
+  CHECK(s.measures[0].verdict == Severity::Ok);
   CHECK(any_contains(s.recommendations, "3 of 4 uploads failed"));
   p::Report r{"api", 4, {s}, {}};
   CHECK(p::exit_code(r) == 1);
@@ -401,7 +401,7 @@ TEST_CASE("profile: audio reports the fingerprint stage alone", "[profile]") {
   CHECK(s.measures[0].id == "stage_fingerprint");
   CHECK(s.measures[0].label == "fingerprint generation");
   CHECK(s.measures[0].stats->p95 == Approx(3.5));
-  CHECK(s.measures[0].verdict == Verdict::Warn);
+  CHECK(s.measures[0].verdict == Severity::Warning);
   REQUIRE(s.recommendations.size() == 1);
   CHECK(s.recommendations[0].find("over the 3 s warning threshold: lower the FFT window overlap") !=
         std::string::npos);
@@ -482,11 +482,11 @@ TEST_CASE("profile: a sequential scan without a look-up index fails with the adv
   CHECK(s.name == "database");
   CHECK(s.measures[0].id == "db_lookup");
   CHECK(s.measures[0].requirement->name == core::kDbQueryP95.name);
-  CHECK(s.measures[0].verdict == Verdict::Pass);
+  CHECK(s.measures[0].verdict == Severity::Ok);
   REQUIRE(s.readings.size() == 1);
   CHECK(s.readings[0].id == "lookup_plan");
   CHECK(s.readings[0].text == "Parallel Seq Scan on fingerprints (200001 rows read)");
-  CHECK(s.readings[0].verdict == Verdict::Fail);
+  CHECK(s.readings[0].verdict == Severity::Critical);
   CHECK(s.readings[0].note == "no index serves look-ups");
   REQUIRE(s.recommendations.size() == 1);
   CHECK(s.recommendations[0] ==
@@ -501,20 +501,20 @@ TEST_CASE("profile: judging the look-up plan", "[profile]") {
   SECTION("the hash index in use passes") {
     auto s = p::judge_database(database_facts(kBitmapPlan));
     CHECK(s.readings[0].text == "Bitmap Heap Scan on fingerprints using ix_fingerprints_hash");
-    CHECK(s.readings[0].verdict == Verdict::Pass);
+    CHECK(s.readings[0].verdict == Severity::Ok);
     CHECK(s.recommendations.empty());
     CHECK(p::exit_code({"database", 2, {s}, {}}) == 0);
   }
   SECTION("an index the planner ignores on a large table warns, with ANALYZE") {
     auto s = p::judge_database(database_facts(kParallelSeqScanPlan));
-    CHECK(s.readings[0].verdict == Verdict::Warn);
+    CHECK(s.readings[0].verdict == Severity::Warning);
     REQUIRE(s.recommendations.size() == 1);
     CHECK(s.recommendations[0].find("although a look-up index exists: refresh its statistics with "
                                     "ANALYZE fingerprints;") != std::string::npos);
   }
   SECTION("a sequential scan of a small table is cheapest") {
     auto s = p::judge_database(database_facts(kSmallSeqScanPlan));
-    CHECK(s.readings[0].verdict == Verdict::Pass);
+    CHECK(s.readings[0].verdict == Severity::Ok);
     CHECK(s.readings[0].note == "small table: a sequential scan is cheapest");
     CHECK(s.recommendations.empty());
   }
@@ -523,7 +523,7 @@ TEST_CASE("profile: judging the look-up plan", "[profile]") {
     f.plan_error = "canceling statement due to statement timeout";
     f.index_fix = kIndexFix;
     auto s = p::judge_database(f);
-    CHECK(s.readings[0].verdict == Verdict::None);
+    CHECK(s.readings[0].verdict == Severity::Unknown);
     CHECK(s.readings[0].note == "EXPLAIN failed: canceling statement due to statement timeout");
     REQUIRE(s.recommendations.size() == 1);
     CHECK(s.recommendations[0].find("no valid index on fingerprints starts with the hash column; "
@@ -565,7 +565,7 @@ TEST_CASE("profile: slow look-ups over an index", "[profile]") {
   SECTION("mostly read from disk: more memory") {
     auto text = plan(100, 900);
     auto s = p::judge_database(database_facts(text.c_str(), {1.5, 2.0}));
-    CHECK(s.measures[0].verdict == Verdict::Warn);
+    CHECK(s.measures[0].verdict == Severity::Warning);
     REQUIRE(s.recommendations.size() == 1);
     CHECK(s.recommendations[0].find("read 900 of 1000 blocks from outside shared buffers: give "
                                     "PostgreSQL more memory") != std::string::npos);
@@ -573,7 +573,7 @@ TEST_CASE("profile: slow look-ups over an index", "[profile]") {
   SECTION("cached: look elsewhere") {
     auto text = plan(1000, 0);
     auto s = p::judge_database(database_facts(text.c_str(), {3.5}));
-    CHECK(s.measures[0].verdict == Verdict::Fail);
+    CHECK(s.measures[0].verdict == Severity::Critical);
     REQUIRE(s.recommendations.size() == 1);
     CHECK(s.recommendations[0].find("and still take p95 3.500 s") != std::string::npos);
   }
@@ -617,19 +617,18 @@ TEST_CASE("profile: the advisor's missing-index fix", "[profile]") {
 
 TEST_CASE("profile: system readings from status's checks", "[profile]") {
   std::vector<cli::CheckRow> rows{
-      check_row(core::kCpuBusy, "", 0.95, cli::CheckState::Crit),
-      check_row(core::kMemoryUsed, "", 0.5, cli::CheckState::Ok),
-      check_row(core::kDiskUsed, "/data", 0.9, cli::CheckState::Warn),
-      check_row(core::kDiskUsed, "/media/cd", 1.0, cli::CheckState::Unknown,
-                "read-only, not judged"),
+      check_row(core::kCpuBusy, "", 0.95, Severity::Critical),
+      check_row(core::kMemoryUsed, "", 0.5, Severity::Ok),
+      check_row(core::kDiskUsed, "/data", 0.9, Severity::Warning),
+      check_row(core::kDiskUsed, "/media/cd", 1.0, Severity::Unknown, "read-only, not judged"),
   };
   auto s = p::judge_system(rows, "local", "CPU busy over 1s");
   REQUIRE(s.readings.size() == 4);
-  CHECK(s.readings[0].verdict == Verdict::Fail);
-  CHECK(s.readings[1].verdict == Verdict::Pass);
+  CHECK(s.readings[0].verdict == Severity::Critical);
+  CHECK(s.readings[1].verdict == Severity::Ok);
   CHECK(s.readings[2].label == "disk used /data");
-  CHECK(s.readings[2].verdict == Verdict::Warn);
-  CHECK(s.readings[3].verdict == Verdict::None);
+  CHECK(s.readings[2].verdict == Severity::Warning);
+  CHECK(s.readings[3].verdict == Severity::Unknown);
   REQUIRE(s.recommendations.size() == 2);
   CHECK(s.recommendations[0] ==
         "CPU busy is 95.0%, over the 90% critical threshold: fingerprinting is CPU-bound; add "
@@ -656,8 +655,8 @@ TEST_CASE("profile: the text report", "[profile]") {
   auto f = database_facts(kParallelSeqScanPlan, {0.5, 0.25});
   f.index_fix = kIndexFix;
   auto db = p::judge_database(f);
-  auto system = p::judge_system({check_row(core::kMemoryUsed, "", 0.5, cli::CheckState::Ok)},
-                                "local", "memory used");
+  auto system = p::judge_system({check_row(core::kMemoryUsed, "", 0.5, Severity::Ok)}, "local",
+                                "memory used");
   p::Report report{"full", 3, {api, db, system}, {"something: a reason"}};
   CHECK(text_of(report) ==
         R"(profile: mode full, 3 iterations; percentiles are nearest-rank
@@ -701,7 +700,7 @@ TEST_CASE("profile: the JSON report", "[profile]") {
   auto api = p::judge_uploads(uploads(4, "fingerprint", 1.5), p::UploadView::Api, "http://app/x",
                               "4 uploads");
   auto system = p::judge_system(
-      {check_row(core::kCpuBusy, "", std::nullopt, cli::CheckState::Unknown, "no CPU time passed")},
+      {check_row(core::kCpuBusy, "", std::nullopt, Severity::Unknown, "no CPU time passed")},
       "local", "cpu");
   std::ostringstream out;
   p::print_json(out, {"full", 4, {api, system}, {"database: no DSN"}});

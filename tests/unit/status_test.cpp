@@ -23,10 +23,10 @@
 #include "pipeline/store.h"
 
 using afp::cli::CheckRow;
-using afp::cli::CheckState;
 using afp::cli::evaluate;
 using afp::cli::exit_code;
 using afp::cli::run_status;
+using afp::core::Severity;
 using afp::metrics::Sample;
 
 namespace {
@@ -145,20 +145,20 @@ TEST_CASE("thresholds are the requirements' levels", "[status][thresholds]") {
   CHECK(find_threshold("nope") == nullptr);
   for (const auto& t : kThresholds) {
     INFO(t.name);
-    CHECK(afp::cli::judge(t, t.warning) == CheckState::Warn);
-    CHECK(afp::cli::judge(t, std::nextafter(t.warning, 0.0)) == CheckState::Ok);
-    CHECK(afp::cli::judge(t, std::nextafter(t.critical, 0.0)) == CheckState::Warn);
-    CHECK(afp::cli::judge(t, t.critical) == CheckState::Crit);
+    CHECK(afp::core::level_of(t, t.warning) == Severity::Warning);
+    CHECK(afp::core::level_of(t, std::nextafter(t.warning, 0.0)) == Severity::Ok);
+    CHECK(afp::core::level_of(t, std::nextafter(t.critical, 0.0)) == Severity::Warning);
+    CHECK(afp::core::level_of(t, t.critical) == Severity::Critical);
   }
 }
 
 TEST_CASE("status: CPU busy from two scrapes, at and around the thresholds", "[status]") {
-  auto [percent, state] = GENERATE(table<int, CheckState>({{0, CheckState::Ok},
-                                                           {69, CheckState::Ok},
-                                                           {70, CheckState::Warn},
-                                                           {89, CheckState::Warn},
-                                                           {90, CheckState::Crit},
-                                                           {100, CheckState::Crit}}));
+  auto [percent, state] = GENERATE(table<int, Severity>({{0, Severity::Ok},
+                                                         {69, Severity::Ok},
+                                                         {70, Severity::Warning},
+                                                         {89, Severity::Warning},
+                                                         {90, Severity::Critical},
+                                                         {100, Severity::Critical}}));
   auto [before, after] = cpu_scrapes(percent);
   auto rows = evaluate(before, after);
   const auto* r = row(rows, "cpu_busy");
@@ -172,26 +172,26 @@ TEST_CASE("status: CPU busy is n/a without CPU time between the scrapes", "[stat
   auto [before, after] = cpu_scrapes(50);
   SECTION("the same scrape twice") {
     auto rows = evaluate(before, before);
-    CHECK(row(rows, "cpu_busy")->state == CheckState::Unknown);
+    CHECK(row(rows, "cpu_busy")->state == Severity::Unknown);
     CHECK_FALSE(row(rows, "cpu_busy")->value.has_value());
     CHECK(row(rows, "cpu_busy")->note == "no CPU time passed between the scrapes");
   }
   SECTION("counters went back (exporter restarted)") {
     auto rows = evaluate(after, before);
-    CHECK(row(rows, "cpu_busy")->state == CheckState::Unknown);
+    CHECK(row(rows, "cpu_busy")->state == Severity::Unknown);
   }
   SECTION("no CPU metrics at all") {
     auto rows = evaluate({}, {});
-    CHECK(row(rows, "cpu_busy")->state == CheckState::Unknown);
+    CHECK(row(rows, "cpu_busy")->state == Severity::Unknown);
   }
 }
 
 TEST_CASE("status: memory used at and around the thresholds", "[status]") {
-  auto [available, state] = GENERATE(table<double, CheckState>({{21, CheckState::Ok},
-                                                                {20, CheckState::Warn},
-                                                                {6, CheckState::Warn},
-                                                                {5, CheckState::Crit},
-                                                                {0, CheckState::Crit}}));
+  auto [available, state] = GENERATE(table<double, Severity>({{21, Severity::Ok},
+                                                              {20, Severity::Warning},
+                                                              {6, Severity::Warning},
+                                                              {5, Severity::Critical},
+                                                              {0, Severity::Critical}}));
   auto samples = memory(100, available);
   auto rows = evaluate(samples, samples);
   const auto* r = row(rows, "memory_used");
@@ -202,7 +202,7 @@ TEST_CASE("status: memory used at and around the thresholds", "[status]") {
   SECTION("missing MemAvailable is n/a") {
     std::vector<Sample> only_total{{"node_memory_MemTotal_bytes", {}, 100}};
     auto none = evaluate(only_total, only_total);
-    CHECK(row(none, "memory_used")->state == CheckState::Unknown);
+    CHECK(row(none, "memory_used")->state == Severity::Unknown);
   }
 }
 
@@ -211,12 +211,12 @@ TEST_CASE("status: disk used per filesystem with read-only ones shown but not ju
                      filesystem("/data", 1000, 50), filesystem("/boot/efi", 1000, 1, 1),
                      filesystem("/broken", 1000, 0, 0, 1), filesystem("/empty", 0, 0)});
   auto rows = only(evaluate({}, after), {"cpu_busy", "memory_used", "disk_used"});
-  CHECK(row(rows, "disk_used", "/")->state == CheckState::Ok);        // 84.9 %
-  CHECK(row(rows, "disk_used", "/var")->state == CheckState::Warn);   // 85 % exactly
-  CHECK(row(rows, "disk_used", "/data")->state == CheckState::Crit);  // 95 % exactly
+  CHECK(row(rows, "disk_used", "/")->state == Severity::Ok);            // 84.9 %
+  CHECK(row(rows, "disk_used", "/var")->state == Severity::Warning);    // 85 % exactly
+  CHECK(row(rows, "disk_used", "/data")->state == Severity::Critical);  // 95 % exactly
   const auto* ro = row(rows, "disk_used", "/boot/efi");
   REQUIRE(ro != nullptr);
-  CHECK(ro->state == CheckState::Unknown);
+  CHECK(ro->state == Severity::Unknown);
   CHECK(*ro->value == 0.999);
   CHECK(ro->note == "read-only, not judged");
   CHECK(row(rows, "disk_used", "/broken") == nullptr);  // device error: left out
@@ -233,17 +233,17 @@ TEST_CASE("database thresholds: lower-is-worse readings judged from below",
           "[status][thresholds]") {
   using namespace afp::core;
   const auto& cache = *find_threshold("pg_cache_hit_ratio");
-  CHECK(afp::cli::judge(cache, 0.99) == CheckState::Ok);
-  CHECK(afp::cli::judge(cache, std::nextafter(0.99, 0.0)) == CheckState::Warn);
-  CHECK(afp::cli::judge(cache, 0.90) == CheckState::Warn);
-  CHECK(afp::cli::judge(cache, std::nextafter(0.90, 0.0)) == CheckState::Crit);
-  CHECK(afp::cli::judge(kPgUp, 1) == CheckState::Ok);
-  CHECK(afp::cli::judge(kPgUp, 0) == CheckState::Crit);
+  CHECK(afp::core::level_of(cache, 0.99) == Severity::Ok);
+  CHECK(afp::core::level_of(cache, std::nextafter(0.99, 0.0)) == Severity::Warning);
+  CHECK(afp::core::level_of(cache, 0.90) == Severity::Warning);
+  CHECK(afp::core::level_of(cache, std::nextafter(0.90, 0.0)) == Severity::Critical);
+  CHECK(afp::core::level_of(kPgUp, 1) == Severity::Ok);
+  CHECK(afp::core::level_of(kPgUp, 0) == Severity::Critical);
   // The statement limits are the query p95 requirement's; the advisor shares the rest.
   CHECK(kStatementMeanTime.warning == kDbQueryP95.warning);
   CHECK(kStatementMeanTime.critical == kDbQueryP95.critical);
-  CHECK(afp::cli::judge(kDeadRowRatio, 0.10) == CheckState::Warn);
-  CHECK(afp::cli::judge(kDeadRowRatio, 0.30) == CheckState::Crit);
+  CHECK(afp::core::level_of(kDeadRowRatio, 0.10) == Severity::Warning);
+  CHECK(afp::core::level_of(kDeadRowRatio, 0.30) == Severity::Critical);
 }
 
 namespace {
@@ -263,7 +263,7 @@ TEST_CASE("status: without pg_up each database check is one n/a row: no DSN", "[
   auto rows = database_rows(evaluate({}, after));
   REQUIRE(rows.size() == 4);
   for (const auto& r : rows) {
-    CHECK(r.state == CheckState::Unknown);
+    CHECK(r.state == Severity::Unknown);
     CHECK(r.target.empty());
     CHECK(r.note == "no pg_up in the readings: no PostgreSQL DSN");
   }
@@ -274,17 +274,17 @@ TEST_CASE("status: PostgreSQL down is critical, the other database rows n/a", "[
   auto rows = database_rows(evaluate({}, after));
   REQUIRE(rows.size() == 4);
   CHECK(rows[0].threshold.name == "pg_up");
-  CHECK(rows[0].state == CheckState::Crit);
+  CHECK(rows[0].state == Severity::Critical);
   for (std::size_t i = 1; i < rows.size(); ++i) {
-    CHECK(rows[i].state == CheckState::Unknown);
+    CHECK(rows[i].state == Severity::Unknown);
     CHECK(rows[i].note == "PostgreSQL is down");
   }
   CHECK(exit_code(rows) == 1);
 }
 
 TEST_CASE("status: slowest statement mean time among statements called 5 times", "[status][pg]") {
-  auto [seconds, state] = GENERATE(table<double, CheckState>(
-      {{4.99, CheckState::Ok}, {5, CheckState::Warn}, {15, CheckState::Crit}}));
+  auto [seconds, state] = GENERATE(table<double, Severity>(
+      {{4.99, Severity::Ok}, {5, Severity::Warning}, {15, Severity::Critical}}));
   auto after = join({pg_up(1), statement("11", 5, seconds), statement("22", 100, 1),
                      statement("33", 4, 400)});  // 33: 100 s per call, but a one-off
   auto rows = evaluate({}, after);
@@ -297,7 +297,7 @@ TEST_CASE("status: slowest statement mean time among statements called 5 times",
     auto none = evaluate({}, pg_up(1));
     const auto* n = row(none, "pg_statement_mean_time");
     REQUIRE(n != nullptr);
-    CHECK(n->state == CheckState::Unknown);
+    CHECK(n->state == Severity::Unknown);
     CHECK(n->note.find("pg_stat_statements") != std::string::npos);
   }
 }
@@ -319,18 +319,18 @@ TEST_CASE("status: cache hit ratio per database, guarded as the alert guards it"
   const auto* busy = row(rows, "pg_cache_hit_ratio", "busy");
   REQUIRE((afp != nullptr && busy != nullptr));
   CHECK(*afp->value == 0.99);
-  CHECK(afp->state == CheckState::Ok);  // 99 % exactly
+  CHECK(afp->state == Severity::Ok);  // 99 % exactly
   CHECK(*busy->value == Approx(0.9899));
-  CHECK(busy->state == CheckState::Warn);
+  CHECK(busy->state == Severity::Warning);
 
   SECTION("under the alert's block rate: OK, idle, with the rate") {
     const auto* cold = row(rows, "pg_cache_hit_ratio", "cold");
     const auto* idle = row(rows, "pg_cache_hit_ratio", "postgres");
     REQUIRE((cold != nullptr && idle != nullptr));
-    CHECK(cold->state == CheckState::Ok);
+    CHECK(cold->state == Severity::Ok);
     CHECK_FALSE(cold->value.has_value());
     CHECK(cold->note == "idle: 49.9 blocks/s over 10 s, under 50/s");
-    CHECK(idle->state == CheckState::Ok);
+    CHECK(idle->state == Severity::Ok);
     CHECK(idle->note == "idle: 0.0 blocks/s over 10 s, under 50/s");
   }
   SECTION("template databases have no row, however busy") {
@@ -353,14 +353,14 @@ TEST_CASE("status: cache hit ratio n/a while PostgreSQL's cache may be warming",
     auto rows = evaluate(pg_up(0), after, 1s);
     const auto* r = row(rows, "pg_cache_hit_ratio", "afp");
     REQUIRE(r != nullptr);
-    CHECK(r->state == CheckState::Unknown);
+    CHECK(r->state == Severity::Unknown);
     CHECK(r->note == "PostgreSQL came up between the scrapes: its cache is still warming");
   }
   SECTION("counters went back: restarted or statistics reset between the scrapes") {
     auto rows = evaluate(join({pg_up(1), database("afp", 1e6, 1e6)}), after, 1s);
     const auto* r = row(rows, "pg_cache_hit_ratio", "afp");
     REQUIRE(r != nullptr);
-    CHECK(r->state == CheckState::Unknown);
+    CHECK(r->state == Severity::Unknown);
     CHECK(r->note ==
           "counters went back between the scrapes (PostgreSQL restarted or its statistics were "
           "reset): its cache may still be warming");
@@ -369,12 +369,12 @@ TEST_CASE("status: cache hit ratio n/a while PostgreSQL's cache may be warming",
     auto first_lacks_it = evaluate(pg_up(1), after, 1s);
     const auto* missing = row(first_lacks_it, "pg_cache_hit_ratio", "afp");
     REQUIRE(missing != nullptr);
-    CHECK(missing->state == CheckState::Unknown);
+    CHECK(missing->state == Severity::Unknown);
     CHECK(missing->note == "not in both scrapes");
     auto no_clock = evaluate(after, after);
     const auto* no_time = row(no_clock, "pg_cache_hit_ratio", "afp");
     REQUIRE(no_time != nullptr);
-    CHECK(no_time->state == CheckState::Unknown);
+    CHECK(no_time->state == Severity::Unknown);
     CHECK(no_time->note == "no time passed between the scrapes");
   }
 }
@@ -405,12 +405,12 @@ TEST_CASE("status: dead-row ratio for the fingerprint table and tables with many
   auto rows = evaluate({}, after);
   const auto* f = row(rows, "pg_dead_row_ratio", "public.fingerprints (5.12M live rows)");
   REQUIRE(f != nullptr);
-  CHECK(f->state == CheckState::Ok);
+  CHECK(f->state == Severity::Ok);
   const auto* songs = row(rows, "pg_dead_row_ratio", "public.songs");
   const auto* small = row(rows, "pg_dead_row_ratio", "public.small");
   REQUIRE((songs != nullptr && small != nullptr));
-  CHECK(songs->state == CheckState::Warn);                           // 10 % exactly
-  CHECK(small->state == CheckState::Crit);                           // 95 %
+  CHECK(songs->state == Severity::Warning);                          // 10 % exactly
+  CHECK(small->state == Severity::Critical);                         // 95 %
   CHECK(row(rows, "pg_dead_row_ratio", "public.quiet") == nullptr);  // under 1000 dead rows
 }
 
@@ -487,24 +487,24 @@ TEST_CASE("status: pipeline p95s between the scrapes, summed over every series",
   REQUIRE((f->range && a->range));
   CHECK(f->range->lower == 3);
   CHECK(f->range->upper == 4);
-  CHECK(f->state == CheckState::Warn);
+  CHECK(f->state == Severity::Warning);
   CHECK(f->note.empty());
   CHECK(a->range->lower == 7.5);
   CHECK(a->range->upper == 10);
-  CHECK(*a->value == Approx(8.75));     // Prometheus' number, as the alert and dashboards have it
-  CHECK(a->state == CheckState::Warn);  // within 10 s: not critical
+  CHECK(*a->value == Approx(8.75));      // Prometheus' number, as the alert and dashboards have it
+  CHECK(a->state == Severity::Warning);  // within 10 s: not critical
   CHECK_FALSE(d->range);
-  CHECK(d->state == CheckState::Unknown);  // no observations yet: not a pass
+  CHECK(d->state == Severity::Unknown);  // no observations yet: not a pass
   CHECK(d->note == "no observations between the scrapes (a longer --interval sees more)");
   CHECK(*i->value == 0.005);
-  CHECK(i->state == CheckState::Ok);
+  CHECK(i->state == Severity::Ok);
   CHECK(rows.front().threshold.name == "fingerprint_generation_p95");  // the table comes first
 
   SECTION("errors are judged out of all identifications") {
     auto errors = evaluate({}, identifications(90, 5, 5));
-    CHECK(row(errors, "identification_error_ratio")->state == CheckState::Crit);  // 5 %
+    CHECK(row(errors, "identification_error_ratio")->state == Severity::Critical);  // 5 %
     auto none = evaluate({}, identifications(0, 0, 0));
-    CHECK(row(none, "identification_error_ratio")->state == CheckState::Unknown);
+    CHECK(row(none, "identification_error_ratio")->state == Severity::Unknown);
   }
   SECTION("n/a pipeline rows when the exporter publishes no pipeline metrics") {
     auto without = evaluate({}, memory(100, 50));
@@ -512,7 +512,7 @@ TEST_CASE("status: pipeline p95s between the scrapes, summed over every series",
                       "identification_error_ratio"}) {
       const auto* r = row(without, name);
       REQUIRE(r != nullptr);
-      CHECK(r->state == CheckState::Unknown);
+      CHECK(r->state == Severity::Unknown);
       CHECK(r->note == "no pipeline metrics in the readings");
     }
   }
@@ -587,11 +587,11 @@ TEST_CASE("status: a p95 range judged from its bounds", "[status][pipeline]") {
   const auto* a = row(rows, "api_processing_p95");
   const auto* d = row(rows, "db_query_p95");
   REQUIRE((f && a && d));
-  CHECK(f->state == CheckState::Warn);  // may be 2.5 s or 3.5 s: not a pass
+  CHECK(f->state == Severity::Warning);  // may be 2.5 s or 3.5 s: not a pass
   CHECK(f->note == "may reach 3 s; only 10 observations between the scrapes");
-  CHECK(a->state == CheckState::Warn);  // surely over 5 s, maybe over 10 s
+  CHECK(a->state == Severity::Warning);  // surely over 5 s, maybe over 10 s
   CHECK(a->note == "may reach 10 s; only 10 observations between the scrapes");
-  CHECK(d->state == CheckState::Crit);
+  CHECK(d->state == Severity::Critical);
   CHECK(d->note == "only 10 observations between the scrapes");
   CHECK(exit_code(rows) == 1);
 
@@ -614,7 +614,7 @@ TEST_CASE("status: a p95 range judged from its bounds", "[status][pipeline]") {
     REQUIRE(e != nullptr);
     CHECK(*e->value == 3);
     CHECK(e->range->upper == 3);
-    CHECK(e->state == CheckState::Warn);
+    CHECK(e->state == Severity::Warning);
     CHECK(e->note == "may reach 3 s");
   }
   SECTION("all 20 at or under 3 s: within it, as Prometheus says too") {
@@ -623,7 +623,7 @@ TEST_CASE("status: a p95 range judged from its bounds", "[status][pipeline]") {
     const auto* i = row(inside, "fingerprint_generation_p95");
     REQUIRE(i != nullptr);
     CHECK(*i->value < 3);
-    CHECK(i->state == CheckState::Ok);
+    CHECK(i->state == Severity::Ok);
     CHECK(i->note.empty());
   }
 }
@@ -640,7 +640,7 @@ TEST_CASE("status: a p95 is what happened between the scrapes, not since the sta
   auto rows = evaluate(before, after, std::chrono::seconds(10));
   const auto* f = row(rows, "fingerprint_generation_p95");
   REQUIRE(f != nullptr);
-  CHECK(f->state == CheckState::Ok);
+  CHECK(f->state == Severity::Ok);
   CHECK(f->range->upper == 0.025);
   CHECK(f->note.empty());
 
@@ -673,7 +673,7 @@ TEST_CASE("status: a fresh exporter shows every pipeline p95 row as n/a", "[stat
     INFO(name);
     const auto* r = row(rows, name);
     REQUIRE(r != nullptr);
-    CHECK(r->state == CheckState::Unknown);
+    CHECK(r->state == Severity::Unknown);
     CHECK_FALSE(r->value.has_value());
     CHECK(r->note == "no observations between the scrapes (a longer --interval sees more)");
   }
@@ -681,18 +681,18 @@ TEST_CASE("status: a fresh exporter shows every pipeline p95 row as n/a", "[stat
 }
 
 TEST_CASE("status: exit code", "[status]") {
-  auto make = [](std::initializer_list<CheckState> states) {
+  auto make = [](std::initializer_list<Severity> states) {
     std::vector<CheckRow> rows;
     for (auto s : states)
       rows.push_back(CheckRow{afp::core::kCpuBusy, "", 0.5, s, "", std::nullopt});
     return rows;
   };
-  using S = CheckState;
+  using S = Severity;
   CHECK(exit_code(make({S::Ok, S::Ok})) == 0);
   CHECK(exit_code(make({S::Ok, S::Unknown})) == 0);
-  CHECK(exit_code(make({S::Ok, S::Warn})) == 1);
-  CHECK(exit_code(make({S::Crit, S::Unknown})) == 1);
-  CHECK(exit_code(make({S::Unknown, S::Warn})) == 1);
+  CHECK(exit_code(make({S::Ok, S::Warning})) == 1);
+  CHECK(exit_code(make({S::Critical, S::Unknown})) == 1);
+  CHECK(exit_code(make({S::Unknown, S::Warning})) == 1);
   CHECK(exit_code(make({S::Unknown, S::Unknown})) == 2);  // nothing judged
   CHECK(exit_code({}) == 2);
 }
@@ -1048,7 +1048,7 @@ TEST_CASE("status: every check has a row, in the same order, in every state", "[
     auto rows = evaluate({}, {});
     CHECK(names_of(rows) == order);
     for (const auto& r : rows) {
-      CHECK(r.state == CheckState::Unknown);
+      CHECK(r.state == Severity::Unknown);
       CHECK_FALSE(r.note.empty());
     }
     CHECK(exit_code(rows) == 2);

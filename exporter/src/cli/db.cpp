@@ -14,6 +14,7 @@
 #include "cli/flags.h"
 #include "config/options.h"
 #include "core/progress.h"
+#include "core/severity.h"
 #include "log/logger.h"
 #include "pg/connection.h"
 #include "pg/dsn.h"
@@ -266,9 +267,9 @@ struct Summary {
 Summary summarize(const std::vector<pg::Finding>& findings) {
   Summary s;
   for (const auto& f : findings) {
-    if (f.severity == pg::Severity::Critical) ++s.critical;
-    if (f.severity == pg::Severity::Warning) ++s.warning;
-    if (f.severity == pg::Severity::Info) ++s.info;
+    if (f.severity == core::Severity::Critical) ++s.critical;
+    if (f.severity == core::Severity::Warning) ++s.warning;
+    if (f.severity == core::Severity::Info) ++s.info;
   }
   return s;
 }
@@ -283,7 +284,7 @@ void print_report_text(std::ostream& out, const ReportContext& ctx,
     return;
   }
   for (const auto& f : findings) {
-    out << "\n" << upper(pg::severity_name(f.severity)) << "  " << f.title << "\n";
+    out << "\n" << upper(core::words_of(f.severity).finding) << "  " << f.title << "\n";
     out << "  id:       " << f.id << "\n";
     std::vector<std::string> items;
     for (const auto& [key, value] : f.evidence.items())
@@ -308,7 +309,7 @@ void print_report_json(std::ostream& out, const ReportContext& ctx,
   for (const auto& f : findings) {
     json j;
     j["id"] = f.id;
-    j["severity"] = pg::severity_name(f.severity);
+    j["severity"] = core::words_of(f.severity).finding;
     j["subject"] = f.subject;
     j["title"] = f.title;
     j["evidence"] = f.evidence;

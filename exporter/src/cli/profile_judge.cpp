@@ -8,14 +8,10 @@ namespace afp::cli::profile {
 namespace {
 
 // "over the 3 s warning threshold": which level a measure reached, for recommendations.
-std::string level_reached(const core::Threshold& t, Verdict v) {
-  bool critical = v == Verdict::Fail;
+std::string level_reached(const core::Threshold& t, core::Severity v) {
+  bool critical = v == core::Severity::Critical;
   return "over the " + threshold_text(t.unit, critical ? t.critical : t.warning) +
          (critical ? " critical" : " warning") + " threshold";
-}
-
-bool failing(Verdict v) {
-  return v == Verdict::Warn || v == Verdict::Fail;
 }
 
 void add_error(std::vector<std::pair<std::string, std::size_t>>& errors, const std::string& why) {
@@ -31,8 +27,8 @@ void add_error(std::vector<std::pair<std::string, std::size_t>>& errors, const s
 Measure timing(std::string id, std::string label, std::vector<double> values,
                std::optional<core::Threshold> requirement) {
   Measure m{std::move(id), std::move(label), summarize(std::move(values)), requirement,
-            Verdict::None};
-  if (m.stats && requirement) m.verdict = verdict_of(*requirement, m.stats->p95);
+            core::Severity::Unknown};
+  if (m.stats && requirement) m.verdict = core::level_of(*requirement, m.stats->p95);
   return m;
 }
 
@@ -92,7 +88,7 @@ std::string total_advice(const Section& s, const Measure& total) {
   std::string stage = largest->id.substr(stage_id("").size());
   if (largest->stats->p95 >= total.stats->p95 / 2) {
     return text + ": most of it is stage " + stage + " (p95 " + seconds_text(largest->stats->p95) +
-           ")" + (failing(largest->verdict) ? ", see below" : "");
+           ")" + (core::is_problem(largest->verdict) ? ", see below" : "");
   }
   return text + ": the app's largest stage, " + stage + ", is only p95 " +
          seconds_text(largest->stats->p95) +
@@ -108,16 +104,16 @@ void recommend_uploads(Section& s) {
                                 "not in the percentiles");
   }
   const Measure* total = find_measure(s, "api_total");
-  if (total != nullptr && failing(total->verdict))
+  if (total != nullptr && core::is_problem(total->verdict))
     s.recommendations.push_back(total_advice(s, *total));
   const Measure* fp = find_measure(s, stage_id(std::string(kFingerprintStage)));
-  if (fp != nullptr && failing(fp->verdict)) {
+  if (fp != nullptr && core::is_problem(fp->verdict)) {
     s.recommendations.push_back("fingerprint generation p95 is " + seconds_text(fp->stats->p95) +
                                 ", " + level_reached(*fp->requirement, fp->verdict) + ": " +
                                 std::string(kFingerprintAdvice));
   }
   const Measure* db = find_measure(s, stage_id(std::string(kDbStage)));
-  if (db != nullptr && failing(db->verdict)) {
+  if (db != nullptr && core::is_problem(db->verdict)) {
     s.recommendations.push_back(
         "stage db p95 is " + seconds_text(db->stats->p95) + ", " +
         level_reached(*db->requirement, db->verdict) +
@@ -157,13 +153,13 @@ Reading judge_plan(const DatabaseFacts& f) {
     r.text = describe(*seq) + " on " + f.table;
     if (f.plan->analyzed) r.text += " (" + count_text(rows_read(*seq)) + " rows read)";
     if (!f.index_fix.empty()) {
-      r.verdict = Verdict::Fail;
+      r.verdict = core::Severity::Critical;
       r.note = "no index serves look-ups";
     } else if (!f.plan->analyzed || rows_read(*seq) >= static_cast<double>(pg::kSeqScanMinRows)) {
-      r.verdict = Verdict::Warn;
+      r.verdict = core::Severity::Warning;
       r.note = "an index exists, the planner does not use it";
     } else {
-      r.verdict = Verdict::Pass;
+      r.verdict = core::Severity::Ok;
       r.note = "small table: a sequential scan is cheapest";
     }
     return r;
@@ -176,7 +172,7 @@ Reading judge_plan(const DatabaseFacts& f) {
   const PlanScan& scan = f.plan->scans.front();
   r.text = describe(scan) + " on " + f.table;
   if (scan.index.empty() && !f.plan->indexes.empty()) r.text += " using " + join(f.plan->indexes);
-  r.verdict = Verdict::Pass;
+  r.verdict = core::Severity::Ok;
   return r;
 }
 
@@ -194,13 +190,13 @@ void recommend_database(const DatabaseFacts& f, Section& s) {
   const Reading& plan = s.readings.front();
   bool analyze_advised = false;
   if (!f.index_fix.empty()) {
-    std::string why = plan.verdict == Verdict::Fail
+    std::string why = plan.verdict == core::Severity::Critical
                           ? "each look-up reads the whole table (" + plan.text + ")"
                           : "no valid index on " + f.table + " starts with the hash column";
     s.recommendations.push_back("no index serves the look-ups: " + why +
                                 "; create Dejavu's hash index: " + f.index_fix +
                                 " (or afp_exporter db optimize --apply, as the table owner)");
-  } else if (plan.verdict == Verdict::Warn) {
+  } else if (plan.verdict == core::Severity::Warning) {
     analyze_advised = true;
     s.recommendations.push_back("the planner reads " + f.table +
                                 " sequentially although a look-up index exists: refresh its "
@@ -215,17 +211,17 @@ void recommend_database(const DatabaseFacts& f, Section& s) {
                                 count_text(off->actual_rows) + ": its statistics are stale; " +
                                 f.analyze_sql);
   }
-  bool slow = failing(lookup.verdict);
+  bool slow = core::is_problem(lookup.verdict);
   double blocks = f.plan ? f.plan->shared_hit_blocks + f.plan->shared_read_blocks : 0;
   bool cache_misses = f.plan && f.plan->analyzed && blocks >= kPlanMinBlocks &&
                       f.plan->shared_hit_blocks / blocks < kPlanCacheHitRatio;
-  if (slow && plan.verdict == Verdict::Pass && cache_misses) {
+  if (slow && plan.verdict == core::Severity::Ok && cache_misses) {
     s.recommendations.push_back(
         "look-ups p95 is " + seconds_text(lookup.stats->p95) + " and the one explained read " +
         count_text(f.plan->shared_read_blocks) + " of " + count_text(blocks) +
         " blocks from outside shared buffers: give PostgreSQL more memory (shared_buffers, or RAM "
         "for the OS cache) so the fingerprint index stays cached");
-  } else if (slow && plan.verdict == Verdict::Pass && !analyze_advised) {
+  } else if (slow && plan.verdict == core::Severity::Ok && !analyze_advised) {
     s.recommendations.push_back("look-ups use " + plan.text + " and still take p95 " +
                                 seconds_text(lookup.stats->p95) +
                                 ": check the server's load and the table's dead rows and bloat "
@@ -240,20 +236,6 @@ void recommend_database(const DatabaseFacts& f, Section& s) {
 
 // ---------------------------------------------------------------------------------------
 // System.
-
-Verdict verdict_of_state(CheckState state) {
-  switch (state) {
-    case CheckState::Ok:
-      return Verdict::Pass;
-    case CheckState::Warn:
-      return Verdict::Warn;
-    case CheckState::Crit:
-      return Verdict::Fail;
-    case CheckState::Unknown:
-      break;
-  }
-  return Verdict::None;
-}
 
 std::string system_advice(const Reading& r) {
   std::string head = r.label + " is " + value_text(core::Unit::Ratio, *r.value) + ", " +
@@ -361,9 +343,9 @@ Section judge_system(const std::vector<CheckRow>& rows, std::string target, std:
     r.target = row.target;
     r.value = row.value;
     r.requirement = row.threshold;
-    r.verdict = verdict_of_state(row.state);
+    r.verdict = row.state;
     r.note = row.note;
-    if (failing(r.verdict) && r.value) s.recommendations.push_back(system_advice(r));
+    if (core::is_problem(r.verdict) && r.value) s.recommendations.push_back(system_advice(r));
     s.readings.push_back(std::move(r));
   }
   return s;

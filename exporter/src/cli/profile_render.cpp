@@ -11,23 +11,9 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::string verdict_name(Verdict v) {
-  switch (v) {
-    case Verdict::Pass:
-      return "PASS";
-    case Verdict::Warn:
-      return "WARN";
-    case Verdict::Fail:
-      return "FAIL";
-    case Verdict::None:
-      break;
-  }
-  return "-";
-}
-
-json verdict_json(Verdict v) {
-  if (v == Verdict::None) return nullptr;
-  std::string name = verdict_name(v);
+json verdict_json(core::Severity v) {
+  if (v == core::Severity::Unknown) return nullptr;
+  std::string name(core::words_of(v).profile);
   std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return name;
@@ -66,8 +52,10 @@ void print_columns(std::ostream& out, const std::vector<std::vector<std::string>
   }
 }
 
-std::string result_cell(Verdict v, const std::string& note) {
-  std::string cell = v == Verdict::None && !note.empty() ? "n/a" : verdict_name(v);
+std::string result_cell(core::Severity v, const std::string& note) {
+  std::string cell = v == core::Severity::Unknown && !note.empty()
+                         ? "n/a"
+                         : std::string(core::words_of(v).profile);
   return note.empty() ? cell : cell + " (" + note + ")";
 }
 

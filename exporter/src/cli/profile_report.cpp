@@ -22,10 +22,10 @@ struct Tally {
 
 Tally tally(const Report& report) {
   Tally t;
-  auto count = [&t](Verdict v) {
-    t.failed += v == Verdict::Fail ? 1 : 0;
-    t.warnings += v == Verdict::Warn ? 1 : 0;
-    t.passed += v == Verdict::Pass ? 1 : 0;
+  auto count = [&t](core::Severity v) {
+    t.failed += v == core::Severity::Critical ? 1 : 0;
+    t.warnings += v == core::Severity::Warning ? 1 : 0;
+    t.passed += v == core::Severity::Ok ? 1 : 0;
   };
   for (const auto& s : report.sections) {
     for (const auto& m : s.measures)
@@ -77,18 +77,6 @@ std::optional<Stats> summarize(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   return Stats{values.size(), values.front(), nearest_rank(values, 50), nearest_rank(values, 95),
                values.back()};
-}
-
-Verdict verdict_of(const core::Threshold& requirement, double value) {
-  switch (core::level_of(requirement, value)) {
-    case core::Level::Critical:
-      return Verdict::Fail;
-    case core::Level::Warning:
-      return Verdict::Warn;
-    case core::Level::Ok:
-      break;
-  }
-  return Verdict::Pass;
 }
 
 int exit_code(const Report& report) {

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/severity.h"
 #include "core/thresholds.h"
 
 namespace afp::cli::profile {
@@ -36,11 +37,8 @@ std::optional<Stats> summarize(std::vector<double> values);
 // ---------------------------------------------------------------------------------------
 // The report.
 
-// Pass/Warn/Fail against a requirement; None for what has no requirement or could not be
-// judged (the row's note says which).
-enum class Verdict { Pass, Warn, Fail, None };
-
-Verdict verdict_of(const core::Threshold& requirement, double value);
+// A verdict is core::level_of() against a requirement (printed PASS, WARN, FAIL), or
+// Unknown for what has no requirement or could not be judged (the row's note says which).
 
 // A timing over the iterations, judged by its p95.
 struct Measure {
@@ -48,7 +46,7 @@ struct Measure {
   std::string label;           // text: "API total processing", "stage fingerprint", ...
   std::optional<Stats> stats;  // nullopt: no successful iteration
   std::optional<core::Threshold> requirement;
-  Verdict verdict = Verdict::None;
+  core::Severity verdict = core::Severity::Unknown;
 };
 
 // One reading judged once: a system value, or what the look-up plan does.
@@ -59,7 +57,7 @@ struct Reading {
   std::optional<double> value;  // the number judged, when there is one
   std::string text;             // the value as shown when it is not a number
   std::optional<core::Threshold> requirement;
-  Verdict verdict = Verdict::None;
+  core::Severity verdict = core::Severity::Unknown;
   std::string note;  // why it is not judged, or what it is based on
 };
 

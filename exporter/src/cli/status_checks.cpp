@@ -40,25 +40,14 @@ std::string format_count(double n) {
   return buf.data();
 }
 
-CheckState state_of(core::Level level) {
-  switch (level) {
-    case core::Level::Critical:
-      return CheckState::Crit;
-    case core::Level::Warning:
-      return CheckState::Warn;
-    case core::Level::Ok:
-      break;
-  }
-  return CheckState::Ok;
-}
-
 CheckRow judged(const core::Threshold& t, std::string target, double value) {
-  return CheckRow{t, std::move(target), value, judge(t, value), {}, std::nullopt};
+  return CheckRow{t, std::move(target), value, core::level_of(t, value), {}, std::nullopt};
 }
 
 CheckRow unknown(const core::Threshold& t, std::string target, std::string note,
                  std::optional<double> value = std::nullopt) {
-  return CheckRow{t, std::move(target), value, CheckState::Unknown, std::move(note), std::nullopt};
+  return CheckRow{t,           std::move(target), value, core::Severity::Unknown, std::move(note),
+                  std::nullopt};
 }
 
 // CPU busy as node-mixin defines it (instance:node_cpu_utilisation:rate5m): time in idle,
@@ -259,7 +248,7 @@ CheckRow cache_hit_row(const Scrapes& s, std::string_view datid, std::string_vie
   double per_second = (hits + reads) / seconds;
   if (per_second < core::kCacheHitMinBlocksPerSecond) {
     return CheckRow{
-        t, target, std::nullopt, CheckState::Ok, idle_note(per_second, seconds), std::nullopt};
+        t, target, std::nullopt, core::Severity::Ok, idle_note(per_second, seconds), std::nullopt};
   }
   return judged(t, target, hits / (hits + reads));
 }
@@ -348,10 +337,10 @@ bool pipeline_published(const Scrapes& s) {
 CheckRow range_row(const core::Threshold& t, const QuantileRange& range, double point) {
   auto [level, may_reach] = range_level(t, range);
   if (!may_reach && core::level_of(t, point) > level) may_reach = core::level_of(t, point);
-  CheckRow row{t, "", point, state_of(level), {}, range};
+  CheckRow row{t, "", point, level, {}, range};
   if (may_reach) {
-    row.state = CheckState::Warn;
-    double at = *may_reach == core::Level::Critical ? t.critical : t.warning;
+    row.state = core::Severity::Warning;
+    double at = *may_reach == core::Severity::Critical ? t.critical : t.warning;
     row.note = "may reach " + format_number(t.unit, at, true);
   }
   return row;
@@ -476,29 +465,11 @@ std::vector<CheckRow> evaluate(const std::vector<Sample>& before, const std::vec
   return rows;
 }
 
-CheckState judge(const core::Threshold& threshold, double value) {
-  return state_of(core::level_of(threshold, value));
-}
-
-std::string_view state_name(CheckState state) {
-  switch (state) {
-    case CheckState::Ok:
-      return "OK";
-    case CheckState::Warn:
-      return "WARN";
-    case CheckState::Crit:
-      return "CRIT";
-    case CheckState::Unknown:
-      break;
-  }
-  return "n/a";
-}
-
 int exit_code(const std::vector<CheckRow>& rows) {
   bool any_ok = false;
   for (const auto& row : rows) {
-    if (row.state == CheckState::Warn || row.state == CheckState::Crit) return 1;
-    any_ok = any_ok || row.state == CheckState::Ok;
+    if (core::is_problem(row.state)) return 1;
+    any_ok = any_ok || row.state == core::Severity::Ok;
   }
   return any_ok ? 0 : 2;
 }

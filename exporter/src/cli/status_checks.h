@@ -11,19 +11,18 @@
 #include <vector>
 
 #include "cli/quantile_range.h"
+#include "core/severity.h"
 #include "core/thresholds.h"
 #include "metrics/text_parser.h"
 
 namespace afp::cli {
-
-enum class CheckState { Ok, Warn, Crit, Unknown };
 
 // One row of the report.
 struct CheckRow {
   core::Threshold threshold;
   std::string target;  // what the row is about beyond its check, e.g. a mountpoint
   std::optional<double> value;
-  CheckState state = CheckState::Unknown;
+  core::Severity state = core::Severity::Unknown;  // Ok, Warning, Critical or Unknown (n/a)
   std::string note;  // why a row is not judged, e.g. "read-only" or "no CPU time passed"
   // A histogram quantile: the bucket it falls in, which is what the row shows and judges.
   // value then holds Prometheus' interpolation inside it, the number the alerts compare.
@@ -38,9 +37,6 @@ struct CheckRow {
 std::vector<CheckRow> evaluate(const std::vector<metrics::Sample>& before,
                                const std::vector<metrics::Sample>& after,
                                std::chrono::duration<double> elapsed = {});
-
-CheckState judge(const core::Threshold& threshold, double value);
-std::string_view state_name(CheckState state);  // OK, WARN, CRIT, n/a
 
 // 1 when any row is WARN or CRIT; otherwise 0 when at least one row was judged OK and 2
 // when nothing could be judged (a check that checked nothing is not a pass).

@@ -78,7 +78,7 @@ void print_table(std::ostream& out, std::string_view source, const std::vector<C
   };
   std::vector<Cells> cells{{"CHECK", "VALUE", "WARNING", "CRITICAL", "STATE"}};
   for (const auto& row : rows) {
-    std::string state(state_name(row.state));
+    std::string state(core::words_of(row.state).status);
     if (!row.note.empty()) state += " (" + row.note + ")";
     cells.push_back({row_label(row), value_cell(row),
                      threshold_cell(row.threshold, row.threshold.warning, true),
@@ -115,7 +115,7 @@ void print_json(std::ostream& out, std::string_view source, const std::vector<Ch
     j["warning"] = row.threshold.warning;
     j["critical"] = row.threshold.critical;
     if (row.threshold.direction == core::Direction::LowerIsWorse) j["lower_is_worse"] = true;
-    j["state"] = state_name(row.state);
+    j["state"] = core::words_of(row.state).status;
     if (!row.note.empty()) j["note"] = row.note;
     checks.push_back(std::move(j));
   }

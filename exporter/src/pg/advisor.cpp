@@ -249,18 +249,6 @@ DatabaseSnapshot load_snapshot(Connection& conn, const AdvisorSettings& settings
 // ---------------------------------------------------------------------------------------
 // Judging.
 
-std::string_view severity_name(Severity s) {
-  switch (s) {
-    case Severity::Info:
-      return "info";
-    case Severity::Warning:
-      return "warning";
-    case Severity::Critical:
-      break;
-  }
-  return "critical";
-}
-
 bool statistics_stale(const TableStats& t, std::chrono::milliseconds max_age) {
   const auto mod = t.n_mod_since_analyze;
   if (mod >= kStaleMinRows &&
@@ -365,7 +353,7 @@ void report_missing_lookup_index(const DatabaseSnapshot& snap, const TableStats*
   Finding f;
   f.id = "hash_index_missing";
   f.subject = subject;
-  f.severity = Severity::Critical;
+  f.severity = core::Severity::Critical;
   f.title = "no index serves fingerprint look-ups: " + snap.fp_sql_name + " has no valid index " +
             "whose first column is " + snap.hash_column_sql;
   f.evidence["cause"] = "missing_index";
@@ -402,7 +390,7 @@ void report_missing_lookup_index(const DatabaseSnapshot& snap, const TableStats*
 // Nothing to judge in the window: say so rather than judge the history.
 Finding lookups_not_judged(const DatabaseSnapshot& snap, const ScanWindow& w, Finding f) {
   f.id = "lookups_not_judged";
-  f.severity = Severity::Info;
+  f.severity = core::Severity::Info;
   f.evidence.erase("cause");
   f.title = "fingerprint look-ups not judged: " +
             (w.counters_reset
@@ -418,7 +406,7 @@ Finding lookups_not_judged(const DatabaseSnapshot& snap, const ScanWindow& w, Fi
 Finding type_mismatch(const DatabaseSnapshot& snap, const ScanWindow& w, const std::string& index,
                       Finding f) {
   f.id = "lookup_type_mismatch";
-  f.severity = Severity::Warning;
+  f.severity = core::Severity::Warning;
   f.evidence["cause"] = "type_mismatch";
   f.title = "look-ups compare " + snap.hash_column_sql + " as text, so they scan " +
             snap.fp_sql_name + " sequentially instead of using " + index;
@@ -441,7 +429,7 @@ Finding type_mismatch(const DatabaseSnapshot& snap, const ScanWindow& w, const s
 
 Finding small_table(const DatabaseSnapshot& snap, const TableStats& fp, Finding f) {
   f.id = "seq_scan_small_table";
-  f.severity = Severity::Info;
+  f.severity = core::Severity::Info;
   f.evidence["cause"] = "small_table";
   f.title = "look-ups scan " + snap.fp_sql_name + " (" + std::to_string(fp.n_live_tup) +
             " rows) sequentially: the planner's choice for a table this small";
@@ -455,7 +443,7 @@ Finding small_table(const DatabaseSnapshot& snap, const TableStats& fp, Finding 
 Finding unexplained(const DatabaseSnapshot& snap, const ScanWindow& w, const std::string& index,
                     Finding f) {
   f.id = "hash_index_unused";
-  f.severity = Severity::Warning;
+  f.severity = core::Severity::Warning;
   f.evidence["cause"] = "unknown";
   f.title =
       "fingerprint look-ups scan " + snap.fp_sql_name + " sequentially instead of using " + index;
@@ -525,7 +513,7 @@ void check_invalid_indexes(const DatabaseSnapshot& snap, std::vector<Finding>& o
     Finding f;
     f.id = "invalid_index";
     f.subject = x.schema + "." + x.name;
-    f.severity = Severity::Warning;
+    f.severity = core::Severity::Warning;
     f.title = "index " + x.sql_name + " on " + x.table_sql_name +
               " is INVALID (a failed CREATE INDEX CONCURRENTLY?)";
     f.evidence["index"] = x.sql_name;
@@ -556,7 +544,7 @@ void check_unused_indexes(const DatabaseSnapshot& snap, std::vector<Finding>& ou
     Finding f;
     f.id = "unused_index";
     f.subject = x.schema + "." + x.name;
-    f.severity = Severity::Info;
+    f.severity = core::Severity::Info;
     f.title = "index " + x.sql_name + " on " + x.table_sql_name +
               " has not been used since the statistics were reset";
     f.evidence["index"] = x.sql_name;
@@ -580,7 +568,7 @@ void check_tables(const DatabaseSnapshot& snap, const AdvisorSettings& s,
       Finding f;
       f.id = "stale_statistics";
       f.subject = subject;
-      f.severity = Severity::Warning;
+      f.severity = core::Severity::Warning;
       double ratio = t.n_live_tup > 0 ? static_cast<double>(t.n_mod_since_analyze) /
                                             static_cast<double>(t.n_live_tup)
                                       : 0;
@@ -603,7 +591,7 @@ void check_tables(const DatabaseSnapshot& snap, const AdvisorSettings& s,
       Finding f;
       f.id = "dead_rows";
       f.subject = subject;
-      f.severity = Severity::Warning;
+      f.severity = core::Severity::Warning;
       double ratio = static_cast<double>(t.n_dead_tup) /
                      (static_cast<double>(t.n_live_tup) + static_cast<double>(t.n_dead_tup));
       f.title = t.sql_name + " has " + percent(ratio) + " dead rows";
@@ -636,7 +624,7 @@ void check_statements(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
     Finding f;
     f.id = "pg_stat_statements_missing";
     f.subject = snap.database;
-    f.severity = Severity::Info;
+    f.severity = core::Severity::Info;
     f.title = "statement times not checked: pg_stat_statements is not available";
     f.evidence["reason"] = snap.statements_unavailable;
     if (snap.statements_unavailable.find("not installed") != std::string::npos) {
@@ -649,7 +637,7 @@ void check_statements(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
   std::vector<const StatementStats*> slow;
   for (const auto& st : *snap.statements) {
     if (is_maintenance_statement(st.query)) continue;
-    if (core::level_of(core::kDbQueryP95, st.mean_seconds) == core::Level::Ok) continue;
+    if (core::level_of(core::kDbQueryP95, st.mean_seconds) == core::Severity::Ok) continue;
     slow.push_back(&st);
   }
   std::stable_sort(slow.begin(), slow.end(),
@@ -659,9 +647,9 @@ void check_statements(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
     Finding f;
     f.id = "slow_statement";
     f.subject = st.queryid;
-    f.severity = core::level_of(core::kDbQueryP95, st.mean_seconds) == core::Level::Critical
-                     ? Severity::Critical
-                     : Severity::Warning;
+    f.severity = core::level_of(core::kDbQueryP95, st.mean_seconds) == core::Severity::Critical
+                     ? core::Severity::Critical
+                     : core::Severity::Warning;
     f.title = "statement " + st.queryid + " takes " + seconds_text(st.mean_seconds) + " on average";
     f.evidence["queryid"] = st.queryid;
     f.evidence["calls"] = st.calls;
@@ -693,7 +681,7 @@ void check_cache(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
   Finding f;
   f.id = "cache_hit_ratio";
   f.subject = snap.database;
-  f.severity = Severity::Warning;
+  f.severity = core::Severity::Warning;
   f.title = "cache hit ratio of database " + snap.database + " is " + percent(ratio) + " (below " +
             percent(kCacheHitRatio) + ")";
   f.evidence["blks_hit_in_window"] = w.blks_hit;
@@ -758,7 +746,7 @@ Plan make_plan(const std::vector<Finding>& findings) {
 
 int report_exit_code(const std::vector<Finding>& findings) {
   for (const auto& f : findings) {
-    if (f.severity != Severity::Info) return 1;
+    if (core::is_problem(f.severity)) return 1;
   }
   return 0;
 }
