@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "cli/subcommand.h"
+
 namespace afp::cli::profile {
 
 namespace {
@@ -221,9 +223,9 @@ void print_json(std::ostream& out, const Report& report) {
            {"percentiles", "nearest-rank"},
            {"sections", std::move(sections)},
            {"skipped", report.skipped},
-           {"result", code == 0   ? "pass"
-                      : code == 1 ? "fail"
-                                  : "nothing judged"},
+           {"result", code == kExitOk        ? "pass"
+                      : code == kExitProblem ? "fail"
+                                             : "nothing judged"},
            {"summary", summary_line(report)},
            {"exit_code", code}};
   out << doc.dump(2) << "\n";

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "cli/subcommand.h"
+
 namespace afp::cli::profile {
 
 namespace {
@@ -81,15 +83,15 @@ std::optional<Stats> summarize(std::vector<double> values) {
 
 int exit_code(const Report& report) {
   Tally t = tally(report);
-  if (t.failed > 0 || t.warnings > 0 || !t.failed_iterations.empty()) return 1;
-  return t.passed > 0 ? 0 : 2;
+  if (t.failed > 0 || t.warnings > 0 || !t.failed_iterations.empty()) return kExitProblem;
+  return t.passed > 0 ? kExitOk : kExitError;
 }
 
 std::string summary_line(const Report& report) {
   Tally t = tally(report);
   int code = exit_code(report);
-  if (code == 0) return "PASS";
-  if (code == 2) return "nothing could be judged";
+  if (code == kExitOk) return "PASS";
+  if (code == kExitError) return "nothing could be judged";
   std::vector<std::string> parts;
   if (t.failed > 0) {
     parts.push_back(std::to_string(t.failed) + (t.failed == 1 ? " check" : " checks") + " failed");

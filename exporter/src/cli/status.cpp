@@ -4,6 +4,7 @@
 
 #include "cli/exporter_client.h"
 #include "cli/flags.h"
+#include "cli/subcommand.h"
 
 namespace afp::cli {
 
@@ -69,38 +70,34 @@ Options parse_flags(const std::vector<std::string>& args, const std::string& def
   return o;
 }
 
-}  // namespace
-
-int run_status(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
-               const std::string& default_url) {
-  Options o;
-  try {
-    o = parse_flags(args, default_url);
-  } catch (const std::invalid_argument& e) {
-    err << "status: " << e.what() << "\n";
-    return 2;
-  }
-  if (o.help) {
-    out << kUsage << kExporterClientUsage << kExitCodes;
-    return 0;
-  }
+// Reads, judges and prints; the exit code of the rows.
+int report(const Subcommand& command, const Options& o, std::ostream& out, std::ostream& err) {
   try {
     std::string source;
     auto scrapes = read_source(o.source, source, err);
-    if (!scrapes) return 2;
+    if (!scrapes) return kExitError;
     auto rows = evaluate(scrapes->before, scrapes->after, scrapes->elapsed);
     if (o.json) {
       print_json(out, source, rows);
     } else {
       print_table(out, source, rows);
     }
-    int code = exit_code(rows);
-    if (code == 2) err << "status: nothing could be judged\n";
-    return code;
+    return judged_exit(command, exit_code(rows), err);
   } catch (const std::exception& e) {
-    err << "status: " << e.what() << "\n";
-    return 2;
+    err << command.name << ": " << e.what() << "\n";
+    return kExitError;
   }
+}
+
+}  // namespace
+
+int run_status(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+               const std::string& default_url) {
+  const Subcommand command{
+      "status", std::string(kUsage) + std::string(kExporterClientUsage) + std::string(kExitCodes)};
+  return run_subcommand(
+      command, out, err, [&] { return parse_flags(args, default_url); },
+      [&](const Options& o) { return report(command, o, out, err); });
 }
 
 }  // namespace afp::cli

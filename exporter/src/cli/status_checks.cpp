@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "cli/status_render.h"
+#include "cli/subcommand.h"
 #include "metrics/histogram_quantile.h"
 #include "pg/advisor.h"
 
@@ -468,10 +469,10 @@ std::vector<CheckRow> evaluate(const std::vector<Sample>& before, const std::vec
 int exit_code(const std::vector<CheckRow>& rows) {
   bool any_ok = false;
   for (const auto& row : rows) {
-    if (core::is_problem(row.state)) return 1;
+    if (core::is_problem(row.state)) return kExitProblem;
     any_ok = any_ok || row.state == core::Severity::Ok;
   }
-  return any_ok ? 0 : 2;
+  return any_ok ? kExitOk : kExitError;
 }
 
 }  // namespace afp::cli
