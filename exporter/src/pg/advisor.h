@@ -1,9 +1,9 @@
 #pragma once
 
 // The database advisor behind `db report` and `db optimize`: reads the catalog and the
-// statistics views into a DatabaseSnapshot (load_snapshot and, for the scans of the last few
-// seconds, pg/scan_window.h: the only parts that talk SQL), judges it (evaluate, pure) and
-// turns the findings into the safe actions optimize may run (make_plan, pure).
+// statistics views into a DatabaseSnapshot (load_snapshot, in advisor_snapshot.cpp, and, for the
+// scans of the last few seconds, pg/scan_window.h: the only parts that talk SQL), judges it
+// (evaluate, pure) and turns the findings into the safe actions optimize may run (make_plan, pure).
 
 #include <chrono>
 #include <cstdint>
