@@ -126,7 +126,7 @@ TEST_CASE("format_seconds_range: both bounds to the same decimals", "[histogram]
 TEST_CASE("range_level: OK only within a level, over it only from the lower bound",
           "[histogram][thresholds]") {
   using afp::cli::range_level;
-  using Level = afp::core::Severity;
+  using afp::core::Level;
   struct Case {
     double lower, upper;
     Level level;
