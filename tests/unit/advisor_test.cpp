@@ -8,6 +8,7 @@
 #include "pg/text_comparison.h"
 
 using namespace afp::pg;
+using afp::core::Severity;
 using std::chrono::hours;
 using std::chrono::milliseconds;
 

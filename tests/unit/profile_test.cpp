@@ -1,6 +1,6 @@
 // `afp_exporter profile`: percentiles, judging and recommendations from tables of values
-// (cli/profile_report.h, cli/profile_plan.h), and the command against a small app served by
-// afp::http::Server and the fixture /proc tree.
+// (cli/profile_report.h, cli/profile_judge.h, cli/profile_plan.h) and the rendered reports.
+// The command itself is in profile_cli_test.cpp.
 #include "cli/profile.h"
 
 #include <arpa/inet.h>
@@ -19,7 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/profile_judge.h"
 #include "cli/profile_plan.h"
+#include "cli/profile_render.h"
 #include "cli/profile_report.h"
 #include "golden.h"
 #include "http/server.h"
@@ -28,7 +30,7 @@
 using namespace afp;
 namespace p = afp::cli::profile;
 using json = nlohmann::json;
-using p::Verdict;
+using afp::core::Severity;
 
 namespace {
 
@@ -118,130 +120,8 @@ constexpr const char* kIndexFix =
     "CREATE INDEX CONCURRENTLY ix_fingerprints_hash ON fingerprints USING hash (hash);";
 
 cli::CheckRow check_row(const core::Threshold& t, std::string target, std::optional<double> value,
-                        cli::CheckState state, std::string note = {}) {
+                        Severity state, std::string note = {}) {
   return cli::CheckRow{t, std::move(target), value, state, std::move(note), std::nullopt};
-}
-
-// ---------------------------------------------------------------------------------------
-// The command.
-
-struct Run {
-  int code;
-  std::string out, err;
-};
-
-// Sets (or unsets) the DSN variables for its scope, so tests do not see the caller's.
-class DsnEnv {
- public:
-  explicit DsnEnv(const char* dsn = nullptr) {
-    for (const char* name : {"AFP_PG_DSN", "AFP_PG_DSN_FILE"}) {
-      const char* v = std::getenv(name);
-      saved_.emplace_back(name, v ? std::optional<std::string>(v) : std::nullopt);
-      ::unsetenv(name);
-    }
-    if (dsn != nullptr) ::setenv("AFP_PG_DSN", dsn, 1);
-  }
-  ~DsnEnv() {
-    for (const auto& [name, value] : saved_) {
-      if (value) {
-        ::setenv(name.c_str(), value->c_str(), 1);
-      } else {
-        ::unsetenv(name.c_str());
-      }
-    }
-  }
-  DsnEnv(const DsnEnv&) = delete;
-  DsnEnv& operator=(const DsnEnv&) = delete;
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
-
-Run profile(const std::vector<std::string>& args) {
-  DsnEnv env;
-  std::ostringstream out, err;
-  int code = cli::run_profile(args, out, err);
-  Run r{code, out.str(), err.str()};
-  UNSCOPED_INFO("profile exit " << code << "\nstdout:\n" << r.out << "stderr:\n" << r.err);
-  return r;
-}
-
-// The report's text with its wrapped lines joined again.
-std::string unwrap(std::string text) {
-  for (auto pos = text.find("\n    "); pos != std::string::npos; pos = text.find("\n    ", pos)) {
-    text.replace(pos, 5, " ");
-  }
-  return text;
-}
-
-std::size_t lines(const std::string& text) {
-  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-}
-
-// The fingerprinting app as profile sees it: Server-Timing headers of each kind. One per
-// process, never stopped.
-class App {
- public:
-  static App& instance() {
-    static auto* app = new App;  // deliberately leaked, see above
-    return *app;
-  }
-
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(server_.ports().at(0)) + path;
-  }
-
- private:
-  App() : server_(http::ServerOptions{{"127.0.0.1:0"}, 4, nullptr}, quiet_) {
-    answer("/fast", 200, "decode;dur=2, fingerprint;dur=12, db;dur=3");
-    answer("/slow-fingerprint", 200, "decode;dur=2, fingerprint;dur=6000, db;dur=4");
-    answer("/no-fingerprint", 200, "decode;dur=1, db;dur=2");
-    answer("/error", 500, "total;dur=1");
-    // Every other upload fails.
-    server_.route("/flaky", {"POST"}, [this](const http::Request&, http::Response& res) {
-      res.status = flaky_++ % 2 == 0 ? 200 : 503;
-      res.headers.emplace_back("Server-Timing", "fingerprint;dur=20");
-    });
-    server_.start();
-  }
-
-  void answer(const std::string& path, int status, std::string timing) {
-    server_.route(path, {"POST"}, [=](const http::Request&, http::Response& res) {
-      res.status = status;
-      res.headers.emplace_back("Server-Timing", timing);
-    });
-  }
-
-  log::Logger quiet_{log::Level::error, log::Format::logfmt, [](std::string_view) {}};
-  http::Server server_;
-  std::atomic<int> flaky_{0};
-};
-
-// A reference "audio" file for the uploads, removed at the end of the test.
-struct AudioFile {
-  test::TempTree tree{"profile"};
-  std::string path = (tree.root / "probe.wav").string();
-  AudioFile() { tree.write("probe.wav", std::string(3000, 'a')); }
-};
-
-// A port nobody listens on: bound once, then closed.
-int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-std::vector<std::string> fixture_flags() {
-  auto s = test::fixture_settings();
-  return {"--path.procfs", s.procfs, "--path.sysfs", s.sysfs,
-          "--path.rootfs", s.rootfs, "--interval",   "10ms"};
 }
 
 }  // namespace
@@ -284,20 +164,20 @@ TEST_CASE("profile: no values, no statistics", "[profile]") {
 }
 
 TEST_CASE("profile: verdicts at and around the requirements", "[profile]") {
-  auto [threshold, value, verdict] = GENERATE(table<core::Threshold, double, Verdict>({
-      {core::kApiProcessingP95, 4.999, Verdict::Pass},
-      {core::kApiProcessingP95, 5.0, Verdict::Warn},
-      {core::kApiProcessingP95, 9.999, Verdict::Warn},
-      {core::kApiProcessingP95, 10.0, Verdict::Fail},
-      {core::kFingerprintGenerationP95, 2.999, Verdict::Pass},
-      {core::kFingerprintGenerationP95, 3.0, Verdict::Warn},
-      {core::kFingerprintGenerationP95, 5.0, Verdict::Fail},
-      {core::kDbQueryP95, 0.999, Verdict::Pass},
-      {core::kDbQueryP95, 1.0, Verdict::Warn},
-      {core::kDbQueryP95, 3.0, Verdict::Fail},
+  auto [threshold, value, verdict] = GENERATE(table<core::Threshold, double, Severity>({
+      {core::kApiProcessingP95, 4.999, Severity::Ok},
+      {core::kApiProcessingP95, 5.0, Severity::Warning},
+      {core::kApiProcessingP95, 9.999, Severity::Warning},
+      {core::kApiProcessingP95, 10.0, Severity::Critical},
+      {core::kFingerprintGenerationP95, 2.999, Severity::Ok},
+      {core::kFingerprintGenerationP95, 3.0, Severity::Warning},
+      {core::kFingerprintGenerationP95, 5.0, Severity::Critical},
+      {core::kDbQueryP95, 0.999, Severity::Ok},
+      {core::kDbQueryP95, 1.0, Severity::Warning},
+      {core::kDbQueryP95, 3.0, Severity::Critical},
   }));
   INFO(threshold.name << " " << value);
-  CHECK(p::verdict_of(threshold, value) == verdict);
+  CHECK(core::level_of(threshold, value) == verdict);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -314,12 +194,12 @@ TEST_CASE("profile: api measures the total and every stage, judged by p95", "[pr
   CHECK(s.measures[1].id == "stage_fingerprint");  // stages with a requirement first
   CHECK(s.measures[2].id == "stage_decode");
   CHECK(s.measures[0].stats->p95 == Approx(3.8));
-  CHECK(s.measures[0].verdict == Verdict::Pass);
+  CHECK(s.measures[0].verdict == Severity::Ok);
   CHECK(s.measures[1].requirement->name == core::kFingerprintGenerationP95.name);
   CHECK(s.measures[1].stats->p95 == Approx(1.9));
-  CHECK(s.measures[1].verdict == Verdict::Pass);
+  CHECK(s.measures[1].verdict == Severity::Ok);
   CHECK_FALSE(s.measures[2].requirement.has_value());
-  CHECK(s.measures[2].verdict == Verdict::None);
+  CHECK(s.measures[2].verdict == Severity::Unknown);
   CHECK(s.recommendations.empty());
   CHECK(p::exit_code({"api", 20, {s}, {}}) == 0);
 }
@@ -329,8 +209,8 @@ TEST_CASE("profile: a slow stage fails with the recommendation for it", "[profil
     auto s = p::judge_uploads(uploads(20, "fingerprint", 0.3), p::UploadView::Api, "URL", "");
     const auto* fp = measure(s, "stage_fingerprint");
     CHECK(fp->stats->p95 == Approx(5.7));
-    CHECK(fp->verdict == Verdict::Fail);
-    CHECK(measure(s, "api_total")->verdict == Verdict::Fail);  // 11.4 s
+    CHECK(fp->verdict == Severity::Critical);
+    CHECK(measure(s, "api_total")->verdict == Severity::Critical);  // 11.4 s
     REQUIRE(s.recommendations.size() == 2);
     CHECK(s.recommendations[0].find("most of it is stage fingerprint") != std::string::npos);
     CHECK(s.recommendations[1] ==
@@ -341,7 +221,7 @@ TEST_CASE("profile: a slow stage fails with the recommendation for it", "[profil
   SECTION("db p95 over 1 s: points at the database mode and db report") {
     auto s = p::judge_uploads(uploads(20, "db", 0.06), p::UploadView::Api, "URL", "");
     CHECK(measure(s, "stage_db")->requirement->name == core::kDbQueryP95.name);
-    CHECK(measure(s, "stage_db")->verdict == Verdict::Warn);  // 1.14 s
+    CHECK(measure(s, "stage_db")->verdict == Severity::Warning);  // 1.14 s
     REQUIRE(s.recommendations.size() == 1);
     CHECK(s.recommendations[0].find("over the 1 s warning threshold: run afp_exporter profile "
                                     "--mode database") != std::string::npos);
@@ -350,14 +230,14 @@ TEST_CASE("profile: a slow stage fails with the recommendation for it", "[profil
     std::vector<pipeline::ProbeResult> runs{upload(6, {}), upload(7, {})};
     auto s = p::judge_uploads(runs, p::UploadView::Api, "URL", "");
     CHECK(s.measures.size() == 1);
-    CHECK(s.measures[0].verdict == Verdict::Warn);
+    CHECK(s.measures[0].verdict == Severity::Warning);
     CHECK(any_contains(s.recommendations, "the app sends no Server-Timing stages"));
   }
   SECTION("a slow total the stages do not explain") {
     std::vector<pipeline::ProbeResult> runs{upload(6, {{"fingerprint", 1}}),
                                             upload(7, {{"fingerprint", 1.5}})};
     auto s = p::judge_uploads(runs, p::UploadView::Api, "URL", "");
-    CHECK(measure(s, "stage_fingerprint")->verdict == Verdict::Pass);
+    CHECK(measure(s, "stage_fingerprint")->verdict == Severity::Ok);
     REQUIRE(s.recommendations.size() == 1);
     CHECK(s.recommendations[0].find("the rest is upload, queueing or untimed work") !=
           std::string::npos);
@@ -374,7 +254,7 @@ TEST_CASE("profile: failed uploads are counted by reason and fail the run", "[pr
   CHECK(s.errors == std::vector<std::pair<std::string, std::size_t>>{{"HTTP status 500", 2},
                                                                      {"Timeout was reached", 1}});
   CHECK(s.measures[0].stats->count == 1);  // the timings are the successful uploads'
-  CHECK(s.measures[0].verdict == Verdict::Pass);
+  CHECK(s.measures[0].verdict == Severity::Ok);
   CHECK(any_contains(s.recommendations, "3 of 4 uploads failed"));
   p::Report r{"api", 4, {s}, {}};
   CHECK(p::exit_code(r) == 1);
@@ -399,7 +279,7 @@ TEST_CASE("profile: audio reports the fingerprint stage alone", "[profile]") {
   CHECK(s.measures[0].id == "stage_fingerprint");
   CHECK(s.measures[0].label == "fingerprint generation");
   CHECK(s.measures[0].stats->p95 == Approx(3.5));
-  CHECK(s.measures[0].verdict == Verdict::Warn);
+  CHECK(s.measures[0].verdict == Severity::Warning);
   REQUIRE(s.recommendations.size() == 1);
   CHECK(s.recommendations[0].find("over the 3 s warning threshold: lower the FFT window overlap") !=
         std::string::npos);
@@ -480,11 +360,11 @@ TEST_CASE("profile: a sequential scan without a look-up index fails with the adv
   CHECK(s.name == "database");
   CHECK(s.measures[0].id == "db_lookup");
   CHECK(s.measures[0].requirement->name == core::kDbQueryP95.name);
-  CHECK(s.measures[0].verdict == Verdict::Pass);
+  CHECK(s.measures[0].verdict == Severity::Ok);
   REQUIRE(s.readings.size() == 1);
   CHECK(s.readings[0].id == "lookup_plan");
   CHECK(s.readings[0].text == "Parallel Seq Scan on fingerprints (200001 rows read)");
-  CHECK(s.readings[0].verdict == Verdict::Fail);
+  CHECK(s.readings[0].verdict == Severity::Critical);
   CHECK(s.readings[0].note == "no index serves look-ups");
   REQUIRE(s.recommendations.size() == 1);
   CHECK(s.recommendations[0] ==
@@ -499,20 +379,20 @@ TEST_CASE("profile: judging the look-up plan", "[profile]") {
   SECTION("the hash index in use passes") {
     auto s = p::judge_database(database_facts(kBitmapPlan));
     CHECK(s.readings[0].text == "Bitmap Heap Scan on fingerprints using ix_fingerprints_hash");
-    CHECK(s.readings[0].verdict == Verdict::Pass);
+    CHECK(s.readings[0].verdict == Severity::Ok);
     CHECK(s.recommendations.empty());
     CHECK(p::exit_code({"database", 2, {s}, {}}) == 0);
   }
   SECTION("an index the planner ignores on a large table warns, with ANALYZE") {
     auto s = p::judge_database(database_facts(kParallelSeqScanPlan));
-    CHECK(s.readings[0].verdict == Verdict::Warn);
+    CHECK(s.readings[0].verdict == Severity::Warning);
     REQUIRE(s.recommendations.size() == 1);
     CHECK(s.recommendations[0].find("although a look-up index exists: refresh its statistics with "
                                     "ANALYZE fingerprints;") != std::string::npos);
   }
   SECTION("a sequential scan of a small table is cheapest") {
     auto s = p::judge_database(database_facts(kSmallSeqScanPlan));
-    CHECK(s.readings[0].verdict == Verdict::Pass);
+    CHECK(s.readings[0].verdict == Severity::Ok);
     CHECK(s.readings[0].note == "small table: a sequential scan is cheapest");
     CHECK(s.recommendations.empty());
   }
@@ -521,7 +401,7 @@ TEST_CASE("profile: judging the look-up plan", "[profile]") {
     f.plan_error = "canceling statement due to statement timeout";
     f.index_fix = kIndexFix;
     auto s = p::judge_database(f);
-    CHECK(s.readings[0].verdict == Verdict::None);
+    CHECK(s.readings[0].verdict == Severity::Unknown);
     CHECK(s.readings[0].note == "EXPLAIN failed: canceling statement due to statement timeout");
     REQUIRE(s.recommendations.size() == 1);
     CHECK(s.recommendations[0].find("no valid index on fingerprints starts with the hash column; "
@@ -563,7 +443,7 @@ TEST_CASE("profile: slow look-ups over an index", "[profile]") {
   SECTION("mostly read from disk: more memory") {
     auto text = plan(100, 900);
     auto s = p::judge_database(database_facts(text.c_str(), {1.5, 2.0}));
-    CHECK(s.measures[0].verdict == Verdict::Warn);
+    CHECK(s.measures[0].verdict == Severity::Warning);
     REQUIRE(s.recommendations.size() == 1);
     CHECK(s.recommendations[0].find("read 900 of 1000 blocks from outside shared buffers: give "
                                     "PostgreSQL more memory") != std::string::npos);
@@ -571,7 +451,7 @@ TEST_CASE("profile: slow look-ups over an index", "[profile]") {
   SECTION("cached: look elsewhere") {
     auto text = plan(1000, 0);
     auto s = p::judge_database(database_facts(text.c_str(), {3.5}));
-    CHECK(s.measures[0].verdict == Verdict::Fail);
+    CHECK(s.measures[0].verdict == Severity::Critical);
     REQUIRE(s.recommendations.size() == 1);
     CHECK(s.recommendations[0].find("and still take p95 3.500 s") != std::string::npos);
   }
@@ -615,19 +495,18 @@ TEST_CASE("profile: the advisor's missing-index fix", "[profile]") {
 
 TEST_CASE("profile: system readings from status's checks", "[profile]") {
   std::vector<cli::CheckRow> rows{
-      check_row(core::kCpuBusy, "", 0.95, cli::CheckState::Crit),
-      check_row(core::kMemoryUsed, "", 0.5, cli::CheckState::Ok),
-      check_row(core::kDiskUsed, "/data", 0.9, cli::CheckState::Warn),
-      check_row(core::kDiskUsed, "/media/cd", 1.0, cli::CheckState::Unknown,
-                "read-only, not judged"),
+      check_row(core::kCpuBusy, "", 0.95, Severity::Critical),
+      check_row(core::kMemoryUsed, "", 0.5, Severity::Ok),
+      check_row(core::kDiskUsed, "/data", 0.9, Severity::Warning),
+      check_row(core::kDiskUsed, "/media/cd", 1.0, Severity::Unknown, "read-only, not judged"),
   };
   auto s = p::judge_system(rows, "local", "CPU busy over 1s");
   REQUIRE(s.readings.size() == 4);
-  CHECK(s.readings[0].verdict == Verdict::Fail);
-  CHECK(s.readings[1].verdict == Verdict::Pass);
+  CHECK(s.readings[0].verdict == Severity::Critical);
+  CHECK(s.readings[1].verdict == Severity::Ok);
   CHECK(s.readings[2].label == "disk used /data");
-  CHECK(s.readings[2].verdict == Verdict::Warn);
-  CHECK(s.readings[3].verdict == Verdict::None);
+  CHECK(s.readings[2].verdict == Severity::Warning);
+  CHECK(s.readings[3].verdict == Severity::Unknown);
   REQUIRE(s.recommendations.size() == 2);
   CHECK(s.recommendations[0] ==
         "CPU busy is 95.0%, over the 90% critical threshold: fingerprinting is CPU-bound; add "
@@ -654,8 +533,8 @@ TEST_CASE("profile: the text report", "[profile]") {
   auto f = database_facts(kParallelSeqScanPlan, {0.5, 0.25});
   f.index_fix = kIndexFix;
   auto db = p::judge_database(f);
-  auto system = p::judge_system({check_row(core::kMemoryUsed, "", 0.5, cli::CheckState::Ok)},
-                                "local", "memory used");
+  auto system = p::judge_system({check_row(core::kMemoryUsed, "", 0.5, Severity::Ok)}, "local",
+                                "memory used");
   p::Report report{"full", 3, {api, db, system}, {"something: a reason"}};
   CHECK(text_of(report) ==
         R"(profile: mode full, 3 iterations; percentiles are nearest-rank
@@ -699,7 +578,7 @@ TEST_CASE("profile: the JSON report", "[profile]") {
   auto api = p::judge_uploads(uploads(4, "fingerprint", 1.5), p::UploadView::Api, "http://app/x",
                               "4 uploads");
   auto system = p::judge_system(
-      {check_row(core::kCpuBusy, "", std::nullopt, cli::CheckState::Unknown, "no CPU time passed")},
+      {check_row(core::kCpuBusy, "", std::nullopt, Severity::Unknown, "no CPU time passed")},
       "local", "cpu");
   std::ostringstream out;
   p::print_json(out, {"full", 4, {api, system}, {"database: no DSN"}});
@@ -740,186 +619,3 @@ TEST_CASE("profile: the JSON report", "[profile]") {
 
 // ---------------------------------------------------------------------------------------
 // The command line.
-
-TEST_CASE("profile: bad flags and missing inputs exit 2 with one line", "[profile][cli]") {
-  AudioFile audio;
-  auto [args, message] = GENERATE_COPY(table<std::vector<std::string>, std::string>({
-      {{"--bogus"}, "profile: unknown flag --bogus (see afp_exporter profile --help)"},
-      {{"stray"}, "profile: unexpected argument \"stray\""},
-      {{"--mode", "fast"},
-       "profile: flag --mode: \"fast\" is not audio, api, database, system or full"},
-      {{"--mode"}, "profile: flag --mode needs a value"},
-      {{"--iterations", "0"},
-       "profile: flag --iterations: \"0\" is not a whole number from 1 to "
-       "100000"},
-      {{"--iterations=ten"},
-       "profile: flag --iterations: \"ten\" is not a whole number from 1 to "
-       "100000"},
-      {{"--iterations", "-3"},
-       "profile: flag --iterations: \"-3\" is not a whole number from 1 "
-       "to 100000"},
-      {{"--timeout", "soon"},
-       "profile: flag --timeout: not a duration: \"soon\" (e.g. 500ms, 30s, 1h)"},
-      {{"--raw-body=yes"}, "profile: flag --raw-body takes no value"},
-      {{"--mode", "api"}, "profile: --mode api needs --url (the app's identify endpoint)"},
-      {{"--mode", "audio"}, "profile: --mode audio needs --url (the app's identify endpoint)"},
-      {{"--mode", "api", "--url", "http://127.0.0.1:1/identify"},
-       "profile: --url needs --audio-file (the reference audio to upload)"},
-      {{"--audio-file", audio.path},
-       "profile: --audio-file needs --url (the app's identify "
-       "endpoint)"},
-      {{"--mode", "api", "--url", "http://127.0.0.1:1/identify", "--audio-file",
-        audio.path + ".missing"},
-       "profile: probe audio file \"" + audio.path + ".missing\": No such file or directory"},
-      {{"--mode", "api", "--url", "ftp://example.com/x", "--audio-file", audio.path},
-       "profile: probe URL \"ftp://example.com/x\" must be an http:// or https:// URL with a "
-       "host"},
-      {{"--mode", "database"},
-       "profile: no PostgreSQL DSN: set AFP_PG_DSN or AFP_PG_DSN_FILE, or pass --pg.dsn-file "
-       "FILE"},
-      {{"--mode", "database", "--pg.dsn-file", audio.path + ".missing"},
-       "profile: pg.dsn-file " + audio.path +
-           ".missing: cannot read the file: No such file or directory"},
-      {{"--mode", "system", "--output", "/nonexistent-dir/report.json"},
-       "profile: cannot write the report to /nonexistent-dir/report.json: No such file or "
-       "directory"},
-  }));
-  auto r = profile(args);
-  CHECK(r.code == 2);
-  CHECK(r.out.empty());
-  CHECK(lines(r.err) == 1);
-  CHECK(r.err == message + "\n");
-}
-
-TEST_CASE("profile: --help", "[profile][cli]") {
-  auto r = profile({"--help"});
-  CHECK(r.code == 0);
-  CHECK(r.out.rfind("usage: afp_exporter profile [--mode audio|api|database|system|full]", 0) == 0);
-  CHECK(r.err.empty());
-}
-
-TEST_CASE("profile: api against a fast app passes", "[profile][cli]") {
-  AudioFile audio;
-  auto r = profile({"--mode", "api", "--iterations", "3", "--url", App::instance().url("/fast"),
-                    "--audio-file", audio.path});
-  CHECK(r.code == 0);
-  CHECK(r.err.empty());
-  CHECK(r.out.find("3 uploads of probe.wav (2.9 KiB), 0 failed\n") != std::string::npos);
-  CHECK(r.out.find("\n  stage fingerprint         3  0.012 s  0.012 s  0.012 s  0.012 s      3 s "
-                   "      5 s  PASS\n") != std::string::npos);
-  CHECK(r.out.find("\n  stage db                  3  0.003 s") != std::string::npos);
-  CHECK(r.out.find("\n  stage decode              3  0.002 s") != std::string::npos);
-  CHECK(r.out.find("recommendations") == std::string::npos);
-  CHECK(r.out.substr(r.out.size() - 13) == "result: PASS\n");
-}
-
-TEST_CASE("profile: a slow fingerprint stage fails with a recommendation", "[profile][cli]") {
-  AudioFile audio;
-  auto mode = GENERATE(as<std::string>{}, "api", "audio");
-  auto r =
-      profile({"--mode", mode, "--iterations=2",
-               "--url=" + App::instance().url("/slow-fingerprint"), "--audio-file=" + audio.path});
-  CHECK(r.code == 1);
-  CHECK(r.err.empty());
-  CHECK(r.out.find("6.000 s      3 s       5 s  FAIL\n") != std::string::npos);
-  CHECK(unwrap(r.out).find("  - " + mode +
-                           ": fingerprint generation p95 is 6.000 s, over the 5 s critical "
-                           "threshold: lower the FFT window overlap") != std::string::npos);
-  CHECK(r.out.find("result: FAIL (1 check failed)\n") != std::string::npos);
-  if (mode == "audio") CHECK(r.out.find("API total processing") == std::string::npos);
-}
-
-TEST_CASE("profile: failing uploads are reported and fail the run", "[profile][cli]") {
-  AudioFile audio;
-  SECTION("every answer a 500") {
-    auto r = profile({"--mode", "api", "--iterations", "2", "--url", App::instance().url("/error"),
-                      "--audio-file", audio.path});
-    CHECK(r.code == 1);
-    CHECK(r.out.find("2 uploads of probe.wav (2.9 KiB), 2 failed\n    2x HTTP status 500\n") !=
-          std::string::npos);
-    CHECK(r.out.find("API total processing      0    -") != std::string::npos);
-    CHECK(r.out.find("result: FAIL (2 of 2 api iterations failed)\n") != std::string::npos);
-  }
-  SECTION("every other answer a 503") {
-    auto r = profile({"--mode", "audio", "--iterations", "4", "--url",
-                      App::instance().url("/flaky"), "--audio-file", audio.path});
-    CHECK(r.code == 1);
-    CHECK(r.out.find("4 uploads of probe.wav (2.9 KiB), 2 failed\n    2x HTTP status 503\n") !=
-          std::string::npos);
-    CHECK(r.out.find("fingerprint generation      2  0.020 s") != std::string::npos);
-  }
-}
-
-TEST_CASE("profile: audio needs a fingerprint stage", "[profile][cli]") {
-  AudioFile audio;
-  auto url = App::instance().url("/no-fingerprint");
-  auto r =
-      profile({"--mode", "audio", "--iterations", "2", "--url", url, "--audio-file", audio.path});
-  CHECK(r.code == 2);
-  CHECK(r.out.empty());
-  CHECK(r.err == "profile: the app at " + url +
-                     " sends no \"fingerprint\" Server-Timing stage (stages: decode, db); --mode "
-                     "audio needs one, e.g. Server-Timing: fingerprint;dur=1840\n");
-  // api mode does without it.
-  CHECK(profile({"--mode", "api", "--iterations", "1", "--url", url, "--audio-file", audio.path})
-            .code == 0);
-}
-
-TEST_CASE("profile: an app that cannot be reached is an error", "[profile][cli]") {
-  AudioFile audio;
-  auto url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/identify";
-  auto r =
-      profile({"--mode", "api", "--iterations", "5", "--url", url, "--audio-file", audio.path});
-  CHECK(r.code == 2);
-  CHECK(r.out.empty());
-  CHECK(lines(r.err) == 1);
-  CHECK(r.err.rfind("profile: cannot reach " + url + ": ", 0) == 0);
-}
-
-TEST_CASE("profile: --output writes JSON and one line on stdout", "[profile][cli]") {
-  AudioFile audio;
-  auto path = (audio.tree.root / "report.json").string();
-  auto r = profile({"--mode", "api", "--iterations", "2", "--url",
-                    App::instance().url("/slow-fingerprint"), "--audio-file", audio.path,
-                    "--output", path});
-  CHECK(r.code == 1);
-  CHECK(r.err.empty());
-  CHECK(r.out == "profile: FAIL (1 check failed); JSON report written to " + path + "\n");
-  auto doc = json::parse(test::slurp(path));
-  CHECK(doc["mode"] == "api");
-  CHECK(doc["exit_code"] == 1);
-  const auto& measures = doc["sections"][0]["measures"];
-  REQUIRE(measures.size() == 4);
-  CHECK(measures[1]["id"] == "stage_fingerprint");
-  CHECK(measures[1]["count"] == 2);
-  CHECK(measures[1]["p95"] == 6.0);
-  CHECK(measures[1]["result"] == "fail");
-}
-
-TEST_CASE("profile: system mode on the fixture /proc tree", "[profile][cli]") {
-  auto args = fixture_flags();
-  args.insert(args.begin(), {"--mode", "system"});
-  auto r = profile(args);
-  // The fixture does not change between the two reads: no CPU time passes.
-  CHECK(r.out.find("\n  CPU busy ") != std::string::npos);
-  CHECK(r.out.find("n/a (no CPU time passed between the scrapes)") != std::string::npos);
-  // MemAvailable 9876540 of MemTotal 16318460 kB.
-  CHECK(r.out.find("\n  memory used ") != std::string::npos);
-  CHECK(r.out.find("39.5%      80%       95%  PASS\n") != std::string::npos);
-  // The disks are the real filesystem under the fixture root: whatever they hold, the exit
-  // code follows the rows.
-  bool bad =
-      r.out.find("%  WARN") != std::string::npos || r.out.find("%  FAIL") != std::string::npos;
-  CHECK(r.code == (bad ? 1 : 0));
-}
-
-TEST_CASE("profile: full mode without a URL or DSN profiles the system", "[profile][cli]") {
-  auto args = fixture_flags();
-  auto r = profile(args);
-  CHECK((r.code == 0 || r.code == 1));
-  CHECK(r.out.rfind("profile: mode full; percentiles are nearest-rank\n", 0) == 0);
-  CHECK(r.out.find("\nsystem: local\n") != std::string::npos);
-  CHECK(r.out.find("\napi: ") == std::string::npos);
-  CHECK(r.out.find("skipped: api and audio: no --url given\nskipped: database: no DSN") !=
-        std::string::npos);
-}

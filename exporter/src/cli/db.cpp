@@ -12,8 +12,10 @@
 #include <thread>
 
 #include "cli/flags.h"
+#include "cli/subcommand.h"
 #include "config/options.h"
 #include "core/progress.h"
+#include "core/severity.h"
 #include "log/logger.h"
 #include "pg/connection.h"
 #include "pg/dsn.h"
@@ -266,9 +268,9 @@ struct Summary {
 Summary summarize(const std::vector<pg::Finding>& findings) {
   Summary s;
   for (const auto& f : findings) {
-    if (f.severity == pg::Severity::Critical) ++s.critical;
-    if (f.severity == pg::Severity::Warning) ++s.warning;
-    if (f.severity == pg::Severity::Info) ++s.info;
+    if (f.severity == core::Severity::Critical) ++s.critical;
+    if (f.severity == core::Severity::Warning) ++s.warning;
+    if (f.severity == core::Severity::Info) ++s.info;
   }
   return s;
 }
@@ -283,7 +285,7 @@ void print_report_text(std::ostream& out, const ReportContext& ctx,
     return;
   }
   for (const auto& f : findings) {
-    out << "\n" << upper(pg::severity_name(f.severity)) << "  " << f.title << "\n";
+    out << "\n" << upper(core::words_of(f.severity).finding) << "  " << f.title << "\n";
     out << "  id:       " << f.id << "\n";
     std::vector<std::string> items;
     for (const auto& [key, value] : f.evidence.items())
@@ -308,7 +310,7 @@ void print_report_json(std::ostream& out, const ReportContext& ctx,
   for (const auto& f : findings) {
     json j;
     j["id"] = f.id;
-    j["severity"] = pg::severity_name(f.severity);
+    j["severity"] = core::words_of(f.severity).finding;
     j["subject"] = f.subject;
     j["title"] = f.title;
     j["evidence"] = f.evidence;
@@ -426,11 +428,11 @@ int run_optimize(Session& s, std::ostream& out, std::ostream& err) {
     }
   }
   print_rest();
-  if (!s.o.apply) return 1;
+  if (!s.o.apply) return kExitProblem;
   if (!refused.empty()) {
     err << "db optimize: role " << snap.user << " may not maintain " << refused.front()
         << ": run --apply as the table owner; nothing was changed\n";
-    return 2;
+    return kExitError;
   }
 
   out << "applying:\n";
@@ -516,38 +518,26 @@ int run_optimize(Session& s, std::ostream& out, std::ostream& err) {
   }
   if (failed) {
     err << "db optimize: an action failed (see above)\n";
-    return 2;
+    return kExitError;
   }
   if (!unresolved) out << "done: " << done.size() << " of " << n << " actions, all resolved\n";
-  return unresolved || !plan.blocked.empty() ? 1 : 0;
+  return unresolved || !plan.blocked.empty() ? kExitProblem : kExitOk;
 }
 
-}  // namespace
-
-int run_db(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  DbOptions o;
-  try {
-    o = parse_flags(args);
-  } catch (const std::invalid_argument& e) {
-    err << "db: " << e.what() << "\n" << kUsage;
-    return 2;
-  }
-  if (o.help) {
-    out << kUsage;
-    return 0;
-  }
+// Connects as the DSN says and runs the verb; its exit code.
+int run_verb(const DbOptions& o, std::ostream& out, std::ostream& err) {
   const std::string prefix = "db " + o.verb + ": ";
   std::optional<pg::Dsn> dsn;
   try {
     dsn = pg::load_dsn_from_environment(std::getenv, o.dsn_file);
   } catch (const pg::DsnError& e) {
     err << prefix << e.what() << "\n";
-    return 2;
+    return kExitError;
   }
   if (!dsn) {
     err << prefix
         << "no PostgreSQL DSN: set AFP_PG_DSN or AFP_PG_DSN_FILE, or pass --pg.dsn-file FILE\n";
-    return 2;
+    return kExitError;
   }
   const bool writes = o.verb == "optimize" && o.apply;
   milliseconds timeout =
@@ -567,14 +557,23 @@ int run_db(const std::vector<std::string>& args, std::ostream& out, std::ostream
   } catch (const pg::PgError& e) {
     err << prefix << "cannot connect to " << session.target << " (DSN from " << dsn->source
         << "): " << one_line(pg::scrub(e.what(), dsn->conninfo)) << "\n";
-    return 2;
+    return kExitError;
   }
   try {
     return o.verb == "report" ? run_report(session, out) : run_optimize(session, out, err);
   } catch (const std::exception& e) {
     err << prefix << one_line(pg::scrub(e.what(), dsn->conninfo)) << "\n";
   }
-  return 2;
+  return kExitError;
+}
+
+}  // namespace
+
+int run_db(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const Subcommand command{"db", std::string(kUsage), true};
+  return run_subcommand(
+      command, out, err, [&] { return parse_flags(args); },
+      [&](const DbOptions& o) { return run_verb(o, out, err); });
 }
 
 }  // namespace afp::cli

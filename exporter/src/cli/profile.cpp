@@ -16,9 +16,12 @@
 #include <string_view>
 
 #include "cli/flags.h"
+#include "cli/profile_judge.h"
 #include "cli/profile_plan.h"
+#include "cli/profile_render.h"
 #include "cli/profile_report.h"
 #include "cli/status.h"
+#include "cli/subcommand.h"
 #include "collectors/settings.h"
 #include "log/logger.h"
 #include "pg/advisor.h"
@@ -452,21 +455,9 @@ void write_json(const std::string& path, const p::Report& report) {
   if (!file) throw ProfileError("cannot write the report to " + path);
 }
 
-}  // namespace
-
-int run_profile(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Options o;
-  try {
-    o = parse_flags(args);
-    if (!o.help) check_flags(o);
-  } catch (const std::invalid_argument& e) {
-    err << "profile: " << e.what() << "\n";
-    return 2;
-  }
-  if (o.help) {
-    out << kUsage;
-    return 0;
-  }
+// Measures, judges and prints or writes the report; its exit code.
+int measure_and_report(const Subcommand& command, const Options& o, std::ostream& out,
+                       std::ostream& err) {
   try {
     if (!o.output.empty()) check_writable(o.output);
     auto report = measure(o, err);
@@ -477,13 +468,24 @@ int run_profile(const std::vector<std::string>& args, std::ostream& out, std::os
       out << "profile: " << p::summary_line(report) << "; JSON report written to " << o.output
           << "\n";
     }
-    int code = p::exit_code(report);
-    if (code == 2) err << "profile: nothing could be judged\n";
-    return code;
+    return judged_exit(command, p::exit_code(report), err);
   } catch (const std::exception& e) {
-    err << "profile: " << one_line(e.what()) << "\n";
-    return 2;
+    err << command.name << ": " << one_line(e.what()) << "\n";
+    return kExitError;
   }
+}
+
+}  // namespace
+
+int run_profile(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const Subcommand command{"profile", std::string(kUsage)};
+  auto parse = [&] {
+    Options o = parse_flags(args);
+    if (!o.help) check_flags(o);
+    return o;
+  };
+  return run_subcommand(command, out, err, parse,
+                        [&](const Options& o) { return measure_and_report(command, o, out, err); });
 }
 
 }  // namespace afp::cli

@@ -2,25 +2,47 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <nlohmann/json.hpp>
+
+#include "cli/subcommand.h"
 
 namespace afp::cli::profile {
 
 namespace {
-
-using json = nlohmann::ordered_json;
-
-// ---------------------------------------------------------------------------------------
-// Formatting.
 
 std::string printf_text(const char* format, double value) {
   std::array<char, 64> buf{};
   std::snprintf(buf.data(), buf.size(), format, value);
   return buf.data();
 }
+
+struct Tally {
+  int failed = 0, warnings = 0, passed = 0;
+  std::vector<std::string> failed_iterations;  // "3 of 20 uploads"
+};
+
+Tally tally(const Report& report) {
+  Tally t;
+  auto count = [&t](core::Severity v) {
+    t.failed += v == core::Severity::Critical ? 1 : 0;
+    t.warnings += v == core::Severity::Warning ? 1 : 0;
+    t.passed += v == core::Severity::Ok ? 1 : 0;
+  };
+  for (const auto& s : report.sections) {
+    for (const auto& m : s.measures)
+      count(m.verdict);
+    for (const auto& r : s.readings)
+      count(r.verdict);
+    if (s.failed > 0) {
+      t.failed_iterations.push_back(std::to_string(s.failed) + " of " +
+                                    std::to_string(s.iterations) + " " + s.name + " iterations");
+    }
+  }
+  return t;
+}
+
+}  // namespace
 
 std::string seconds_text(double s) {
   return printf_text("%.3f s", s);
@@ -38,494 +60,12 @@ std::string count_text(double n) {
   return printf_text("%.0f", n);
 }
 
-std::string verdict_name(Verdict v) {
-  switch (v) {
-    case Verdict::Pass:
-      return "PASS";
-    case Verdict::Warn:
-      return "WARN";
-    case Verdict::Fail:
-      return "FAIL";
-    case Verdict::None:
-      break;
-  }
-  return "-";
-}
-
-json verdict_json(Verdict v) {
-  if (v == Verdict::None) return nullptr;
-  std::string name = verdict_name(v);
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return name;
-}
-
-// "over the 3 s warning threshold": which level a measure reached, for recommendations.
-std::string level_reached(const core::Threshold& t, Verdict v) {
-  bool critical = v == Verdict::Fail;
-  return "over the " + threshold_text(t.unit, critical ? t.critical : t.warning) +
-         (critical ? " critical" : " warning") + " threshold";
-}
-
-bool failing(Verdict v) {
-  return v == Verdict::Warn || v == Verdict::Fail;
-}
-
-void add_error(std::vector<std::pair<std::string, std::size_t>>& errors, const std::string& why) {
-  for (auto& [reason, count] : errors) {
-    if (reason == why) {
-      ++count;
-      return;
-    }
-  }
-  errors.emplace_back(why, 1);
-}
-
-Measure timing(std::string id, std::string label, std::vector<double> values,
-               std::optional<core::Threshold> requirement) {
-  Measure m{std::move(id), std::move(label), summarize(std::move(values)), requirement,
-            Verdict::None};
-  if (m.stats && requirement) m.verdict = verdict_of(*requirement, m.stats->p95);
-  return m;
-}
-
-const Measure* find_measure(const Section& s, std::string_view id) {
-  for (const auto& m : s.measures) {
-    if (m.id == id) return &m;
-  }
-  return nullptr;
-}
-
-// ---------------------------------------------------------------------------------------
-// Uploads.
-
-constexpr std::string_view kFingerprintAdvice =
-    "lower the FFT window overlap (Dejavu's DEFAULT_OVERLAP_RATIO) or the fan value "
-    "(DEFAULT_FAN_VALUE), downsample the audio to 11025 Hz before fingerprinting, or add CPU";
-
-std::string stage_id(const std::string& stage) {
-  return "stage_" + stage;
-}
-
-std::optional<core::Threshold> stage_requirement(std::string_view stage) {
-  if (stage == kFingerprintStage) return core::kFingerprintGenerationP95;
-  if (stage == kDbStage) return core::kDbQueryP95;
-  return std::nullopt;
-}
-
-std::vector<double> stage_seconds(const std::vector<pipeline::ProbeResult>& runs,
-                                  std::string_view stage) {
-  std::vector<double> out;
-  for (const auto& r : runs) {
-    if (!r.success) continue;
-    for (const auto& s : r.stages) {
-      if (s.name == stage) {
-        out.push_back(s.seconds);
-        break;  // Server-Timing: the first of a name wins
-      }
-    }
-  }
-  return out;
-}
-
-// Why the total is slow, from the stages the app reports.
-std::string total_advice(const Section& s, const Measure& total) {
-  std::string text = "API total processing p95 is " + seconds_text(total.stats->p95) + ", " +
-                     level_reached(*total.requirement, total.verdict);
-  const Measure* largest = nullptr;
-  for (const auto& m : s.measures) {
-    if (&m == &total || !m.stats) continue;
-    if (largest == nullptr || m.stats->p95 > largest->stats->p95) largest = &m;
-  }
-  if (largest == nullptr) {
-    return text +
-           ": the app sends no Server-Timing stages; add them (fingerprint, db, ...) to see "
-           "where the time goes";
-  }
-  std::string stage = largest->id.substr(stage_id("").size());
-  if (largest->stats->p95 >= total.stats->p95 / 2) {
-    return text + ": most of it is stage " + stage + " (p95 " + seconds_text(largest->stats->p95) +
-           ")" + (failing(largest->verdict) ? ", see below" : "");
-  }
-  return text + ": the app's largest stage, " + stage + ", is only p95 " +
-         seconds_text(largest->stats->p95) +
-         "; the rest is upload, queueing or untimed work: check the network path, the upload "
-         "size and the number of app workers";
-}
-
-void recommend_uploads(Section& s) {
-  if (s.failed > 0) {
-    s.recommendations.push_back(std::to_string(s.failed) + " of " + std::to_string(s.iterations) +
-                                " uploads failed (reasons above; the app's log says more): the "
-                                "run fails until every upload succeeds, and the failed ones are "
-                                "not in the percentiles");
-  }
-  const Measure* total = find_measure(s, "api_total");
-  if (total != nullptr && failing(total->verdict))
-    s.recommendations.push_back(total_advice(s, *total));
-  const Measure* fp = find_measure(s, stage_id(std::string(kFingerprintStage)));
-  if (fp != nullptr && failing(fp->verdict)) {
-    s.recommendations.push_back("fingerprint generation p95 is " + seconds_text(fp->stats->p95) +
-                                ", " + level_reached(*fp->requirement, fp->verdict) + ": " +
-                                std::string(kFingerprintAdvice));
-  }
-  const Measure* db = find_measure(s, stage_id(std::string(kDbStage)));
-  if (db != nullptr && failing(db->verdict)) {
-    s.recommendations.push_back(
-        "stage db p95 is " + seconds_text(db->stats->p95) + ", " +
-        level_reached(*db->requirement, db->verdict) +
-        ": run afp_exporter profile --mode database for the look-up plan, and afp_exporter db "
-        "report for a missing hash index or stale statistics");
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Database.
-
-double rows_read(const PlanScan& scan) {
-  return (scan.actual_rows + scan.removed_rows) * std::max(scan.loops, 1.0);
-}
-
-// The first scan of the fingerprint table whose row estimate is far off, if any.
-const PlanScan* estimate_far_off(const PlanFacts& plan) {
-  if (!plan.analyzed) return nullptr;
-  for (const auto& s : plan.scans) {
-    double lo = std::min(s.plan_rows, s.actual_rows), hi = std::max(s.plan_rows, s.actual_rows);
-    if (hi >= kEstimateMinRows && (hi + 1) / (lo + 1) >= kEstimateFactor) return &s;
-  }
-  return nullptr;
-}
-
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& i : items)
     out += (out.empty() ? "" : ", ") + i;
   return out;
 }
-
-Reading judge_plan(const DatabaseFacts& f) {
-  Reading r;
-  r.id = "lookup_plan";
-  r.label = "look-up plan";
-  r.target = f.table;
-  if (!f.plan) {
-    r.text = "unknown";
-    r.note = "EXPLAIN failed: " + f.plan_error;
-    return r;
-  }
-  if (const PlanScan* seq = f.plan->seq_scan()) {
-    r.text = describe(*seq) + " on " + f.table;
-    if (f.plan->analyzed) r.text += " (" + count_text(rows_read(*seq)) + " rows read)";
-    if (!f.index_fix.empty()) {
-      r.verdict = Verdict::Fail;
-      r.note = "no index serves look-ups";
-    } else if (!f.plan->analyzed || rows_read(*seq) >= static_cast<double>(pg::kSeqScanMinRows)) {
-      r.verdict = Verdict::Warn;
-      r.note = "an index exists, the planner does not use it";
-    } else {
-      r.verdict = Verdict::Pass;
-      r.note = "small table: a sequential scan is cheapest";
-    }
-    return r;
-  }
-  if (f.plan->scans.empty()) {
-    r.text = "no scan of " + f.table;
-    r.note = "the plan does not read the table";
-    return r;
-  }
-  const PlanScan& scan = f.plan->scans.front();
-  r.text = describe(scan) + " on " + f.table;
-  if (scan.index.empty() && !f.plan->indexes.empty()) r.text += " using " + join(f.plan->indexes);
-  r.verdict = Verdict::Pass;
-  return r;
-}
-
-// The plan's verdict, and why it lacks run-time figures when EXPLAIN ANALYZE failed.
-Reading plan_reading(const DatabaseFacts& f) {
-  Reading r = judge_plan(f);
-  if (f.plan && !f.plan->analyzed && !f.plan_error.empty()) {
-    r.note += (r.note.empty() ? "" : "; ") + std::string("no run-time figures: ") + f.plan_error;
-  }
-  return r;
-}
-
-void recommend_database(const DatabaseFacts& f, Section& s) {
-  const Measure& lookup = s.measures.front();
-  const Reading& plan = s.readings.front();
-  bool analyze_advised = false;
-  if (!f.index_fix.empty()) {
-    std::string why = plan.verdict == Verdict::Fail
-                          ? "each look-up reads the whole table (" + plan.text + ")"
-                          : "no valid index on " + f.table + " starts with the hash column";
-    s.recommendations.push_back("no index serves the look-ups: " + why +
-                                "; create Dejavu's hash index: " + f.index_fix +
-                                " (or afp_exporter db optimize --apply, as the table owner)");
-  } else if (plan.verdict == Verdict::Warn) {
-    analyze_advised = true;
-    s.recommendations.push_back("the planner reads " + f.table +
-                                " sequentially although a look-up index exists: refresh its "
-                                "statistics with " +
-                                f.analyze_sql +
-                                " and check that the index is valid (afp_exporter db report)");
-  }
-  if (const PlanScan* off = f.plan ? estimate_far_off(*f.plan) : nullptr; off && !analyze_advised) {
-    analyze_advised = true;
-    s.recommendations.push_back("the planner expected " + count_text(off->plan_rows) +
-                                " rows from " + f.table + " per loop, the look-up gave " +
-                                count_text(off->actual_rows) + ": its statistics are stale; " +
-                                f.analyze_sql);
-  }
-  bool slow = failing(lookup.verdict);
-  double blocks = f.plan ? f.plan->shared_hit_blocks + f.plan->shared_read_blocks : 0;
-  bool cache_misses = f.plan && f.plan->analyzed && blocks >= kPlanMinBlocks &&
-                      f.plan->shared_hit_blocks / blocks < kPlanCacheHitRatio;
-  if (slow && plan.verdict == Verdict::Pass && cache_misses) {
-    s.recommendations.push_back(
-        "look-ups p95 is " + seconds_text(lookup.stats->p95) + " and the one explained read " +
-        count_text(f.plan->shared_read_blocks) + " of " + count_text(blocks) +
-        " blocks from outside shared buffers: give PostgreSQL more memory (shared_buffers, or RAM "
-        "for the OS cache) so the fingerprint index stays cached");
-  } else if (slow && plan.verdict == Verdict::Pass && !analyze_advised) {
-    s.recommendations.push_back("look-ups use " + plan.text + " and still take p95 " +
-                                seconds_text(lookup.stats->p95) +
-                                ": check the server's load and the table's dead rows and bloat "
-                                "(afp_exporter db report)");
-  }
-  if (s.failed > 0) {
-    s.recommendations.push_back(std::to_string(s.failed) + " of " + std::to_string(s.iterations) +
-                                " look-ups failed (reasons above): a statement timeout means they "
-                                "take longer than --timeout");
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// System.
-
-Verdict verdict_of_state(CheckState state) {
-  switch (state) {
-    case CheckState::Ok:
-      return Verdict::Pass;
-    case CheckState::Warn:
-      return Verdict::Warn;
-    case CheckState::Crit:
-      return Verdict::Fail;
-    case CheckState::Unknown:
-      break;
-  }
-  return Verdict::None;
-}
-
-std::string system_advice(const Reading& r) {
-  std::string head = r.label + " is " + value_text(core::Unit::Ratio, *r.value) + ", " +
-                     level_reached(*r.requirement, r.verdict) + ": ";
-  if (r.id == core::kCpuBusy.name) {
-    return head + "fingerprinting is CPU-bound; add CPU, or run fewer app workers per core";
-  }
-  if (r.id == core::kMemoryUsed.name) {
-    return head +
-           "add RAM or run fewer app workers; PostgreSQL needs free memory to cache the "
-           "fingerprint index";
-  }
-  return head + "free space or grow the filesystem; PostgreSQL stops when its disk is full";
-}
-
-// ---------------------------------------------------------------------------------------
-// Output.
-
-struct Tally {
-  int failed = 0, warnings = 0, passed = 0;
-  std::vector<std::string> failed_iterations;  // "3 of 20 uploads"
-};
-
-Tally tally(const Report& report) {
-  Tally t;
-  auto count = [&t](Verdict v) {
-    t.failed += v == Verdict::Fail ? 1 : 0;
-    t.warnings += v == Verdict::Warn ? 1 : 0;
-    t.passed += v == Verdict::Pass ? 1 : 0;
-  };
-  for (const auto& s : report.sections) {
-    for (const auto& m : s.measures)
-      count(m.verdict);
-    for (const auto& r : s.readings)
-      count(r.verdict);
-    if (s.failed > 0) {
-      t.failed_iterations.push_back(std::to_string(s.failed) + " of " +
-                                    std::to_string(s.iterations) + " " + s.name + " iterations");
-    }
-  }
-  return t;
-}
-
-std::string pad_left(const std::string& s, std::size_t w) {
-  return std::string(w > s.size() ? w - s.size() : 0, ' ') + s;
-}
-
-std::string pad_right(const std::string& s, std::size_t w) {
-  return s + std::string(w > s.size() ? w - s.size() : 0, ' ');
-}
-
-// Rows of cells, numbers right-aligned; the first column and those in `left` left-aligned,
-// the last one free.
-void print_columns(std::ostream& out, const std::vector<std::vector<std::string>>& rows,
-                   const std::vector<std::size_t>& left = {}) {
-  std::vector<std::size_t> width(rows.front().size(), 0);
-  for (const auto& row : rows) {
-    for (std::size_t i = 0; i + 1 < row.size(); ++i)
-      width[i] = std::max(width[i], row[i].size());
-  }
-  auto is_left = [&](std::size_t i) {
-    return i == 0 || std::find(left.begin(), left.end(), i) != left.end();
-  };
-  for (const auto& row : rows) {
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      out << "  ";  // the indent, then the gap between columns
-      if (i + 1 == row.size()) {
-        out << row[i];
-      } else {
-        out << (is_left(i) ? pad_right(row[i], width[i]) : pad_left(row[i], width[i]));
-      }
-    }
-    out << "\n";
-  }
-}
-
-std::string result_cell(Verdict v, const std::string& note) {
-  std::string cell = v == Verdict::None && !note.empty() ? "n/a" : verdict_name(v);
-  return note.empty() ? cell : cell + " (" + note + ")";
-}
-
-void print_measures(std::ostream& out, const std::vector<Measure>& measures) {
-  std::vector<std::vector<std::string>> rows{
-      {"MEASURE", "COUNT", "MIN", "P50", "P95", "MAX", "WARNING", "CRITICAL", "RESULT"}};
-  for (const auto& m : measures) {
-    std::vector<std::string> row{m.label, m.stats ? std::to_string(m.stats->count) : "0"};
-    for (double Stats::*field : {&Stats::min, &Stats::p50, &Stats::p95, &Stats::max})
-      row.push_back(m.stats ? seconds_text((*m.stats).*field) : "-");
-    row.push_back(m.requirement ? threshold_text(m.requirement->unit, m.requirement->warning)
-                                : "-");
-    row.push_back(m.requirement ? threshold_text(m.requirement->unit, m.requirement->critical)
-                                : "-");
-    row.push_back(result_cell(m.verdict, m.stats ? "" : "no successful iteration"));
-    rows.push_back(std::move(row));
-  }
-  print_columns(out, rows);
-}
-
-void print_readings(std::ostream& out, const std::vector<Reading>& readings) {
-  std::vector<std::vector<std::string>> rows{{"CHECK", "VALUE", "WARNING", "CRITICAL", "RESULT"}};
-  bool text_values = false;
-  for (const auto& r : readings) {
-    text_values = text_values || !r.value;
-    auto unit = r.requirement ? r.requirement->unit : core::Unit::Seconds;
-    rows.push_back({r.label,
-                    r.value          ? value_text(unit, *r.value)
-                    : r.text.empty() ? "-"
-                                     : r.text,
-                    r.requirement ? threshold_text(unit, r.requirement->warning) : "-",
-                    r.requirement ? threshold_text(unit, r.requirement->critical) : "-",
-                    result_cell(r.verdict, r.note)});
-  }
-  // A plan read like "Bitmap Heap Scan on ..." is text: it reads better left-aligned.
-  print_columns(out, rows, text_values ? std::vector<std::size_t>{1} : std::vector<std::size_t>{});
-}
-
-// `text` after `first`, wrapped at 100 columns, continuation lines indented by `indent`.
-void print_wrapped(std::ostream& out, std::string_view first, std::string_view text,
-                   std::size_t indent) {
-  std::size_t col = first.size();
-  out << first;
-  bool line_start = true;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    auto end = text.find(' ', pos);
-    if (end == std::string_view::npos) end = text.size();
-    auto word = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (word.empty()) continue;
-    if (!line_start && col + 1 + word.size() > 100) {
-      out << "\n" << std::string(indent, ' ');
-      col = indent;
-      line_start = true;
-    }
-    if (!line_start) {
-      out << ' ';
-      ++col;
-    }
-    out << word;
-    col += word.size();
-    line_start = false;
-  }
-  out << "\n";
-}
-
-void print_section(std::ostream& out, const Section& s) {
-  out << "\n" << s.name << ": " << s.target << "\n";
-  out << "  " << s.what;
-  if (s.iterations > 0) out << ", " << s.failed << " failed";
-  out << "\n";
-  for (const auto& [reason, count] : s.errors)
-    print_wrapped(out, "    " + std::to_string(count) + "x ", reason, 8);
-  if (!s.measures.empty()) print_measures(out, s.measures);
-  if (!s.readings.empty()) print_readings(out, s.readings);
-}
-
-json requirement_json(const std::optional<core::Threshold>& t) {
-  if (!t) return nullptr;
-  return {{"name", t->name}, {"warning", t->warning}, {"critical", t->critical}};
-}
-
-json measure_json(const Measure& m) {
-  json j{{"id", m.id}, {"label", m.label}, {"unit", "seconds"}};
-  j["count"] = m.stats ? m.stats->count : 0;
-  for (auto [key, field] : {std::pair{"min", &Stats::min}, std::pair{"p50", &Stats::p50},
-                            std::pair{"p95", &Stats::p95}, std::pair{"max", &Stats::max}}) {
-    j[key] = m.stats ? json((*m.stats).*field) : json(nullptr);
-  }
-  j["requirement"] = requirement_json(m.requirement);
-  j["result"] = verdict_json(m.verdict);
-  return j;
-}
-
-json reading_json(const Reading& r) {
-  json j{{"id", r.id}, {"label", r.label}};
-  if (!r.target.empty()) j["target"] = r.target;
-  if (r.value) {
-    j["value"] = *r.value;
-    j["unit"] = r.requirement && r.requirement->unit == core::Unit::Ratio ? "ratio" : "seconds";
-  } else {
-    j["value"] = r.text.empty() ? json(nullptr) : json(r.text);
-  }
-  j["requirement"] = requirement_json(r.requirement);
-  j["result"] = verdict_json(r.verdict);
-  if (!r.note.empty()) j["note"] = r.note;
-  return j;
-}
-
-json section_json(const Section& s) {
-  json j{{"name", s.name}, {"target", s.target}, {"what", s.what}};
-  if (s.iterations > 0) {
-    j["iterations"] = s.iterations;
-    j["failed"] = s.failed;
-    json errors = json::array();
-    for (const auto& [reason, count] : s.errors)
-      errors.push_back({{"reason", reason}, {"count", count}});
-    j["errors"] = std::move(errors);
-  }
-  json measures = json::array(), checks = json::array();
-  for (const auto& m : s.measures)
-    measures.push_back(measure_json(m));
-  for (const auto& r : s.readings)
-    checks.push_back(reading_json(r));
-  j["measures"] = std::move(measures);
-  j["checks"] = std::move(checks);
-  j["recommendations"] = s.recommendations;
-  return j;
-}
-
-}  // namespace
-
-// ---------------------------------------------------------------------------------------
 
 double nearest_rank(const std::vector<double>& sorted, double percent) {
   auto n = static_cast<double>(sorted.size());
@@ -541,29 +81,17 @@ std::optional<Stats> summarize(std::vector<double> values) {
                values.back()};
 }
 
-Verdict verdict_of(const core::Threshold& requirement, double value) {
-  switch (core::level_of(requirement, value)) {
-    case core::Level::Critical:
-      return Verdict::Fail;
-    case core::Level::Warning:
-      return Verdict::Warn;
-    case core::Level::Ok:
-      break;
-  }
-  return Verdict::Pass;
-}
-
 int exit_code(const Report& report) {
   Tally t = tally(report);
-  if (t.failed > 0 || t.warnings > 0 || !t.failed_iterations.empty()) return 1;
-  return t.passed > 0 ? 0 : 2;
+  if (t.failed > 0 || t.warnings > 0 || !t.failed_iterations.empty()) return kExitProblem;
+  return t.passed > 0 ? kExitOk : kExitError;
 }
 
 std::string summary_line(const Report& report) {
   Tally t = tally(report);
   int code = exit_code(report);
-  if (code == 0) return "PASS";
-  if (code == 2) return "nothing could be judged";
+  if (code == kExitOk) return "PASS";
+  if (code == kExitError) return "nothing could be judged";
   std::vector<std::string> parts;
   if (t.failed > 0) {
     parts.push_back(std::to_string(t.failed) + (t.failed == 1 ? " check" : " checks") + " failed");
@@ -574,146 +102,6 @@ std::string summary_line(const Report& report) {
   for (const auto& f : t.failed_iterations)
     parts.push_back(f + " failed");
   return "FAIL (" + join(parts) + ")";
-}
-
-void print_text(std::ostream& out, const Report& report) {
-  out << "profile: mode " << report.mode;
-  if (report.iterations > 0) out << ", " << report.iterations << " iterations";
-  out << "; percentiles are nearest-rank\n";
-  for (const auto& s : report.sections)
-    print_section(out, s);
-  if (!report.skipped.empty()) {
-    out << "\n";
-    for (const auto& skipped : report.skipped)
-      print_wrapped(out, "skipped: ", skipped, 9);
-  }
-  bool any = false;
-  for (const auto& s : report.sections) {
-    for (const auto& r : s.recommendations) {
-      if (!any) out << "\nrecommendations:\n";
-      any = true;
-      print_wrapped(out, "  - " + s.name + ": ", r, 4);
-    }
-  }
-  out << "\nresult: " << summary_line(report) << "\n";
-}
-
-void print_json(std::ostream& out, const Report& report) {
-  json sections = json::array();
-  for (const auto& s : report.sections)
-    sections.push_back(section_json(s));
-  int code = exit_code(report);
-  json doc{{"mode", report.mode},
-           {"iterations", report.iterations},
-           {"percentiles", "nearest-rank"},
-           {"sections", std::move(sections)},
-           {"skipped", report.skipped},
-           {"result", code == 0   ? "pass"
-                      : code == 1 ? "fail"
-                                  : "nothing judged"},
-           {"summary", summary_line(report)},
-           {"exit_code", code}};
-  out << doc.dump(2) << "\n";
-}
-
-// ---------------------------------------------------------------------------------------
-
-bool has_stage(const std::vector<pipeline::ProbeResult>& runs, std::string_view stage) {
-  return !stage_seconds(runs, stage).empty();
-}
-
-std::vector<std::string> stage_names(const std::vector<pipeline::ProbeResult>& runs) {
-  std::vector<std::string> names;
-  for (const auto& r : runs) {
-    if (!r.success) continue;
-    for (const auto& s : r.stages) {
-      if (std::find(names.begin(), names.end(), s.name) == names.end()) names.push_back(s.name);
-    }
-  }
-  return names;
-}
-
-Section judge_uploads(const std::vector<pipeline::ProbeResult>& runs, UploadView view,
-                      std::string target, std::string what) {
-  Section s;
-  s.name = view == UploadView::Api ? "api" : "audio";
-  s.target = std::move(target);
-  s.what = std::move(what);
-  s.iterations = runs.size();
-  std::vector<double> totals;
-  for (const auto& r : runs) {
-    if (r.success) {
-      totals.push_back(r.duration_seconds);
-    } else {
-      ++s.failed;
-      add_error(s.errors, r.error);
-    }
-  }
-  if (view == UploadView::Audio) {
-    std::string stage(kFingerprintStage);
-    s.measures.push_back(timing(stage_id(stage), "fingerprint generation",
-                                stage_seconds(runs, stage), core::kFingerprintGenerationP95));
-  } else {
-    s.measures.push_back(
-        timing("api_total", "API total processing", std::move(totals), core::kApiProcessingP95));
-    // The stages with a requirement first, then the others in the app's order.
-    auto names = stage_names(runs);
-    std::stable_partition(names.begin(), names.end(),
-                          [](const std::string& n) { return stage_requirement(n).has_value(); });
-    for (const auto& name : names) {
-      s.measures.push_back(timing(stage_id(name), "stage " + name, stage_seconds(runs, name),
-                                  stage_requirement(name)));
-    }
-  }
-  recommend_uploads(s);
-  return s;
-}
-
-std::string missing_index_fix(const std::vector<pg::Finding>& findings) {
-  for (const auto& f : findings) {
-    if (f.id != "hash_index_missing") continue;
-    if (!f.fix_sql.empty()) return f.fix_sql;
-    std::string sql = f.action ? f.action->sql : std::string();
-    return f.blocked.empty() ? sql : sql + " (" + f.blocked + ")";
-  }
-  return {};
-}
-
-Section judge_database(const DatabaseFacts& f) {
-  Section s;
-  s.name = "database";
-  s.target = f.target;
-  s.what = std::to_string(f.iterations) + " look-ups of " + std::to_string(f.hashes) +
-           " random hashes in " + f.table;
-  s.iterations = f.iterations;
-  s.failed = f.errors.size();
-  for (const auto& e : f.errors)
-    add_error(s.errors, e);
-  s.measures.push_back(timing("db_lookup", "look-up (" + std::to_string(f.hashes) + " hashes)",
-                              f.seconds, core::kDbQueryP95));
-  s.readings.push_back(plan_reading(f));
-  recommend_database(f, s);
-  return s;
-}
-
-Section judge_system(const std::vector<CheckRow>& rows, std::string target, std::string what) {
-  Section s;
-  s.name = "system";
-  s.target = std::move(target);
-  s.what = std::move(what);
-  for (const auto& row : rows) {
-    Reading r;
-    r.id = row.threshold.name;
-    r.label = std::string(row.threshold.what) + (row.target.empty() ? "" : " " + row.target);
-    r.target = row.target;
-    r.value = row.value;
-    r.requirement = row.threshold;
-    r.verdict = verdict_of_state(row.state);
-    r.note = row.note;
-    if (failing(r.verdict) && r.value) s.recommendations.push_back(system_advice(r));
-    s.readings.push_back(std::move(r));
-  }
-  return s;
 }
 
 }  // namespace afp::cli::profile

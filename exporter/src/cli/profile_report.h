@@ -1,23 +1,19 @@
 #pragma once
 
-// `afp_exporter profile`, the judging half: from what was measured (timings, a query plan,
-// system readings) to a report with percentiles, verdicts against core/thresholds.h and
-// recommendations, and that report as text or JSON. Everything here is pure, so each rule
-// is tested from tables of values; the measuring (I/O) lives in profile.cpp.
+// `afp_exporter profile`, the report: what was measured (percentiles of timings, readings)
+// with verdicts against core/thresholds.h, its exit code and summary, and the texts the
+// judge's recommendations and the renderer share. profile_judge.h turns measurements into
+// a report, profile_render.h prints it; the measuring (I/O) lives in profile.cpp.
 
 #include <cstddef>
 #include <optional>
-#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "cli/profile_plan.h"
-#include "cli/status.h"
+#include "core/severity.h"
 #include "core/thresholds.h"
-#include "pg/advisor.h"
-#include "pipeline/probe.h"
 
 namespace afp::cli::profile {
 
@@ -41,11 +37,8 @@ std::optional<Stats> summarize(std::vector<double> values);
 // ---------------------------------------------------------------------------------------
 // The report.
 
-// Pass/Warn/Fail against a requirement; None for what has no requirement or could not be
-// judged (the row's note says which).
-enum class Verdict { Pass, Warn, Fail, None };
-
-Verdict verdict_of(const core::Threshold& requirement, double value);
+// A verdict is core::level_of() against a requirement (printed PASS, WARN, FAIL), or
+// Unknown for what has no requirement or could not be judged (the row's note says which).
 
 // A timing over the iterations, judged by its p95.
 struct Measure {
@@ -53,7 +46,7 @@ struct Measure {
   std::string label;           // text: "API total processing", "stage fingerprint", ...
   std::optional<Stats> stats;  // nullopt: no successful iteration
   std::optional<core::Threshold> requirement;
-  Verdict verdict = Verdict::None;
+  core::Severity verdict = core::Severity::Unknown;
 };
 
 // One reading judged once: a system value, or what the look-up plan does.
@@ -64,7 +57,7 @@ struct Reading {
   std::optional<double> value;  // the number judged, when there is one
   std::string text;             // the value as shown when it is not a number
   std::optional<core::Threshold> requirement;
-  Verdict verdict = Verdict::None;
+  core::Severity verdict = core::Severity::Unknown;
   std::string note;  // why it is not judged, or what it is based on
 };
 
@@ -91,70 +84,16 @@ struct Report {
 // something passed, and 2 when nothing could be judged (a profile that checked nothing is
 // not a pass).
 int exit_code(const Report& report);
-
-void print_text(std::ostream& out, const Report& report);
-void print_json(std::ostream& out, const Report& report);
 // "PASS", "FAIL (1 failed, 1 warning)", ...: the one-line summary.
 std::string summary_line(const Report& report);
 
 // ---------------------------------------------------------------------------------------
-// Judging what was measured.
+// Text shared by recommendations and output.
 
-// Which uploads view: api (total and every stage) or audio (the fingerprint stage alone).
-enum class UploadView { Api, Audio };
-
-inline constexpr std::string_view kFingerprintStage = "fingerprint";
-inline constexpr std::string_view kDbStage = "db";
-
-// Whether any successful upload reported `stage` in its Server-Timing header.
-bool has_stage(const std::vector<pipeline::ProbeResult>& runs, std::string_view stage);
-// The distinct stage names of the successful uploads, first seen first.
-std::vector<std::string> stage_names(const std::vector<pipeline::ProbeResult>& runs);
-
-// The uploads the probe made. Failed ones (no answer, timeout, non-2xx, malformed
-// Server-Timing) are counted with their reasons and fail the run; the timings are those of
-// the successful ones. The total is the client's view: connection, upload and answer.
-Section judge_uploads(const std::vector<pipeline::ProbeResult>& runs, UploadView view,
-                      std::string target, std::string what);
-
-// What the database mode measured.
-struct DatabaseFacts {
-  std::string target;               // pg::describe() of the DSN
-  std::string table;                // the fingerprint table as SQL writes it
-  std::string analyze_sql;          // "ANALYZE fingerprints;"
-  std::size_t hashes = 0;           // per look-up
-  std::size_t iterations = 0;       // look-ups run
-  std::vector<double> seconds;      // the successful ones
-  std::vector<std::string> errors;  // the failed ones (statement timeout, ...)
-  std::optional<PlanFacts> plan;    // nullopt when EXPLAIN failed
-  std::string plan_error;           // why, then
-  // The advisor's fix when it finds no index serving look-ups ("CREATE INDEX CONCURRENTLY
-  // ... USING hash (hash);"); empty when one exists.
-  std::string index_fix;
-};
-
-// The advisor's answer for the look-up index: the SQL of its hash_index_missing finding
-// (with why optimize would not run it, when it would not); "" without that finding.
-std::string missing_index_fix(const std::vector<pg::Finding>& findings);
-
-// Row estimates this far apart from the actual rows (either way) mean stale statistics...
-inline constexpr double kEstimateFactor = 10;
-// ... once the larger of the two is this many rows: a few hundred rows either way cost
-// nothing. Random hashes match nothing, while the planner expects about one row per hash:
-// that is not an estimate worth an ANALYZE.
-inline constexpr double kEstimateMinRows = 10000;
-// Below this share of blocks found in shared buffers, a slow look-up waits on reads.
-inline constexpr double kPlanCacheHitRatio = 0.90;
-inline constexpr double kPlanMinBlocks = 100;
-
-// The look-up timings against the database requirement, and the look-up plan: a sequential
-// scan of the fingerprint table fails when no index serves look-ups (the advisor's critical
-// finding), warns when the planner ignores an existing one on a table of
-// pg::kSeqScanMinRows or more, and passes on a smaller table (a sequential scan is cheapest
-// there).
-Section judge_database(const DatabaseFacts& facts);
-
-// The system rows of status's evaluate() (CPU busy, memory used, disk used per filesystem).
-Section judge_system(const std::vector<CheckRow>& rows, std::string target, std::string what);
+std::string seconds_text(double s);                       // "0.412 s"
+std::string value_text(core::Unit unit, double v);        // "97.3%" or seconds_text
+std::string threshold_text(core::Unit unit, double v);    // "99%", "3 s"
+std::string count_text(double n);                         // "5123457"
+std::string join(const std::vector<std::string>& items);  // "a, b, c"
 
 }  // namespace afp::cli::profile

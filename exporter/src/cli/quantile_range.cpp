@@ -60,16 +60,16 @@ std::string format_seconds_range(const QuantileRange& range) {
 }
 
 RangeLevel range_level(const core::Threshold& t, const QuantileRange& range) {
-  RangeLevel out{core::Level::Ok, std::nullopt};
+  RangeLevel out{core::Severity::Ok, std::nullopt};
   if (surely_reached(t, range, t.critical)) {
-    out.level = core::Level::Critical;
+    out.level = core::Severity::Critical;
   } else if (surely_reached(t, range, t.warning)) {
-    out.level = core::Level::Warning;
+    out.level = core::Severity::Warning;
   }
-  if (out.level != core::Level::Critical && maybe_reached(t, range, t.critical)) {
-    out.may_reach = core::Level::Critical;
-  } else if (out.level == core::Level::Ok && maybe_reached(t, range, t.warning)) {
-    out.may_reach = core::Level::Warning;
+  if (out.level != core::Severity::Critical && maybe_reached(t, range, t.critical)) {
+    out.may_reach = core::Severity::Critical;
+  } else if (out.level == core::Severity::Ok && maybe_reached(t, range, t.warning)) {
+    out.may_reach = core::Severity::Warning;
   }
   return out;
 }

@@ -35,8 +35,8 @@ std::string format_seconds_range(const QuantileRange& range);
 // has reached; `may_reach` is the highest level above it that some values in the range
 // reach and others do not (nullopt when the range lies within `level`).
 struct RangeLevel {
-  core::Level level;
-  std::optional<core::Level> may_reach;
+  core::Severity level;
+  std::optional<core::Severity> may_reach;
 };
 
 // A higher-is-worse range has reached a level when its lower bound is at or over the

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/severity.h"
+
 namespace afp::core {
 
 enum class Unit { Ratio, Seconds, Up };
@@ -95,20 +97,23 @@ constexpr const Threshold* find_threshold(std::string_view name) {
   return nullptr;
 }
 
-enum class Level { Ok, Warning, Critical };
+// The level a reading has reached is a Severity: Ok, Warning or Critical. Level is that
+// name, not another type.
+using Level = Severity;
 
 // As a Grafana threshold step colours from its value up: a value at a higher-is-worse
 // threshold has reached it (0.70 CPU busy is a warning), a value at a lower-is-worse one
-// has not (a 0.99 cache hit ratio is fine, 0.9899 is a warning).
+// has not (a 0.99 cache hit ratio is fine, 0.9899 is a warning). `status`, `profile` and
+// the advisor judge with this.
 constexpr Level level_of(const Threshold& t, double value) {
   if (t.direction == Direction::LowerIsWorse) {
-    if (value < t.critical) return Level::Critical;
-    if (value < t.warning) return Level::Warning;
-    return Level::Ok;
+    if (value < t.critical) return Severity::Critical;
+    if (value < t.warning) return Severity::Warning;
+    return Severity::Ok;
   }
-  if (value >= t.critical) return Level::Critical;
-  if (value >= t.warning) return Level::Warning;
-  return Level::Ok;
+  if (value >= t.critical) return Severity::Critical;
+  if (value >= t.warning) return Severity::Warning;
+  return Severity::Ok;
 }
 
 constexpr bool well_formed(const Threshold& t) {

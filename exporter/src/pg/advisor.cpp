@@ -2,264 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <map>
 #include <set>
 
 #include "core/thresholds.h"
-#include "pg/excluded_roles.h"
 #include "pg/sql_literal.h"
-#include "pg/sql_redact.h"
 
 namespace afp::pg {
 
-namespace {
-
-// ---------------------------------------------------------------------------------------
-// Reading: SQL text and result parsing. Everything below load_snapshot is pure.
-
-// The name as SQL writes it: quoted by the server, schema-qualified unless "public".
-std::string sql_name_expr(const char* schema_col, const char* name_col) {
-  return std::string("CASE WHEN ") + schema_col + " = 'public' THEN '' ELSE quote_ident(" +
-         schema_col + ") || '.' END || quote_ident(" + name_col + ")";
-}
-
-std::string text_of(const Result& r, int row, int col) {
-  return r.is_null(row, col) ? std::string() : std::string(r.value(row, col));
-}
-
-std::optional<double> double_of(const Result& r, int row, int col) {
-  if (r.is_null(row, col)) return std::nullopt;
-  return std::strtod(std::string(r.value(row, col)).c_str(), nullptr);
-}
-
-bool bool_of(const Result& r, int row, int col) {
-  return !r.is_null(row, col) && r.value(row, col) == "t";
-}
-
-bool reloption_true(std::string value) {
-  std::transform(value.begin(), value.end(), value.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return !(value == "false" || value == "off" || value == "0" || value == "no" || value == "f" ||
-           value == "n");
-}
-
-void load_fingerprint_table(Connection& conn, const AdvisorSettings& s, DatabaseSnapshot& snap,
-                            Clock::time_point deadline) {
-  const std::string target =
-      "left('ix_' || c.relname || '_' || " + sql_literal(s.hash_column) + ", 63)";
-  auto r = conn.query(
-      "SELECT n.nspname, c.relname, " + sql_name_expr("n.nspname", "c.relname") +
-          ", c.relkind, (SELECT quote_ident(a.attname) FROM pg_attribute a WHERE a.attrelid = "
-          "c.oid AND a.attname = " +
-          sql_literal(s.hash_column) + " AND a.attnum > 0 AND NOT a.attisdropped), " + target +
-          ", quote_ident(" + target +
-          "), (SELECT CASE r.relkind WHEN 'i' THEN CASE WHEN x.indisvalid AND x.indisready THEN "
-          "'index' ELSE 'invalid index' END WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' "
-          "THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'p' THEN 'partitioned table' "
-          "WHEN 'I' THEN 'partitioned index' ELSE 'relation' END FROM pg_class r LEFT JOIN "
-          "pg_index x ON x.indexrelid = r.oid WHERE r.relnamespace = c.relnamespace AND "
-          "r.relname = " +
-          target +
-          "), quote_ident(n.nspname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-          "WHERE c.oid = "
-          "to_regclass(" +
-          sql_literal(s.fingerprint_table) + ")",
-      deadline);
-  if (r.rows() == 0) {
-    throw AdvisorError("fingerprint table \"" + s.fingerprint_table + "\" not found in database " +
-                       snap.database + " (--fingerprint-table)");
-  }
-  auto kind = text_of(r, 0, 3);
-  if (kind != "r" && kind != "p") {
-    throw AdvisorError("\"" + s.fingerprint_table + "\" is not a table (--fingerprint-table)");
-  }
-  if (r.is_null(0, 4)) {
-    throw AdvisorError("table \"" + s.fingerprint_table + "\" has no column \"" + s.hash_column +
-                       "\" (--hash-column)");
-  }
-  snap.fp_schema = text_of(r, 0, 0);
-  snap.fp_table = text_of(r, 0, 1);
-  snap.fp_sql_name = text_of(r, 0, 2);
-  snap.hash_column = s.hash_column;
-  snap.hash_column_sql = text_of(r, 0, 4);
-  snap.target_index = text_of(r, 0, 5);
-  snap.target_index_sql = text_of(r, 0, 6);
-  snap.target_name_taken = text_of(r, 0, 7);
-  snap.fp_schema_sql = text_of(r, 0, 8);
-}
-
-void load_tables(Connection& conn, DatabaseSnapshot& snap, Clock::time_point deadline) {
-  // Who may VACUUM and ANALYZE: the table owner, the database owner, and from PostgreSQL 17
-  // whoever holds MAINTAIN. CREATE INDEX needs the table owner.
-  std::string db_owner =
-      "pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), "
-      "'USAGE')";
-  std::string maintain = snap.server_version >= 170000
-                             ? "has_table_privilege(c.oid, 'MAINTAIN') OR " + db_owner
-                             : "pg_has_role(c.relowner, 'USAGE') OR " + db_owner;
-  auto r = conn.query(
-      "SELECT s.schemaname, s.relname, " + sql_name_expr("s.schemaname", "s.relname") +
-          ", s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze, s.seq_scan, s.seq_tup_read, "
-          "s.idx_scan, pg_table_size(s.relid), "
-          "extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze)), "
-          "extract(epoch FROM now() - s.last_autovacuum), "
-          "extract(epoch FROM now() - s.last_vacuum), "
-          "(SELECT o.option_value FROM pg_options_to_table(c.reloptions) o "
-          "WHERE o.option_name = 'autovacuum_enabled'), "
-          "pg_has_role(c.relowner, 'USAGE'), " +
-          maintain +
-          " FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
-          "ORDER BY s.schemaname, s.relname",
-      deadline);
-  for (int i = 0; i < r.rows(); ++i) {
-    TableStats t;
-    t.schema = text_of(r, i, 0);
-    t.name = text_of(r, i, 1);
-    t.sql_name = text_of(r, i, 2);
-    t.n_live_tup = r.integer(i, 3);
-    t.n_dead_tup = r.integer(i, 4);
-    t.n_mod_since_analyze = r.integer(i, 5);
-    t.seq_scan = r.integer(i, 6);
-    t.seq_tup_read = r.integer(i, 7);
-    t.idx_scan = r.integer(i, 8);
-    t.size_bytes = r.integer(i, 9);
-    t.analyze_age_s = double_of(r, i, 10);
-    t.autovacuum_age_s = double_of(r, i, 11);
-    t.vacuum_age_s = double_of(r, i, 12);
-    t.autovacuum_enabled = r.is_null(i, 13) || reloption_true(text_of(r, i, 13));
-    t.owner = bool_of(r, i, 14);
-    t.can_maintain = bool_of(r, i, 15);
-    snap.tables.push_back(std::move(t));
-  }
-}
-
-void load_indexes(Connection& conn, DatabaseSnapshot& snap, Clock::time_point deadline) {
-  auto r = conn.query(
-      "SELECT n.nspname, t.relname, i.relname, " + sql_name_expr("n.nspname", "i.relname") + ", " +
-          sql_name_expr("n.nspname", "t.relname") +
-          ", am.amname, a.attname, x.indisvalid AND x.indisready, x.indisunique, x.indisprimary, "
-          "EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = "
-          "x.indrelid AND k.contype IN ('p', 'u', 'x')), x.indpred IS NOT NULL, "
-          "coalesce(s.idx_scan, 0), pg_relation_size(x.indexrelid), pg_get_indexdef(x.indexrelid) "
-          "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-          "JOIN pg_class t ON t.oid = x.indrelid "
-          "JOIN pg_namespace n ON n.oid = t.relnamespace "
-          "JOIN pg_am am ON am.oid = i.relam "
-          "LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] "
-          "AND x.indkey[0] <> 0 "
-          "LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = x.indexrelid "
-          "WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' "
-          "AND t.relkind IN ('r', 'm') AND i.relkind = 'i' "
-          "ORDER BY n.nspname, t.relname, i.relname",
-      deadline);
-  for (int i = 0; i < r.rows(); ++i) {
-    IndexInfo x;
-    x.schema = text_of(r, i, 0);
-    x.table = text_of(r, i, 1);
-    x.name = text_of(r, i, 2);
-    x.sql_name = text_of(r, i, 3);
-    x.table_sql_name = text_of(r, i, 4);
-    x.method = text_of(r, i, 5);
-    x.first_column = text_of(r, i, 6);
-    x.valid = bool_of(r, i, 7);
-    x.unique = bool_of(r, i, 8);
-    x.primary = bool_of(r, i, 9);
-    x.constraint = bool_of(r, i, 10);
-    x.partial = bool_of(r, i, 11);
-    x.idx_scan = r.integer(i, 12);
-    x.size_bytes = r.integer(i, 13);
-    x.definition = text_of(r, i, 14);
-    snap.indexes.push_back(std::move(x));
-  }
-}
-
-void load_statements(Connection& conn, const AdvisorSettings& settings, DatabaseSnapshot& snap,
-                     Clock::time_point deadline) {
-  auto ext = conn.query(
-      "SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = "
-      "e.extnamespace WHERE e.extname = 'pg_stat_statements'",
-      deadline);
-  if (ext.rows() == 0) {
-    snap.statements_unavailable = "the pg_stat_statements extension is not installed";
-    return;
-  }
-  const std::string view = text_of(ext, 0, 0) + ".pg_stat_statements";
-  std::string mean, total;
-  try {
-    // The columns tell the version: mean_exec_time from 1.8 (PostgreSQL 13), mean_time before.
-    auto probe = conn.query("SELECT * FROM " + view + " LIMIT 0", deadline);
-    bool exec = probe.column("mean_exec_time") >= 0;
-    mean = exec ? "mean_exec_time" : "mean_time";
-    total = exec ? "total_exec_time" : "total_time";
-  } catch (const PgError& e) {  // e.g. not in shared_preload_libraries
-    if (!conn.connected()) throw;
-    snap.statements_unavailable = e.what();
-    return;
-  }
-  const auto warning_ms = std::to_string(core::kDbQueryP95.warning * 1000);
-  const auto max = std::to_string(kStatementTextMax);
-  const auto cut = std::to_string(kStatementTextMax - 3);
-  auto r = conn.query(
-      "SELECT s.queryid, s.calls, s." + mean + " / 1000, s." + total +
-          " / 1000, s.rows, CASE WHEN length(q) > " + max + " THEN left(q, " + cut +
-          ") || '...' ELSE q END FROM " + view +
-          " s, LATERAL (SELECT btrim(regexp_replace(s.query, E'\\\\s+', ' ', 'g')) AS q) t "
-          "WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())" +
-          excluded_roles_condition(settings.exclude_users, "s.userid") + " AND s." + mean +
-          " >= " + warning_ms + " ORDER BY s." + mean + " DESC LIMIT 1000",
-      deadline);
-  std::vector<StatementStats> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    StatementStats st;
-    st.queryid = text_of(r, i, 0);
-    st.calls = r.integer(i, 1);
-    st.mean_seconds = double_of(r, i, 2).value_or(0);
-    st.total_seconds = double_of(r, i, 3).value_or(0);
-    st.rows = r.integer(i, 4);
-    st.query = redact_sql(text_of(r, i, 5));
-    out.push_back(std::move(st));
-  }
-  snap.statements = std::move(out);
-  snap.statements_view = view;
-}
-
-}  // namespace
-
-DatabaseSnapshot load_snapshot(Connection& conn, const AdvisorSettings& settings,
-                               Clock::time_point deadline) {
-  DatabaseSnapshot snap;
-  auto db = conn.query(
-      "SELECT current_database(), current_user, "
-      "extract(epoch FROM now() - d.stats_reset) FROM pg_stat_database d "
-      "WHERE d.datname = current_database()",
-      deadline);
-  if (db.rows() != 1) throw AdvisorError("pg_stat_database has no row for the current database");
-  snap.server_version = conn.server_version();
-  snap.database = text_of(db, 0, 0);
-  snap.user = text_of(db, 0, 1);
-  snap.stats_reset_age_s = double_of(db, 0, 2);
-  load_fingerprint_table(conn, settings, snap, deadline);
-  load_tables(conn, snap, deadline);
-  load_indexes(conn, snap, deadline);
-  load_statements(conn, settings, snap, deadline);
-  return snap;
-}
-
-// ---------------------------------------------------------------------------------------
-// Judging.
-
-std::string_view severity_name(Severity s) {
-  switch (s) {
-    case Severity::Info:
-      return "info";
-    case Severity::Warning:
-      return "warning";
-    case Severity::Critical:
-      break;
-  }
-  return "critical";
-}
+// Judging a snapshot (load_snapshot, the reading, is in advisor_snapshot.cpp): all pure.
 
 bool statistics_stale(const TableStats& t, std::chrono::milliseconds max_age) {
   const auto mod = t.n_mod_since_analyze;
@@ -365,7 +116,7 @@ void report_missing_lookup_index(const DatabaseSnapshot& snap, const TableStats*
   Finding f;
   f.id = "hash_index_missing";
   f.subject = subject;
-  f.severity = Severity::Critical;
+  f.severity = core::Severity::Critical;
   f.title = "no index serves fingerprint look-ups: " + snap.fp_sql_name + " has no valid index " +
             "whose first column is " + snap.hash_column_sql;
   f.evidence["cause"] = "missing_index";
@@ -402,7 +153,7 @@ void report_missing_lookup_index(const DatabaseSnapshot& snap, const TableStats*
 // Nothing to judge in the window: say so rather than judge the history.
 Finding lookups_not_judged(const DatabaseSnapshot& snap, const ScanWindow& w, Finding f) {
   f.id = "lookups_not_judged";
-  f.severity = Severity::Info;
+  f.severity = core::Severity::Info;
   f.evidence.erase("cause");
   f.title = "fingerprint look-ups not judged: " +
             (w.counters_reset
@@ -418,7 +169,7 @@ Finding lookups_not_judged(const DatabaseSnapshot& snap, const ScanWindow& w, Fi
 Finding type_mismatch(const DatabaseSnapshot& snap, const ScanWindow& w, const std::string& index,
                       Finding f) {
   f.id = "lookup_type_mismatch";
-  f.severity = Severity::Warning;
+  f.severity = core::Severity::Warning;
   f.evidence["cause"] = "type_mismatch";
   f.title = "look-ups compare " + snap.hash_column_sql + " as text, so they scan " +
             snap.fp_sql_name + " sequentially instead of using " + index;
@@ -441,7 +192,7 @@ Finding type_mismatch(const DatabaseSnapshot& snap, const ScanWindow& w, const s
 
 Finding small_table(const DatabaseSnapshot& snap, const TableStats& fp, Finding f) {
   f.id = "seq_scan_small_table";
-  f.severity = Severity::Info;
+  f.severity = core::Severity::Info;
   f.evidence["cause"] = "small_table";
   f.title = "look-ups scan " + snap.fp_sql_name + " (" + std::to_string(fp.n_live_tup) +
             " rows) sequentially: the planner's choice for a table this small";
@@ -455,7 +206,7 @@ Finding small_table(const DatabaseSnapshot& snap, const TableStats& fp, Finding 
 Finding unexplained(const DatabaseSnapshot& snap, const ScanWindow& w, const std::string& index,
                     Finding f) {
   f.id = "hash_index_unused";
-  f.severity = Severity::Warning;
+  f.severity = core::Severity::Warning;
   f.evidence["cause"] = "unknown";
   f.title =
       "fingerprint look-ups scan " + snap.fp_sql_name + " sequentially instead of using " + index;
@@ -525,7 +276,7 @@ void check_invalid_indexes(const DatabaseSnapshot& snap, std::vector<Finding>& o
     Finding f;
     f.id = "invalid_index";
     f.subject = x.schema + "." + x.name;
-    f.severity = Severity::Warning;
+    f.severity = core::Severity::Warning;
     f.title = "index " + x.sql_name + " on " + x.table_sql_name +
               " is INVALID (a failed CREATE INDEX CONCURRENTLY?)";
     f.evidence["index"] = x.sql_name;
@@ -556,7 +307,7 @@ void check_unused_indexes(const DatabaseSnapshot& snap, std::vector<Finding>& ou
     Finding f;
     f.id = "unused_index";
     f.subject = x.schema + "." + x.name;
-    f.severity = Severity::Info;
+    f.severity = core::Severity::Info;
     f.title = "index " + x.sql_name + " on " + x.table_sql_name +
               " has not been used since the statistics were reset";
     f.evidence["index"] = x.sql_name;
@@ -580,7 +331,7 @@ void check_tables(const DatabaseSnapshot& snap, const AdvisorSettings& s,
       Finding f;
       f.id = "stale_statistics";
       f.subject = subject;
-      f.severity = Severity::Warning;
+      f.severity = core::Severity::Warning;
       double ratio = t.n_live_tup > 0 ? static_cast<double>(t.n_mod_since_analyze) /
                                             static_cast<double>(t.n_live_tup)
                                       : 0;
@@ -603,7 +354,7 @@ void check_tables(const DatabaseSnapshot& snap, const AdvisorSettings& s,
       Finding f;
       f.id = "dead_rows";
       f.subject = subject;
-      f.severity = Severity::Warning;
+      f.severity = core::Severity::Warning;
       double ratio = static_cast<double>(t.n_dead_tup) /
                      (static_cast<double>(t.n_live_tup) + static_cast<double>(t.n_dead_tup));
       f.title = t.sql_name + " has " + percent(ratio) + " dead rows";
@@ -636,7 +387,7 @@ void check_statements(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
     Finding f;
     f.id = "pg_stat_statements_missing";
     f.subject = snap.database;
-    f.severity = Severity::Info;
+    f.severity = core::Severity::Info;
     f.title = "statement times not checked: pg_stat_statements is not available";
     f.evidence["reason"] = snap.statements_unavailable;
     if (snap.statements_unavailable.find("not installed") != std::string::npos) {
@@ -649,7 +400,7 @@ void check_statements(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
   std::vector<const StatementStats*> slow;
   for (const auto& st : *snap.statements) {
     if (is_maintenance_statement(st.query)) continue;
-    if (core::level_of(core::kDbQueryP95, st.mean_seconds) == core::Level::Ok) continue;
+    if (core::level_of(core::kDbQueryP95, st.mean_seconds) == core::Severity::Ok) continue;
     slow.push_back(&st);
   }
   std::stable_sort(slow.begin(), slow.end(),
@@ -659,9 +410,9 @@ void check_statements(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
     Finding f;
     f.id = "slow_statement";
     f.subject = st.queryid;
-    f.severity = core::level_of(core::kDbQueryP95, st.mean_seconds) == core::Level::Critical
-                     ? Severity::Critical
-                     : Severity::Warning;
+    f.severity = core::level_of(core::kDbQueryP95, st.mean_seconds) == core::Severity::Critical
+                     ? core::Severity::Critical
+                     : core::Severity::Warning;
     f.title = "statement " + st.queryid + " takes " + seconds_text(st.mean_seconds) + " on average";
     f.evidence["queryid"] = st.queryid;
     f.evidence["calls"] = st.calls;
@@ -693,7 +444,7 @@ void check_cache(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
   Finding f;
   f.id = "cache_hit_ratio";
   f.subject = snap.database;
-  f.severity = Severity::Warning;
+  f.severity = core::Severity::Warning;
   f.title = "cache hit ratio of database " + snap.database + " is " + percent(ratio) + " (below " +
             percent(kCacheHitRatio) + ")";
   f.evidence["blks_hit_in_window"] = w.blks_hit;
@@ -758,7 +509,7 @@ Plan make_plan(const std::vector<Finding>& findings) {
 
 int report_exit_code(const std::vector<Finding>& findings) {
   for (const auto& f : findings) {
-    if (f.severity != Severity::Info) return 1;
+    if (core::is_problem(f.severity)) return 1;
   }
   return 0;
 }

@@ -1,9 +1,9 @@
 #pragma once
 
 // The database advisor behind `db report` and `db optimize`: reads the catalog and the
-// statistics views into a DatabaseSnapshot (load_snapshot and, for the scans of the last few
-// seconds, pg/scan_window.h: the only parts that talk SQL), judges it (evaluate, pure) and
-// turns the findings into the safe actions optimize may run (make_plan, pure).
+// statistics views into a DatabaseSnapshot (load_snapshot, in advisor_snapshot.cpp, and, for the
+// scans of the last few seconds, pg/scan_window.h: the only parts that talk SQL), judges it
+// (evaluate, pure) and turns the findings into the safe actions optimize may run (make_plan, pure).
 
 #include <chrono>
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/severity.h"
 #include "core/thresholds.h"
 #include "pg/connection.h"
 #include "pg/scan_window.h"
@@ -125,9 +126,6 @@ ScanTarget scan_target(const DatabaseSnapshot& snap, const AdvisorSettings& sett
 // ---------------------------------------------------------------------------------------
 // Findings and the plan.
 
-enum class Severity { Info, Warning, Critical };
-std::string_view severity_name(Severity s);  // info, warning, critical
-
 enum class ActionKind { Analyze, VacuumAnalyze, CreateIndex };
 
 // One safe statement optimize may run: one SQL statement, outside any transaction block.
@@ -144,7 +142,7 @@ struct Finding {
                         // stale_statistics, dead_rows, slow_statement, pg_stat_statements_missing,
                         // cache_hit_ratio
   std::string subject;  // what it is about: schema.table, schema.index, a queryid, a database
-  Severity severity = Severity::Info;
+  core::Severity severity = core::Severity::Info;  // Info, Warning or Critical
   std::string title;
   nlohmann::ordered_json evidence = nlohmann::ordered_json::object();
   std::string fix_sql;           // "" when there is no SQL fix
