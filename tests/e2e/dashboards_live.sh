@@ -54,6 +54,7 @@ rate_interval=4s
 
 # shellcheck source=../lib/exporter.sh
 source "$here/../lib/exporter.sh"  # $workdir, start_exporter, its own cleanup
+source "$here/../../scripts/lib/proc.sh" # free_port
 bg_pids=()
 database=afp_dash_$$
 admin_dsn=$(cat "$cluster/admin_dsn")
@@ -80,16 +81,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 30000))
-    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-  echo "no free port" >&2
-  exit 2
-}
 
 # --- PostgreSQL: Dejavu's schema and songs, owned by the app's role ---------------------
 psql "$admin_db_dsn" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $database OWNER afp" >/dev/null
