@@ -8,9 +8,10 @@ AFP_BUILD_PACKAGES=(cmake g++ make pkg-config git prometheus-cpp-dev libboost-de
 # What scripts/demo runs besides the build.
 AFP_DEMO_PACKAGES=(prometheus prometheus-alertmanager postgresql postgresql-contrib python3-yaml
   python3-aiosmtpd openssl curl)
-# jsonnet renders the mixin (mixin/render); the two exporters run in the coexistence e2e test.
+# jsonnet renders the mixin (mixin/render); the two exporters run in the coexistence e2e test;
+# clang-format and clang-tidy are the style tests (tests/style/).
 AFP_TEST_PACKAGES=(strace systemd prometheus prometheus-alertmanager python3-yaml python3-aiosmtpd python3-jsonschema curl jq openssl postgresql postgresql-contrib
-  jsonnet prometheus-node-exporter prometheus-postgres-exporter)
+  jsonnet prometheus-node-exporter prometheus-postgres-exporter clang-format clang-tidy)
 
 ensure_packages() {
   local missing=() pkg
