@@ -1,5 +1,5 @@
 // Alerting rules for afp_exporter. Thresholds: _config.thresholds, equal to
-// exporter/src/core/thresholds.h (rules/tests/check_thresholds.py keeps them equal).
+// exporter/src/core/thresholds.h (tests/unit/rules_thresholds_test.cpp keeps them equal).
 //
 // Every alert has `for` (no alert on one scrape's noise), labels `severity`
 // (critical | warning | info) and `component` (system | pipeline | database | exporter),

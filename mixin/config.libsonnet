@@ -25,7 +25,7 @@
     clusterLabel: 'cluster',
 
     // Thresholds: equal to exporter/src/core/thresholds.h, which `afp_exporter status`
-    // and `db report` judge by (rules/tests/check_thresholds.py keeps the rendered rules
+    // and `db report` judge by (tests/unit/rules_thresholds_test.cpp keeps the rendered rules
     // equal to the header). Ratios are 0..1, times in seconds. Higher is worse, except
     // the cache hit ratio, where critical is below warning.
     thresholds: {
@@ -42,7 +42,7 @@
       pgDeadRowRatio: { warning: 0.10, critical: 0.30 },
       // The guards `status` and `db report` share with the rules (thresholds.h's
       // kUnjudgedDatabases, kSeqScanMinLiveRows, kDeadRowMinRows, kStale*,
-      // kCacheHitMinBlocksPerSecond; check_thresholds.py holds them equal).
+      // kCacheHitMinBlocksPerSecond; rules_thresholds_test.cpp holds them equal).
       unjudgedDatabases: ['template0', 'template1'],  // PostgreSQL's own, never judged
       seqScanMinLiveRows: 10000,  // `db report`'s limit: a small table is scanned by design
       deadRowsMin: 1000,

@@ -22,8 +22,9 @@ probe_interval=${AFP_DEMO_PROBE_INTERVAL:-15s}
 group_wait=${AFP_DEMO_GROUP_WAIT:-10s}
 group_interval=${AFP_DEMO_GROUP_INTERVAL:-30s}
 
-names=()
-pids=()
+# free_port, wait_until, spawn, stop_spawned; the processes in pids, their names in names.
+source "$repo_dir/scripts/lib/proc.sh"
+proc_name=demo
 
 demo_die() {
   echo "demo: $*" >&2
@@ -78,45 +79,16 @@ demo_check_ports() {
   done
 }
 
-free_port() {
-  "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# spawn NAME COMMAND...: in the background, output in $dir/NAME.log. A NAME spawned again
-# (the exporter after `fault exporter-down`) replaces the one before.
-spawn() {
-  local name=$1 i
-  shift
-  "$@" >>"$dir/$name.log" 2>&1 &
-  echo "pid_$name=$!" >>"$state_file"
-  for i in "${!names[@]}"; do
-    if [ "${names[$i]}" = "$name" ]; then
-      pids[$i]=$!
-      return
-    fi
-  done
-  names+=("$name")
-  pids+=($!)
-}
-
-# wait_for SECONDS WHAT COMMAND...
-wait_for() {
-  local limit=$1 what=$2 deadline
-  shift 2
-  deadline=$((SECONDS + limit))
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
-      echo "demo: timed out after ${limit}s waiting for $what" >&2
-      exit 1
-    fi
-    sleep 0.25
-  done
+# demo_spawn NAME COMMAND...: spawn, with the pid in the state file for `scripts/demo stop`.
+demo_spawn() {
+  spawn "$@"
+  echo "pid_$1=$spawned_pid" >>"$state_file"
 }
 
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
 
 demo_cleanup() {
-  local rc=$? i
+  local rc=$?
   trap - EXIT INT TERM
   if ((rc != 0 && rc != 130 && rc != 143)) && [ -n "${dir:-}" ]; then
     for log in "$dir"/*.log; do
@@ -126,12 +98,7 @@ demo_cleanup() {
     done
   fi
   say "stopping everything"
-  for i in "${!pids[@]}"; do kill "${pids[$i]}" 2>/dev/null || true; done
-  for i in "${!pids[@]}"; do
-    for _ in $(seq 1 40); do kill -0 "${pids[$i]}" 2>/dev/null || break; sleep 0.25; done
-    kill -9 "${pids[$i]}" 2>/dev/null || true
-    wait "${pids[$i]}" 2>/dev/null || true
-  done
+  stop_spawned
   [ -n "${dir:-}" ] && "$pg_cluster" stop "$dir/pg" >/dev/null 2>&1 || true
   [ -n "${dir:-}" ] && mountpoint -q "$dir/disk" 2>/dev/null && umount "$dir/disk"
   rm -f "$state_file"
@@ -173,7 +140,7 @@ start_sinks() {
   names+=(sinks)
   pids+=($!)
   echo "pid_sinks=$!" >>"$state_file"
-  wait_for 15 "the sinks to listen" test -f "$dir/inbox/ports"
+  wait_until 15 "the sinks to listen" test -f "$dir/inbox/ports"
   smtp_port=$(sed -n 's/.*smtp=\([0-9]*\).*/\1/p' "$dir/inbox/ports")
   webhook_port=$(sed -n 's/.*http=\([0-9]*\).*/\1/p' "$dir/inbox/ports")
 }
@@ -196,23 +163,23 @@ derive_configs() {
 start_alertmanager() {
   say "Alertmanager: the shipped routes, delivering to the sinks"
   mkdir -p "$dir/alertmanager"
-  spawn alertmanager env SSL_CERT_FILE="$dir/ca.pem" prometheus-alertmanager \
+  demo_spawn alertmanager env SSL_CERT_FILE="$dir/ca.pem" prometheus-alertmanager \
     --config.file="$dir/derived/alertmanager.yml" --storage.path="$dir/alertmanager" \
     --web.listen-address="127.0.0.1:$alertmanager_port" --cluster.listen-address= \
     --web.external-url="http://127.0.0.1:$alertmanager_port/"
-  wait_for 30 "Alertmanager" http_ok "http://127.0.0.1:$alertmanager_port/-/ready"
+  wait_until 30 "Alertmanager" http_ok "http://127.0.0.1:$alertmanager_port/-/ready"
 }
 
 # start_exporter: also after `fault exporter-down` is cleared, with the same flags.
 start_exporter() {
   local statsd=()
   [ "$report" = statsd ] && statsd=(--statsd.listen-address="127.0.0.1:$statsd_port")
-  spawn exporter env AFP_PG_DSN_FILE="$dir/pg/dsn" AFP_INGEST_TOKEN_FILE="$dir/ingest_token" \
+  demo_spawn exporter env AFP_PG_DSN_FILE="$dir/pg/dsn" AFP_INGEST_TOKEN_FILE="$dir/ingest_token" \
     "$exporter_bin" --web.listen-address="127.0.0.1:$exporter_port" \
     --pg.statements.include-query --pg.statements.exclude-users="$fault_role" "${statsd[@]}" \
     --probe.url="http://127.0.0.1:$probe_port/identify" --probe.audio-file="$dir/probe.wav" \
     --probe.interval="$probe_interval" --probe.timeout=10s
-  wait_for 30 "afp_exporter" http_ok "http://127.0.0.1:$exporter_port/-/healthy"
+  wait_until 30 "afp_exporter" http_ok "http://127.0.0.1:$exporter_port/-/healthy"
 }
 
 start_exporter_and_workload() {
@@ -234,25 +201,26 @@ start_exporter_and_workload() {
   say "afp_exporter: every collector, PostgreSQL, ingest ($report), a probe of the service"
   start_exporter
   say "afp_workload: ingesting $songs synthetic songs, identifying $rate clips/s"
-  spawn workload env AFP_PG_DSN_FILE="$dir/pg/dsn" AFP_FAULT_PG_DSN_FILE="$dir/pg/fault_dsn" \
+  demo_spawn workload env AFP_PG_DSN_FILE="$dir/pg/dsn" AFP_FAULT_PG_DSN_FILE="$dir/pg/fault_dsn" \
     AFP_INGEST_TOKEN_FILE="$dir/ingest_token" \
     "$workload_bin" serve --listen "127.0.0.1:$workload_port" \
     --probe-listen "127.0.0.1:$probe_port" "${push[@]}" --songs "$songs" --rate "$rate"
-  wait_for 60 "afp_workload" http_ok "http://127.0.0.1:$workload_port/healthz"
+  wait_until 60 "afp_workload" http_ok "http://127.0.0.1:$workload_port/healthz"
 }
 
 start_prometheus() {
   say "Prometheus: deploy/prometheus.yml and rules/, demo timings"
   mkdir -p "$dir/prometheus"
-  spawn prometheus prometheus --config.file="$dir/derived/prometheus.yml" \
+  demo_spawn prometheus prometheus --config.file="$dir/derived/prometheus.yml" \
     --storage.tsdb.path="$dir/prometheus" --web.listen-address="127.0.0.1:$prometheus_port" \
     --web.external-url="http://127.0.0.1:$prometheus_port/"
-  wait_for 30 "Prometheus" http_ok "http://127.0.0.1:$prometheus_port/-/ready"
+  wait_until 30 "Prometheus" http_ok "http://127.0.0.1:$prometheus_port/-/ready"
 }
 
 demo_start() {
   dir=$(mktemp -d "${TMPDIR:-/tmp}/afp-demo.XXXXXX")
   chmod 755 "$dir"
+  spawn_dir=$dir
   trap demo_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -339,7 +307,7 @@ break_exporter-down() {
   kill "$(exporter_pid)"
 }
 mend_exporter-down() {
-  wait_for 30 "afp_exporter to be restarted" http_ok "http://127.0.0.1:$exporter_port/-/healthy"
+  wait_until 30 "afp_exporter to be restarted" http_ok "http://127.0.0.1:$exporter_port/-/healthy"
   say "afp_exporter is back"
 }
 # A 64 MiB tmpfs, which the exporter's filesystem collector reports like any other mount,

@@ -13,10 +13,11 @@ AFP_DEMO_PACKAGES=(prometheus prometheus-alertmanager postgresql postgresql-cont
   python3-aiosmtpd openssl curl)
 # jsonnet renders the mixin (mixin/render); the two exporters run in the coexistence e2e test;
 # pytest, FastAPI (with Starlette), httpx (Starlette's test client) and venv test the Python
-# client (clients/python); docker-compose validates compose.yaml.
+# client (clients/python); docker-compose validates compose.yaml; clang-format and clang-tidy
+# are the style tests (tests/style/).
 AFP_TEST_PACKAGES=(strace systemd prometheus prometheus-alertmanager python3-yaml python3-aiosmtpd python3-jsonschema curl jq openssl postgresql postgresql-contrib
   jsonnet prometheus-node-exporter prometheus-postgres-exporter
-  python3-pytest python3-fastapi python3-httpx python3-venv docker-compose)
+  python3-pytest python3-fastapi python3-httpx python3-venv docker-compose clang-format clang-tidy)
 
 ensure_packages() {
   local missing=() pkg

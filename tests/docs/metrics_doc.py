@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """docs/metrics.md lists every metric family the exporter emits, and only those.
 
-    metrics_doc.py REPO EXPORTER PG_CLUSTER_DIR
+    metrics_doc.py REPO EXPORTER PG_CLUSTER_DIR WORKLOAD
 
 PG_CLUSTER_DIR is the test cluster of tests/integration/pg_cluster.sh (CTest fixture "pg");
-the test works in a database of its own there (a table, an index, a few statements) and
-drops it at the end.
+the test works in a database of its own there (Dejavu's schema from WORKLOAD, afp_workload
+init; a few rows and statements) and drops it at the end.
 
 Runs the real exporter with every collector on: the DSN of that database,
 --pg.statements.include-query, a probe of a stand-in for the app served by this script
@@ -180,13 +180,14 @@ class Setting:
     database of this test's own in the test cluster with what every PostgreSQL family
     reports on, a stand-in app for the probe, and the reference audio."""
 
-    def __init__(self, cluster):
+    def __init__(self, cluster, workload):
         def read(name):
             with open(os.path.join(cluster, name), encoding="utf-8") as f:
                 return f.read().strip()
         self.admin, self.app_dsn = read("admin_dsn"), read("dsn")
         self.database = f"afp_metrics_doc_{os.getpid()}"
         self.admin_postgres = self.admin.rsplit("/", 1)[0] + "/postgres"
+        self.workload = workload
 
     def __enter__(self):
         self.workdir = tempfile.mkdtemp(prefix="afp-metrics-doc.")
@@ -215,11 +216,14 @@ class Setting:
         psql(self.admin.rsplit("/", 1)[0] + "/" + self.database,
              "CREATE EXTENSION pg_stat_statements")
         dsn = self.app_dsn.rsplit("/", 1)[0] + "/" + self.database
-        psql(dsn, "CREATE TABLE fingerprints (hash bytea NOT NULL, song_id int NOT NULL, "
-                  "\"offset\" int NOT NULL); "
-                  "CREATE INDEX ix_fingerprints_hash ON fingerprints USING hash (hash); "
-                  "INSERT INTO fingerprints SELECT decode(md5(g::text), 'hex'), g % 10, g "
-                  "FROM generate_series(1, 1000) g; ANALYZE fingerprints; "
+        # The reference service's own schema: songs, fingerprints and the hash index.
+        subprocess.run([self.workload, "init"], check=True, capture_output=True, text=True,
+                       timeout=60, env={"AFP_PG_DSN": dsn, "PATH": "/usr/bin:/bin"})
+        psql(dsn, "INSERT INTO songs (song_name) "
+                  "SELECT 'song ' || g FROM generate_series(1, 10) g; "
+                  "INSERT INTO fingerprints (hash, song_id, \"offset\") "
+                  "SELECT decode(md5(g::text), 'hex'), 1 + g % 10, g "
+                  "FROM generate_series(1, 1000) g; ANALYZE songs, fingerprints; "
                   "SELECT song_id FROM fingerprints WHERE hash IN (decode(md5('1'), 'hex'))")
         dsn_file = os.path.join(self.workdir, "dsn")
         with open(dsn_file, "w", encoding="utf-8") as f:
@@ -379,7 +383,7 @@ def check_each_collector(exporter, setting, collectors, rows, problems):
     print(f"each of the {len(collectors)} collectors alone: every family under its section")
 
 
-def main(repo, exporter, cluster):
+def main(repo, exporter, cluster, workload):
     if not os.path.isfile(os.path.join(cluster, "admin_dsn")):
         print(f"metrics_doc.py: no test cluster in {cluster}: it is the CTest fixture \"pg\", "
               "run with ctest -R 'pg: |docs:'", file=sys.stderr)
@@ -387,7 +391,7 @@ def main(repo, exporter, cluster):
     rows, defaults, allowed, problems = parse_doc(os.path.join(repo, "docs", "metrics.md"))
     collectors = help_collectors(exporter)
     problems += doc_problems(rows, defaults, collectors)
-    with Setting(cluster) as setting:
+    with Setting(cluster, workload) as setting:
         compare(rows, allowed, scrape_everything(exporter, setting, problems), problems)
         check_each_collector(exporter, setting, collectors, rows, problems)
 
@@ -403,6 +407,6 @@ def main(repo, exporter, cluster):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) != 5:
         sys.exit(__doc__)
     sys.exit(main(*sys.argv[1:]))

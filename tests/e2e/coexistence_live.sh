@@ -22,6 +22,7 @@ node_exporter=$3
 postgres_exporter=$4
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+source "$repo/scripts/lib/proc.sh" # free_port
 
 for bin in "$exporter" "$prometheus" "$node_exporter" "$postgres_exporter"; do
   [ -x "$bin" ] || { echo "SKIP: $bin is not an executable" >&2; exit 77; }
@@ -43,18 +44,6 @@ cleanup() {
   rm -rf "$workdir"
 }
 trap cleanup EXIT
-
-# Below the kernel's ephemeral range (32768 and up), where outgoing connections, the
-# scrapes among them, take their local ports.
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 12000))
-    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-  echo "no free port" >&2
-  exit 2
-}
 
 # start_listening VAR LOG PATH COMMAND...: runs COMMAND with every "{port}" replaced by a
 # free port until it answers http://127.0.0.1:<port>PATH (another process may take the port

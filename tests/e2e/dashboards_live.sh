@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Every panel query of every shipped Grafana dashboard, run against a live Prometheus.
 #
-#   dashboards_live.sh EXPORTER PROMETHEUS PG_CLUSTER_DIR
+#   dashboards_live.sh EXPORTER PROMETHEUS PG_CLUSTER_DIR WORKLOAD
 #
 # PG_CLUSTER_DIR is the test cluster of tests/integration/pg_cluster.sh (CTest fixture "pg");
-# this test works in a database of its own there and drops it at the end.
+# this test works in a database of its own there and drops it at the end. WORKLOAD is
+# afp_workload, whose `init` creates Dejavu's schema (the one copy of it).
 #
 # Sets up what a healthy installation has: Dejavu's schema with some songs in PostgreSQL
 # and look-ups running against it (so pg_stat_statements has data), the exporter with every
@@ -25,6 +26,7 @@ set -euo pipefail
 exporter=$(realpath "$1")
 prometheus=$2
 cluster=$(realpath "$3")
+workload=$(realpath "$4")
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
@@ -54,6 +56,7 @@ rate_interval=4s
 
 # shellcheck source=../lib/exporter.sh
 source "$here/../lib/exporter.sh"  # $workdir, start_exporter, its own cleanup
+source "$here/../../scripts/lib/proc.sh" # free_port
 bg_pids=()
 database=afp_dash_$$
 admin_dsn=$(cat "$cluster/admin_dsn")
@@ -81,29 +84,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 30000))
-    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-  echo "no free port" >&2
-  exit 2
-}
-
 # --- PostgreSQL: Dejavu's schema and songs, owned by the app's role ---------------------
 psql "$admin_db_dsn" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $database OWNER afp" >/dev/null
 psql "${admin_dsn%/*}/$database" -qAt -v ON_ERROR_STOP=1 \
   -c "CREATE EXTENSION pg_stat_statements" >/dev/null
+AFP_PG_DSN=$app_dsn "$workload" init >"$workdir/init.log" 2>&1 ||
+  { cat "$workdir/init.log" >&2; exit 1; }
 psql "$app_dsn" -qAt -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
-CREATE TABLE songs (song_id serial PRIMARY KEY, song_name varchar(250) NOT NULL,
-  fingerprinted smallint DEFAULT 0, file_sha1 bytea, total_hashes int NOT NULL DEFAULT 0,
-  date_created timestamp NOT NULL DEFAULT now(), date_modified timestamp NOT NULL DEFAULT now());
-CREATE TABLE fingerprints (hash bytea NOT NULL,
-  song_id int NOT NULL REFERENCES songs ON DELETE CASCADE, "offset" int NOT NULL,
-  date_created timestamp NOT NULL DEFAULT now(), date_modified timestamp NOT NULL DEFAULT now(),
-  CONSTRAINT uq_fingerprints UNIQUE (song_id, "offset", hash));
-CREATE INDEX ix_fingerprints_hash ON fingerprints USING hash (hash);
 INSERT INTO songs (song_name, fingerprinted, total_hashes)
   SELECT 'song ' || g, 1, 200 FROM generate_series(1, 50) g;
 INSERT INTO fingerprints (hash, song_id, "offset")

@@ -13,14 +13,12 @@ build_dir=$(cd "$1" && pwd)
 py=/usr/bin/python3
 tmp=$(mktemp -d)
 demo_pid=
+source "$repo_dir/scripts/lib/proc.sh" # free_port, wait_until
 
 step() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
 fail() {
   echo "FAIL: $*" >&2
   exit 1
-}
-free_port() {
-  "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 cleanup() {
@@ -38,16 +36,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_until SECONDS WHAT COMMAND...
-wait_until() {
-  local limit=$1 what=$2 deadline
-  shift 2
-  deadline=$((SECONDS + limit))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || fail "timed out after ${limit}s waiting for $what"
-    kill -0 "$demo_pid" 2>/dev/null || fail "the demo exited while waiting for $what"
-    sleep 0.5
-  done
+# wait_until (scripts/lib/proc.sh) polls every 0.5 s and gives up once the demo has exited.
+wait_interval=0.5
+wait_until_check() {
+  kill -0 "$demo_pid" 2>/dev/null || fail "the demo exited while waiting for $1"
 }
 
 export AFP_DEMO_STATE=$tmp/state BUILD_DIR=$build_dir AFP_DEMO_NO_BUILD=1

@@ -93,7 +93,7 @@ TEST_CASE("excluded roles: their statements are not scraped, the app's are", "[p
 
 TEST_CASE("excluded roles: db report leaves their slow statements out", "[pg][statements]") {
   auto dsn = fresh_database(kDatabase);
-  admin_sql(kDejavuSchema, kDatabase);
+  create_dejavu_schema(admin_dsn(kDatabase));
   run_statements();
 
   auto all = slow_queries(dsn, {});

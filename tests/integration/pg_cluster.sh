@@ -12,6 +12,8 @@
 # (DIR, in the build tree, may sit below a directory only root can enter); DIR keeps the
 # DSN files and the path of that directory.
 set -euo pipefail
+proc_name=pg_cluster
+source "$(cd "$(dirname "$0")/../.." && pwd)/scripts/lib/proc.sh" # free_port
 cmd=$1
 dir=$(realpath -m "$2")
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
@@ -19,16 +21,6 @@ bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
 
 as_owner() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 30000))
-    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-  echo "pg_cluster: no free port" >&2
-  exit 2
 }
 
 data_root() { cat "$dir/data_root" 2>/dev/null || true; }

@@ -9,6 +9,7 @@
 
 #include "pg/connection.h"
 #include "pg/source.h"
+#include "pg_test_db.h"
 
 using namespace afp;
 using namespace std::chrono_literals;
@@ -51,15 +52,9 @@ std::string password_of(const std::string& conninfo) {
 }  // namespace
 
 TEST_CASE("pg: a snapshot holds each collector's families from the live views", "[pg]") {
+  admin("DROP TABLE IF EXISTS fingerprints, songs");
+  test::create_dejavu_schema(cluster_file("dsn"));  // owned by the exporter's role, afp
   admin(
-      "DROP TABLE IF EXISTS fingerprints, songs; "
-      "CREATE TABLE songs (song_id serial PRIMARY KEY, song_name varchar(250) NOT NULL, "
-      "fingerprinted smallint DEFAULT 0, file_sha1 bytea, total_hashes int NOT NULL DEFAULT 0); "
-      "CREATE TABLE fingerprints (hash bytea NOT NULL, song_id int NOT NULL REFERENCES songs "
-      "ON DELETE CASCADE, \"offset\" int NOT NULL, date_created timestamp DEFAULT now(), "
-      "UNIQUE (song_id, \"offset\", hash)); "
-      "CREATE INDEX ix_fingerprints_hash ON fingerprints USING hash (hash); "
-      "ALTER TABLE songs OWNER TO afp; ALTER TABLE fingerprints OWNER TO afp; "
       "INSERT INTO songs (song_name) SELECT 'song ' || g FROM generate_series(1, 20) g; "
       "INSERT INTO fingerprints (hash, song_id, \"offset\") SELECT "
       "decode(md5(g::text), 'hex'), 1 + g % 20, g FROM generate_series(1, 5000) g; "

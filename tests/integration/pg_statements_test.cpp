@@ -26,7 +26,7 @@ struct Db {
 
   explicit Db(const std::string& database)
       : dsn(test::fresh_database(database)), conn(dsn, {}, log) {
-    sql(test::kDejavuSchema);
+    test::create_dejavu_schema(dsn);
     sql(test::dejavu_data_sql(20, 100));
     auto r = sql("SELECT encode(hash, 'hex') FROM fingerprints ORDER BY song_id, \"offset\"");
     for (int i = 0; i < r.rows(); ++i)

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "lib/child_process.h"
 #include "log/logger.h"
 #include "pg/connection.h"
 
@@ -82,17 +83,16 @@ inline std::string fresh_database(const std::string& database) {
   return std::regex_replace(cluster_file("dsn"), std::regex("/[^/]+$"), "/" + database);
 }
 
-// Dejavu's schema, as the reference service creates it.
-inline const char* kDejavuSchema =
-    "CREATE TABLE songs (song_id serial PRIMARY KEY, song_name varchar(250) NOT NULL, "
-    "fingerprinted smallint DEFAULT 0, file_sha1 bytea, total_hashes int NOT NULL DEFAULT 0, "
-    "date_created timestamp NOT NULL DEFAULT now(), date_modified timestamp NOT NULL DEFAULT "
-    "now()); "
-    "CREATE TABLE fingerprints (hash bytea NOT NULL, song_id int NOT NULL REFERENCES songs "
-    "ON DELETE CASCADE, \"offset\" int NOT NULL, date_created timestamp NOT NULL DEFAULT now(), "
-    "date_modified timestamp NOT NULL DEFAULT now(), "
-    "CONSTRAINT uq_fingerprints UNIQUE (song_id, \"offset\", hash)); "
-    "CREATE INDEX ix_fingerprints_hash ON fingerprints USING hash (hash);";
+// Dejavu's schema in the database of `dsn`, created by `afp_workload init` as that DSN's
+// role: the reference service's own schema (workload/src/song_store.cpp), not a copy.
+inline void create_dejavu_schema(const std::string& dsn) {
+  ChildOptions options;
+  options.env = std::vector<std::string>{"AFP_PG_DSN=" + dsn, "PATH=/usr/bin:/bin"};
+  ChildProcess init({AFP_WORKLOAD_BINARY, "init"}, options);
+  int code = init.wait();
+  INFO("afp_workload init: " << init.err());
+  REQUIRE(code == 0);
+}
 
 // `songs` songs with `hashes_per_song` 10-byte hashes each, deterministic. With `analyze`,
 // an ANALYZE in the same transaction: the planner statistics are right, but the inserts are
@@ -110,8 +110,8 @@ inline std::string dejavu_data_sql(int songs, int hashes_per_song, bool analyze 
 // Dejavu's schema and data in `database`, analyzed after the inserts were counted, so
 // pg_stat_user_tables shows freshly analyzed tables; pg_stat_statements forgets the set-up.
 inline void load_dejavu(const std::string& database, int songs, int hashes_per_song) {
+  create_dejavu_schema(admin_dsn(database));
   AdminSession s(database);
-  s.sql(kDejavuSchema);
   s.sql(dejavu_data_sql(songs, hashes_per_song, /*analyze=*/false));
   s.flush_stats();
   s.sql("ANALYZE");

@@ -59,7 +59,7 @@ std::string db_report(const std::string& dsn, std::vector<std::string> args) {
 TEST_CASE("redaction: role passwords and DO bodies never leave through a label or db report",
           "[pg][redact]") {
   auto dsn = test::fresh_database(kDatabase);
-  test::AdminSession(kDatabase).sql(test::kDejavuSchema);
+  test::create_dejavu_schema(test::admin_dsn(kDatabase));
   run_statements_with_secrets();
 
   auto text = scrape_with_query_text(dsn);

@@ -3,20 +3,14 @@
 
 #include "collectors/host_sources.h"
 #include "collectors/system_collectors.h"
+#include "fixed_sources.h"
 #include "golden.h"
 
 using namespace afp;
+using test::fixed_clock;
+using test::fixed_uname;
 
 namespace {
-
-collectors::UnameFields fixed_uname() {
-  return {"Linux",  "6.1.0-18-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)",
-          "x86_64", "fp-db-1",        "(none)"};
-}
-
-collectors::ClockReading fixed_clock() {
-  return {1733500000.25, "CET", 3600};
-}
 
 test::CollectResult collect_os(const test::TempTree& tree) {
   auto settings = test::fixture_settings();

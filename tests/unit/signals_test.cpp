@@ -1,5 +1,6 @@
 #include <fstream>
 
+#include "golden.h"
 #include "http_client.h"
 #include "process_runner.h"
 

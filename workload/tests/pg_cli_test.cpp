@@ -1,10 +1,7 @@
 // The afp_workload binary against the test cluster (CTest fixture "pg"): serve, fault,
 // init, identify and synth as child processes.
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -19,6 +16,7 @@
 #include <vector>
 
 #include "http_client.h"
+#include "lib/child_process.h"
 #include "pg_service_support.h"
 
 using namespace afp;
@@ -28,64 +26,22 @@ using namespace afp::workload::service_test;
 namespace {
 
 // The afp_workload binary in a child process, with AFP_PG_DSN set, its output in files.
-class Child {
+class Child : public test::ChildProcess {
  public:
-  explicit Child(std::vector<std::string> args) {
-    static int counter = 0;
-    prefix_ =
-        "/tmp/afp_workload_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
-    std::vector<std::string> argv{AFP_WORKLOAD_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> cargv;
-    for (auto& a : argv)
-      cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    std::vector<std::string> env{"AFP_PG_DSN=" + dsn(), "PATH=/usr/bin:/bin"};
-    std::vector<char*> cenv;
-    for (auto& e : env)
-      cenv.push_back(e.data());
-    cenv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (prefix_ + ".out").c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (prefix_ + ".err").c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    REQUIRE(posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), cenv.data()) == 0);
-    posix_spawn_file_actions_destroy(&actions);
+  explicit Child(std::vector<std::string> args) : ChildProcess(argv(std::move(args)), options()) {
+    REQUIRE(started());
   }
-  ~Child() {
-    if (!status_) {
-      kill(pid_, SIGKILL);
-      wait();
-    }
-    unlink((prefix_ + ".out").c_str());
-    unlink((prefix_ + ".err").c_str());
-  }
-
-  int wait() {
-    if (!status_) {
-      int status = 0;
-      waitpid(pid_, &status, 0);
-      status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    return *status_;
-  }
-  void signal(int sig) { kill(pid_, sig); }
-  std::string out() const { return slurp(prefix_ + ".out"); }
-  std::string err() const { return slurp(prefix_ + ".err"); }
 
  private:
-  static std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+  static std::vector<std::string> argv(std::vector<std::string> args) {
+    args.insert(args.begin(), AFP_WORKLOAD_BINARY);
+    return args;
   }
-
-  std::string prefix_;
-  pid_t pid_ = 0;
-  std::optional<int> status_;
+  static test::ChildOptions options() {
+    test::ChildOptions o;
+    o.env = std::vector<std::string>{"AFP_PG_DSN=" + dsn(), "PATH=/usr/bin:/bin"};
+    return o;
+  }
 };
 
 }  // namespace

@@ -61,7 +61,7 @@ inline constexpr Threshold kDeadRowRatio{"pg_dead_row_ratio", "dead-row ratio", 
                                          0.30};
 
 // When a database reading is judged at all: the guards `status`, `db report` and the
-// alerting rules share (rules/tests/check_thresholds.py holds the rules to these numbers).
+// alerting rules share (tests/unit/rules_thresholds_test.cpp holds the rules to these numbers).
 //
 // Databases never judged: PostgreSQL's templates. Nobody queries them; what they count is
 // PostgreSQL's own work (CREATE DATABASE copies template1).

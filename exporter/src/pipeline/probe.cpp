@@ -120,8 +120,7 @@ struct Transfer {
       return;
     }
     auto colon = line.find(':');
-    in_timing =
-        colon != std::string_view::npos && colon == 13 && core::istarts_with(line, "server-timing");
+    in_timing = colon == 13 && core::istarts_with(line, "server-timing");
     // Trailers arrive here too, so a Server-Timing trailer counts like a header.
     if (in_timing) append_timing(core::trim_space(line.substr(colon + 1)), ", ");
   }

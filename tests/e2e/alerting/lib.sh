@@ -7,12 +7,14 @@ set -euo pipefail
 alerting_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_dir=$(cd "$alerting_dir/../../.." && pwd)
 py=/usr/bin/python3  # Debian's, with python3-yaml and python3-aiosmtpd
+# free_port, wait_until, spawn (logs in $tmp/NAME.log), stop_spawned; $pids.
+source "$repo_dir/scripts/lib/proc.sh"
 tmp=$(mktemp -d)
-pids=()
+spawn_dir=$tmp
 am_ports=()
 
 cleanup() {
-  local rc=$? pid log port
+  local rc=$? log port
   if [ "$rc" -ne 0 ]; then
     if [ -n "${prometheus_port:-}" ]; then
       echo "----- Prometheus alerts" >&2
@@ -25,8 +27,7 @@ cleanup() {
       echo >&2
     done
   fi
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_spawned
   if [ "$rc" -ne 0 ]; then
     for log in "$tmp"/*.log; do
       [ -f "$log" ] || continue
@@ -43,29 +44,6 @@ step() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
 fail() {
   echo "FAIL: $*" >&2
   exit 1
-}
-
-# spawn NAME COMMAND...: runs COMMAND in the background, output in $tmp/NAME.log.
-spawn() {
-  local name=$1
-  shift
-  "$@" >"$tmp/$name.log" 2>&1 &
-  pids+=($!)
-}
-
-free_port() {
-  "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_until SECONDS WHAT COMMAND...: polls COMMAND every 0.25 s.
-wait_until() {
-  local limit=$1 what=$2 deadline
-  shift 2
-  deadline=$((SECONDS + limit))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || fail "timed out after ${limit}s waiting for $what"
-    sleep 0.25
-  done
 }
 
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
