@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/catalog.h"
+#include "app/catalog.h"
 #include "collectors/filesystem.h"
 #include "collectors/process.h"
 #include "collectors/scraper.h"
