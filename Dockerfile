@@ -22,7 +22,10 @@ RUN bash -c 'source /tmp/packages.sh \
     && rm -rf /var/lib/apt/lists/*'
 COPY . /src
 ARG BUILD_JOBS=2
-RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null \
+# The context has no .git: scripts/image passes the checkout's revision.
+ARG REVISION=
+RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+      -DAFP_REVISION="${REVISION}" >/dev/null \
     && cmake --build /build -j"${BUILD_JOBS}" --target afp_exporter afp_workload \
     && strip /build/exporter/afp_exporter /build/workload/afp_workload
 # The runtime packages: those owning the libraries each binary links (what dpkg-shlibdeps
@@ -47,7 +50,7 @@ ENTRYPOINT ["/usr/bin/afp_workload"]
 
 FROM debian:12-slim
 ARG VERSION=unknown
-ARG REVISION=unknown
+ARG REVISION=
 LABEL org.opencontainers.image.title="afp_exporter" \
       org.opencontainers.image.description="Prometheus exporter for audio-fingerprinting services: host, pipeline and PostgreSQL metrics" \
       org.opencontainers.image.version="${VERSION}" \
