@@ -80,8 +80,8 @@ TEST_CASE("dashboards: thresholds.h as Grafana threshold steps", "[dashboards]")
       for (const auto& s : expected_steps(*t)) {
         if (!s.value || v >= *s.value) colour = s.color;
       }
-      Level l = level_of(*t, v);
-      CHECK(colour == (l == Level::Ok ? "green" : l == Level::Warning ? "orange" : "red"));
+      Severity l = level_of(*t, v);
+      CHECK(colour == (l == Severity::Ok ? "green" : l == Severity::Warning ? "orange" : "red"));
     }
   }
 }
