@@ -126,32 +126,32 @@ TEST_CASE("format_seconds_range: both bounds to the same decimals", "[histogram]
 TEST_CASE("range_level: OK only within a level, over it only from the lower bound",
           "[histogram][thresholds]") {
   using afp::cli::range_level;
-  using afp::core::Level;
+  using afp::core::Severity;
   struct Case {
     double lower, upper;
-    Level level;
-    std::optional<Level> may_reach;
+    Severity level;
+    std::optional<Severity> may_reach;
   };
   // Fingerprint generation: warning at 3 s, critical at 5 s.
-  for (const auto& c : std::vector<Case>{{2, 3, Level::Ok, std::nullopt},
-                                         {3, 4, Level::Warning, std::nullopt},
-                                         {4, 5, Level::Warning, std::nullopt},
-                                         {5, 7.5, Level::Critical, std::nullopt},
-                                         {60, kInf, Level::Critical, std::nullopt},
-                                         {2, 4, Level::Ok, Level::Warning},
-                                         {2, 7.5, Level::Ok, Level::Critical},
-                                         {4, 7.5, Level::Warning, Level::Critical},
-                                         {1, kInf, Level::Ok, Level::Critical}}) {
+  for (const auto& c : std::vector<Case>{{2, 3, Severity::Ok, std::nullopt},
+                                         {3, 4, Severity::Warning, std::nullopt},
+                                         {4, 5, Severity::Warning, std::nullopt},
+                                         {5, 7.5, Severity::Critical, std::nullopt},
+                                         {60, kInf, Severity::Critical, std::nullopt},
+                                         {2, 4, Severity::Ok, Severity::Warning},
+                                         {2, 7.5, Severity::Ok, Severity::Critical},
+                                         {4, 7.5, Severity::Warning, Severity::Critical},
+                                         {1, kInf, Severity::Ok, Severity::Critical}}) {
     INFO("(" << c.lower << ", " << c.upper << "]");
     auto got = range_level(afp::core::kFingerprintGenerationP95, {c.lower, c.upper});
     CHECK(got.level == c.level);
     CHECK(got.may_reach == c.may_reach);
   }
   // Lower is worse (a cache hit ratio: warning under 99 %, critical under 90 %) mirrors it.
-  for (const auto& c : std::vector<Case>{{0.99, 1, Level::Ok, std::nullopt},
-                                         {0.98, 0.995, Level::Ok, Level::Warning},
-                                         {0.85, 0.95, Level::Warning, Level::Critical},
-                                         {0.5, 0.8, Level::Critical, std::nullopt}}) {
+  for (const auto& c : std::vector<Case>{{0.99, 1, Severity::Ok, std::nullopt},
+                                         {0.98, 0.995, Severity::Ok, Severity::Warning},
+                                         {0.85, 0.95, Severity::Warning, Severity::Critical},
+                                         {0.5, 0.8, Severity::Critical, std::nullopt}}) {
     INFO("(" << c.lower << ", " << c.upper << "]");
     auto got = range_level(afp::core::kCacheHitRatio, {c.lower, c.upper});
     CHECK(got.level == c.level);

@@ -97,15 +97,12 @@ constexpr const Threshold* find_threshold(std::string_view name) {
   return nullptr;
 }
 
-// The level a reading has reached is a Severity: Ok, Warning or Critical. Level is that
-// name, not another type.
-using Level = Severity;
-
 // As a Grafana threshold step colours from its value up: a value at a higher-is-worse
 // threshold has reached it (0.70 CPU busy is a warning), a value at a lower-is-worse one
 // has not (a 0.99 cache hit ratio is fine, 0.9899 is a warning). `status`, `profile` and
-// the advisor judge with this.
-constexpr Level level_of(const Threshold& t, double value) {
+// the advisor judge with this. The level a reading has reached is a Severity: Ok, Warning
+// or Critical.
+constexpr Severity level_of(const Threshold& t, double value) {
   if (t.direction == Direction::LowerIsWorse) {
     if (value < t.critical) return Severity::Critical;
     if (value < t.warning) return Severity::Warning;
