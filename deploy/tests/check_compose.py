@@ -22,6 +22,8 @@ import sys
 
 import yaml
 
+from help_flags import help_flags
+
 failures = []
 
 
@@ -29,15 +31,6 @@ def check(condition, message):
     if not condition:
         failures.append(message)
     return condition
-
-
-def help_flags(argv):
-    """Every flag the help text names, its usage line included (synth --seed N)."""
-    text = subprocess.run(argv + ["--help"], capture_output=True, text=True).stdout
-    flags = set()
-    for negatable, name in re.findall(r"(?<![\w-])--(\[no-\])?([a-z][\w.-]*[a-z0-9])", text):
-        flags |= {name, "no-" + name} if negatable else {name}
-    return flags
 
 
 def volumes(spec):

@@ -23,10 +23,11 @@ import glob
 import json
 import os
 import re
-import subprocess
 import sys
 
 import yaml
+
+from help_flags import help_flags
 
 failures = []
 
@@ -46,17 +47,6 @@ def load(directory):
 
 def matches(selector, labels):
     return all(labels.get(k) == v for k, v in selector.items())
-
-
-def exporter_flags(exporter):
-    help_text = subprocess.run([exporter, "--help"], capture_output=True, text=True,
-                               check=True).stdout
-    flags = set()
-    for negatable, name in re.findall(r"^\s+--(\[no-\])?([a-z][\w.-]*)", help_text, re.M):
-        flags.add(name)
-        if negatable:
-            flags.add("no-" + name)
-    return flags
 
 
 def check_pod(kind, name, pod, flags):
@@ -181,7 +171,7 @@ def main():
     want = ["AlertmanagerConfig", "ConfigMap", "DaemonSet", "Deployment", "PrometheusRule",
             "Service", "ServiceMonitor"]
     check(kinds == want, f"kinds {kinds}, want {want}")
-    flags = exporter_flags(exporter)
+    flags = help_flags([exporter])
     for o in objects:
         if o["kind"] in ("DaemonSet", "Deployment"):
             mounts, _ = check_pod(o["kind"], o["metadata"]["name"], o["spec"]["template"], flags)
