@@ -10,11 +10,12 @@
 set -euo pipefail
 repo=$1
 cd "$repo"
+source scripts/lib/proc.sh # free_port, wait_until
 log=$(mktemp)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 cleanup() {
   [ -n "${runner:-}" ] && kill "$runner" 2>/dev/null && wait "$runner" 2>/dev/null
-  rm -f "$log"
+  rm -f "$log" "$log.scrape"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; tail -n 30 "$log" >&2; exit 1; }
@@ -24,11 +25,7 @@ grep -E '^(localhost/)?afp_exporter:latest ' "$log" || fail "no afp_exporter:lat
 
 scripts/image run --web.listen-address="127.0.0.1:$port" >"$log" 2>&1 &
 runner=$!
-for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$port/metrics" -o "$log.scrape" 2>/dev/null && break
-  sleep 0.2
-done
-[ -s "$log.scrape" ] || fail "the container never served /metrics"
+wait_until 20 "the container's /metrics" curl -fsS "http://127.0.0.1:$port/metrics" -o "$log.scrape"
 btime=$(awk '$1 == "btime" { print $2 }' /proc/stat)
 grep -q "^node_boot_time_seconds $btime\$" "$log.scrape" ||
   fail "node_boot_time_seconds is not the host's $btime: $(grep '^node_boot_time' "$log.scrape")"
@@ -39,4 +36,3 @@ pid=$(pgrep -x afp_exporter -a | awk -v want="--web.listen-address=127.0.0.1:$po
 uid=$(awk '$1 == "Uid:" { print $2 }' "/proc/$pid/status")
 [ "$uid" = 65534 ] || fail "the exporter runs as uid $uid, not 65534"
 echo "the container serves the host's metrics: btime $btime, $(grep -c '^node_' "$log.scrape") node_ samples"
-rm -f "$log.scrape"
