@@ -43,10 +43,12 @@ conffiles=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)
 version=$("$root/usr/bin/afp_exporter" --version)
 [[ "$version" == *"$(dpkg-deb -f "$deb" Version)"* ]] || fail "--version says: $version"
 # Font changes (\fB) and escaped hyphens (\-) removed, the roff reads as the help text.
-zcat "$root/usr/share/man/man1/afp_exporter.1.gz" | sed 's/\\f[BIR]//g; s/\\-/-/g' |
-  grep -q -- '--web.listen-address' ||
-  fail "the manual page lacks --web.listen-address"
-! readelf -S "$root/usr/bin/afp_exporter" | grep -q '\.symtab' || fail "the binary is not stripped"
+# Each text is read whole before grep -q looks at it: grep -q stops at the first match,
+# and under pipefail the writer it leaves behind would fail the check with SIGPIPE.
+manual=$(zcat "$root/usr/share/man/man1/afp_exporter.1.gz" | sed 's/\\f[BIR]//g; s/\\-/-/g')
+grep -q -- '--web.listen-address' <<<"$manual" || fail "the manual page lacks --web.listen-address"
+sections=$(readelf -S "$root/usr/bin/afp_exporter")
+! grep -q '\.symtab' <<<"$sections" || fail "the binary is not stripped"
 
 unit=$root/lib/systemd/system/afp_exporter.service
 grep -q '^User=afp_exporter$' "$unit" && ! grep -q '^DynamicUser' "$unit" ||

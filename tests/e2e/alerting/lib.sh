@@ -136,8 +136,9 @@ EOF
 
 # prom_has EXPR: the instant query returns at least one series.
 prom_has() {
-  curl -fsS --max-time 2 "http://127.0.0.1:$prometheus_port/api/v1/query" \
-    --data-urlencode "query=$1" | grep -q '"result":\[{'
+  local answer
+  answer=$(curl -fsS --max-time 2 "http://127.0.0.1:$prometheus_port/api/v1/query" \
+    --data-urlencode "query=$1") && [[ $answer == *'"result":[{'* ]]
 }
 
 # push N SECONDS: N fingerprint_generation observations of SECONDS each, in batches of
