@@ -3,6 +3,7 @@
 #include "collectors/scraper.h"
 
 #include <catch2/catch.hpp>
+#include <sstream>
 #include <thread>
 
 using namespace afp;
@@ -60,4 +61,64 @@ TEST_CASE("past the deadline, collectors that may wait are skipped and in-memory
   CHECK_THAT(text, Catch::Contains("pipeline_value 1"));
   CHECK_THAT(text,
              Catch::Contains("afp_exporter_scrape_collector_success{collector=\"pipeline\"} 1"));
+}
+
+namespace {
+
+// Writes a family, then fails: what it wrote must never reach the client.
+class HalfWriter final : public collectors::Collector {
+ public:
+  void collect(collectors::ScrapeContext& ctx) override {
+    ctx.out.family("half_written", "Never complete.", metrics::MetricType::Gauge);
+    ctx.out.sample({}, 1);
+    throw collectors::CollectError("failed after writing");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("drained, the scrape hands over each collector's text whole, a failed one's never",
+          "[collector]") {
+  log::Logger quiet(log::Level::error);
+  collectors::CollectorHealth health(quiet);
+  std::vector<collectors::NamedCollector> list;
+  list.push_back({"first", std::make_unique<Writer>("first_value", false)});
+  list.push_back({"broken", std::make_unique<HalfWriter>()});
+  list.push_back({"last", std::make_unique<Writer>("last_value", false)});
+  collectors::Scraper scraper(std::move(list), health);
+
+  std::string whole;
+  metrics::TextWriter whole_out(whole);
+  scraper.scrape(whole_out);
+
+  std::vector<std::string> handed;
+  std::string buffer;
+  metrics::TextWriter out(buffer);
+  std::size_t largest_buffer = 0;
+  scraper.scrape(out, Clock::time_point::max(), [&](std::string& text) {
+    largest_buffer = std::max(largest_buffer, text.size());
+    handed.push_back(text);
+  });
+
+  REQUIRE(handed.size() == 3);  // first, last, then the self-metrics
+  CHECK(handed[0] == "# HELP first_value Written.\n# TYPE first_value gauge\nfirst_value 1\n");
+  CHECK(handed[1] == "# HELP last_value Written.\n# TYPE last_value gauge\nlast_value 1\n");
+  CHECK_THAT(handed[2], Catch::StartsWith("# HELP afp_exporter_scrape_collector_duration_seconds"));
+  CHECK_THAT(handed[2],
+             Catch::Contains("afp_exporter_scrape_collector_success{collector=\"broken\"} 0"));
+  CHECK(buffer.empty());
+  // The same exposition as gathered whole, but for the durations of this scrape.
+  auto strip_durations = [](const std::string& text) {
+    std::string kept;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.starts_with("afp_exporter_scrape_collector_duration_seconds{")) kept += line + "\n";
+    }
+    return kept;
+  };
+  std::string joined;
+  for (const auto& piece : handed)
+    joined += piece;
+  CHECK(strip_durations(joined) == strip_durations(whole));
+  CHECK_THAT(joined, !Catch::Contains("half_written"));
 }

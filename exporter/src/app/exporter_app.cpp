@@ -276,11 +276,13 @@ void ExporterApp::reload() {
 }
 
 void ExporterApp::serve_metrics(const http::Request& request, http::Response& response) {
+  // A scrape is in flight until its last byte is sent, which is after this returns.
   struct InFlight {
     std::atomic<int>& n;
     explicit InFlight(std::atomic<int>& counter) : n(counter) { ++n; }
     ~InFlight() { --n; }
-  } guard(in_flight_);
+  };
+  auto guard = std::make_shared<InFlight>(in_flight_);
   if (options_.max_requests > 0 && in_flight_.load() > options_.max_requests) {
     response.status = 503;
     response.body = "too many concurrent scrapes (--web.max-requests)\n";
@@ -292,10 +294,12 @@ void ExporterApp::serve_metrics(const http::Request& request, http::Response& re
     scraper = scraper_;
   }
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  response.body.reserve(size_hint_.load(std::memory_order_relaxed));
-  metrics::TextWriter writer(response.body);
-  scraper->scrape(writer, scrape_deadline(request));
-  size_hint_.store(response.body.size() + response.body.size() / 8, std::memory_order_relaxed);
+  // Sent collector by collector as the scrape goes: the exposition is never held whole.
+  response.stream = [scraper, guard, deadline = scrape_deadline(request)](http::BodySink& sink) {
+    std::string text;
+    metrics::TextWriter writer(text);
+    scraper->scrape(writer, deadline, [&sink](std::string& done) { sink.write(done); });
+  };
 }
 
 std::chrono::steady_clock::time_point ExporterApp::scrape_deadline(const http::Request& request) {

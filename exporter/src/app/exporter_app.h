@@ -74,7 +74,6 @@ class ExporterApp {
   mutable std::mutex scraper_mutex_;
   std::shared_ptr<const collectors::Scraper> scraper_;
   std::atomic<int> in_flight_{0};
-  std::atomic<std::size_t> size_hint_{64 * 1024};
   std::atomic<bool> malformed_timeout_logged_{false};
   http::Server server_;
 };

@@ -38,8 +38,8 @@ std::vector<std::string> Scraper::names() const {
   return out;
 }
 
-void Scraper::scrape(metrics::TextWriter& out,
-                     std::chrono::steady_clock::time_point deadline) const {
+void Scraper::scrape(metrics::TextWriter& out, std::chrono::steady_clock::time_point deadline,
+                     const Drain& drain) const {
   struct Result {
     double seconds;
     bool ok;
@@ -68,6 +68,10 @@ void Scraper::scrape(metrics::TextWriter& out,
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     results.push_back({took.count(), ok});
     health_.record(entry.name, ok, ctx.malformed_lines, error);
+    if (drain && !buffer.empty()) {
+      drain(buffer);
+      buffer.clear();
+    }
   }
 
   out.family("afp_exporter_scrape_collector_duration_seconds",
@@ -90,6 +94,10 @@ void Scraper::scrape(metrics::TextWriter& out,
              "A metric with a constant '1' value labeled by version and revision of afp_exporter.",
              metrics::MetricType::Gauge);
   out.sample({{"version", kVersion}, {"revision", kRevision}}, 1);
+  if (drain) {
+    drain(buffer);
+    buffer.clear();
+  }
 }
 
 }  // namespace afp::collectors

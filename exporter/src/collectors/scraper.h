@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,8 +46,15 @@ class Scraper {
  public:
   Scraper(std::vector<NamedCollector> collectors, CollectorHealth& health);
 
-  void scrape(metrics::TextWriter& out, std::chrono::steady_clock::time_point deadline =
-                                            std::chrono::steady_clock::time_point::max()) const;
+  // Takes a collector's text out of the writer's buffer once the collector has succeeded.
+  using Drain = std::function<void(std::string& text)>;
+
+  // With `drain`, out's buffer holds one collector's output at a time: each is handed
+  // over (and cleared) when complete, the self-metrics last. Without, it gathers the whole.
+  void scrape(
+      metrics::TextWriter& out,
+      std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max(),
+      const Drain& drain = {}) const;
 
   std::vector<std::string> names() const;
 

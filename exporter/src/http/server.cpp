@@ -189,18 +189,25 @@ Reply Server::respond(const Request& request) const {
 
   if (web) web->add_headers(response);
 
-  bool gzip =
-      response.body.size() >= kGzipMinBytes && accepts_gzip(request.header("Accept-Encoding"));
-  if (gzip) response.body = gzip_compress(response.body);
-
-  Reply reply;
-  reply.head = status_line(response.status) + "Content-Type: " + response.content_type +
-               "\r\nContent-Length: " + std::to_string(response.body.size()) + "\r\n";
-  if (gzip) reply.head += "Content-Encoding: gzip\r\n";
-  if (response.body.size() >= kGzipMinBytes || gzip) reply.head += "Vary: Accept-Encoding\r\n";
+  ReplyHead parts{status_line(response.status) + "Content-Type: " + response.content_type + "\r\n",
+                  {},
+                  accepts_gzip(request.header("Accept-Encoding")),
+                  head};
   for (const auto& [name, value] : response.headers)
-    reply.head += name + ": " + value + "\r\n";
-  if (!head) reply.body = std::move(response.body);
+    parts.extra += name + ": " + value + "\r\n";
+  if (response.stream) return Reply{{}, {}, StreamedBody{parts, std::move(response.stream)}};
+  return whole_reply(parts, std::move(response.body));
+}
+
+Reply whole_reply(const ReplyHead& head, std::string body) {
+  bool gzip = body.size() >= kGzipMinBytes && head.gzip_accepted;
+  if (gzip) body = gzip_compress(body);
+  Reply reply;
+  reply.head = head.start + "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (gzip) reply.head += "Content-Encoding: gzip\r\n";
+  if (body.size() >= kGzipMinBytes || gzip) reply.head += "Vary: Accept-Encoding\r\n";
+  reply.head += head.extra;
+  if (!head.head_only) reply.body = std::move(body);
   return reply;
 }
 

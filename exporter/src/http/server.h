@@ -35,11 +35,28 @@ struct Request {
 // Whether a peer address ("127.0.0.1", "::1") is on the loopback interface.
 bool is_loopback(std::string_view remote_addr);
 
+// Where a streamed body goes (Response::stream). write() may block until the client has
+// taken earlier bytes, and throws ConnectionLost when it is gone.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  virtual void write(std::string_view data) = 0;
+};
+
+class ConnectionLost : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, the body is this function's output, sent while it runs, and `body` is
+  // unused: a large body never has to be held whole. A body that turns out small is still
+  // sent whole with a Content-Length; a larger one goes out chunked.
+  std::function<void(BodySink&)> stream = {};
 };
 
 using Handler = std::function<void(const Request&, Response&)>;

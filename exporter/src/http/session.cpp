@@ -12,8 +12,11 @@
 #include <future>
 #include <limits>
 #include <optional>
+#include <span>
+#include <vector>
 
 #include "core/ascii.h"
+#include "http/body_stream.h"
 
 namespace afp::http {
 
@@ -37,6 +40,13 @@ constexpr std::size_t kLingerBytes = 256 * 1024;
 // The content type of the record a TLS client opens with: a handshake (RFC 8446, 5.1).
 constexpr unsigned char kTlsHandshakeRecord = 0x16;
 constexpr std::string_view kPlainHttpOnTls = "this port speaks TLS: use https://\n";
+// A streamed body goes out in pieces of this size (gzip: of compressed bytes), so a scrape
+// holds one piece besides the collector output being written, not the whole exposition.
+constexpr std::size_t kStreamPiece = 64 * 1024;
+// While the worker waits for a piece to be written, it looks this often whether the server
+// is stopping; then a client that does not read is cut off after kStopCutOff.
+constexpr auto kStopCheck = std::chrono::milliseconds(200);
+constexpr auto kStopCutOff = std::chrono::seconds(2);
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -256,21 +266,98 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     }
     env_.pool.post([self = self()] {
       Reply reply = self->respond();
-      net::post(self->stream_.get_executor(),
-                [self, reply = std::move(reply)]() mutable { self->send(std::move(reply), true); });
+      if (reply.streamed) return self->stream(std::move(*reply.streamed));
+      self->post_send(std::move(reply));
     });
   }
 
+  // The handler's answer. A streamed body is produced here only for HEAD or on the I/O
+  // thread, where waiting for the client is not allowed: then whole.
   Reply respond() {
     try {
-      return env_.handling.respond(*request_);
+      Reply reply = env_.handling.respond(*request_);
+      if (reply.streamed && (inline_ || reply.streamed->head.head_only)) {
+        return produce_whole(std::move(*reply.streamed));
+      }
+      return reply;
     } catch (const std::exception& e) {
-      env_.log.error("request failed", {{"path", path_}, {"err", e.what()}});
-      std::string body = "internal error\n";
-      return {status_line(500) + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
-                  std::to_string(body.size()) + "\r\n",
-              body};
+      return internal_error(e);
     }
+  }
+
+  Reply internal_error(const std::exception& e) {
+    env_.log.error("request failed", {{"path", path_}, {"err", e.what()}});
+    std::string body = "internal error\n";
+    return {status_line(500) + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n",
+            body};
+  }
+
+  static Reply produce_whole(StreamedBody body) {
+    struct Gather final : BodySink {
+      std::string text;
+      void write(std::string_view data) override { text += data; }
+    } gather;
+    body.produce(gather);
+    return whole_reply(body.head, std::move(gather.text));
+  }
+
+  void post_send(Reply reply) {
+    net::post(stream_.get_executor(), [self = self(), reply = std::move(reply)]() mutable {
+      self->send(std::move(reply), true);
+    });
+  }
+
+  // --- a streamed response, sent from the worker while its body is produced ---
+
+  void stream(StreamedBody body) {
+    bool chunked = parser_->get().version() >= 11;  // HTTP/1.0 has no chunks: to the close
+    keep_alive_ = chunked && parser_->keep_alive() && parser_->is_done() && !env_.stopping;
+    BodyStream::Framing framing{chunked, kStreamPiece,
+                                keep_alive_ ? "\r\n" : "Connection: close\r\n\r\n"};
+    auto deadline = Clock::now() + env_.options.write_timeout;
+    BodyStream out(body.head, framing, [this, deadline](std::span<const std::string_view> pieces) {
+      write_now(pieces, deadline);
+    });
+    try {
+      body.produce(out);
+      if (auto whole = out.finish()) return post_send(whole_reply(body.head, std::move(*whole)));
+      net::post(stream_.get_executor(), [self = self()] { self->after_reply(); });
+    } catch (const ConnectionLost& e) {
+      env_.log.debug("response not delivered", {{"peer", remote_}, {"err", e.what()}});
+      close();
+    } catch (const std::exception& e) {
+      if (!out.started()) return post_send(internal_error(e));
+      env_.log.error("response cut short", {{"path", path_}, {"err", e.what()}});
+      close();  // the client sees a body without its end, never a complete-looking one
+    }
+  }
+
+  // Blocks the worker until the pieces are written. A client that stops reading is cut off
+  // at `deadline` (the socket's expiry), and soon after the server begins to stop.
+  void write_now(std::span<const std::string_view> pieces, Clock::time_point deadline) {
+    std::vector<net::const_buffer> buffers;
+    for (auto piece : pieces)
+      buffers.emplace_back(piece.data(), piece.size());
+    auto done = std::make_shared<std::promise<bool>>();
+    auto written = done->get_future();
+    net::post(stream_.get_executor(), [self = self(), &buffers, done, deadline] {
+      self->tcp().expires_at(deadline);
+      net::async_write(self->stream_, buffers,
+                       [done](error_code ec, std::size_t) { done->set_value(!ec); });
+    });
+    std::optional<Clock::time_point> cut_off;
+    while (written.wait_for(kStopCheck) != std::future_status::ready) {
+      if (!env_.stopping) continue;
+      if (!cut_off) cut_off = Clock::now() + kStopCutOff;
+      if (Clock::now() >= *cut_off) close();  // the write fails, and the wait ends
+    }
+    bool ok = false;
+    try {
+      ok = written.get();
+    } catch (const std::future_error&) {  // the server stopped under the write
+    }
+    if (!ok) throw ConnectionLost("the client did not take the response");
   }
 
   // --- the request body, for the handler on its worker ---
@@ -361,10 +448,13 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     auto buffers = beast::buffers_cat(net::buffer(reply_.head), net::buffer(reply_.body));
     net::async_write(stream_, buffers, [self = self()](error_code ec, std::size_t) {
       self->reply_ = {};
-      if (ec) return;
-      if (self->keep_alive_) return self->read_head(false);
-      self->finish();
+      if (!ec) self->after_reply();
     });
+  }
+
+  void after_reply() {
+    if (keep_alive_) return read_head(false);
+    finish();
   }
 
   void finish() {
