@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "metrics/text_writer.h"
+#include "support/metric_family_writer.h"
 
 using afp::metrics::find_sample;
 using afp::metrics::find_samples;
@@ -131,7 +132,7 @@ TEST_CASE("parse_text reads back what TextWriter writes", "[metrics][parser]") {
 
   std::string text;
   afp::metrics::TextWriter writer(text);
-  writer.write(registry.Collect());
+  afp::test::write_families(writer, registry.Collect());
   // Streaming calls too.
   writer.family("streamed", "Streamed.", afp::metrics::MetricType::Gauge);
   writer.sample({{"a", "1"}, {"b", "two words"}}, 42);

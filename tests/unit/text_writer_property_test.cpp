@@ -1,5 +1,6 @@
 // TextWriter against prometheus-cpp 1.0.1's TextSerializer on random families, and the
-// streaming API (family()/sample()) against write(). text_writer_test.cpp holds the
+// streaming API (family()/sample()) against writing MetricFamily objects
+// (support/metric_family_writer.h). text_writer_test.cpp holds the
 // hand-picked cases.
 
 #include <algorithm>
@@ -239,13 +240,14 @@ TEST_CASE("text_writer: random doubles print as TextSerializer prints them",
 
 // ----- Streaming API ------------------------------------------------------------------
 
-TEST_CASE("text_writer: family()/sample() write the same bytes as write()", "[text_writer]") {
+TEST_CASE("text_writer: family()/sample() write the same bytes as the MetricFamily writer",
+          "[text_writer]") {
   SECTION("initializer-list labels") {
     std::string streamed;
     TextWriter w(streamed);
-    w.family("node_load1", "1m load average.", MetricType::Gauge);
+    w.family("node_load1", "1m load average.", WriterType::Gauge);
     w.sample({}, 0.25);
-    w.family("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.", MetricType::Counter);
+    w.family("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.", WriterType::Counter);
     w.sample({{"cpu", "0"}, {"mode", "idle"}}, 12345.67);
     w.sample({{"cpu", "0"}, {"mode", "user\\\"\n"}}, 1e21);
 
@@ -263,11 +265,11 @@ TEST_CASE("text_writer: family()/sample() write the same bytes as write()", "[te
   SECTION("summary and histogram lines through suffixes and an extra label") {
     std::string streamed;
     TextWriter w(streamed);
-    w.family("rpc_seconds", "RPC latency.", MetricType::Summary);
+    w.family("rpc_seconds", "RPC latency.", WriterType::Summary);
     w.sample("_count", {{"svc", "a"}}, 7);
     w.sample("_sum", {{"svc", "a"}}, 1.25);
     w.sample("", {{"svc", "a"}, {"quantile", "0.5"}}, 0.1);
-    w.family("lat_seconds", "", MetricType::Histogram);
+    w.family("lat_seconds", "", WriterType::Histogram);
     w.sample("_count", {}, 5);
     w.sample("_sum", {}, 2.5);
     w.sample("_bucket", {{"le", "0.1"}}, 3);
@@ -290,7 +292,7 @@ TEST_CASE("text_writer: family()/sample() write the same bytes as write()", "[te
       for (int i = 0; i < 50; ++i) {
         MetricFamily f = gen.family();
         if (f.type == MetricType::Summary || f.type == MetricType::Histogram) continue;
-        w.family(f.name, f.help, f.type);
+        w.family(f.name, f.help, afp::test::to_afp(f.type));
         for (auto& m : f.metric) {
           m.timestamp_ms = 0;  // the streaming API writes no timestamps
           std::vector<LabelRef> labels;
@@ -314,12 +316,12 @@ TEST_CASE("text_writer: a rendered label set writes the same bytes as sample()",
   std::vector<LabelRef> labels{{"datname", "fp"}, {"user", "a\"b\\c\nd"}, {"queryid", "-42"}};
   std::string direct;
   TextWriter a(direct);
-  a.family("pg_x_total", "X.", MetricType::Counter);
+  a.family("pg_x_total", "X.", WriterType::Counter);
   a.sample("", labels, 0.25);
   a.sample("", {}, 3);
   std::string rendered;
   TextWriter b(rendered);
-  b.family("pg_x_total", "X.", MetricType::Counter);
+  b.family("pg_x_total", "X.", WriterType::Counter);
   b.sample_rendered(render_labels(labels), 0.25);
   b.sample_rendered(render_labels(std::vector<LabelRef>{}), 3);
   CHECK(same_bytes(direct, rendered));

@@ -2,7 +2,8 @@
 
 // What the TextWriter tests (text_writer_test.cpp, text_writer_property_test.cpp) share:
 // both outputs of a set of MetricFamily objects, their byte-for-byte comparison, and
-// builders of MetricFamily objects.
+// builders of MetricFamily objects. TextWriter writes MetricFamily objects through
+// support/metric_family_writer.h (the product itself has no use for them).
 
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "metrics/text_writer.h"
+#include "support/metric_family_writer.h"
 
 namespace afp::test::text_writer {
 
@@ -24,7 +26,10 @@ using afp::metrics::LabelRef;
 using afp::metrics::TextWriter;
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
+// prometheus-cpp's, for the MetricFamily builders; WriterType is TextWriter's own, for the
+// streaming calls (family()).
 using prometheus::MetricType;
+using WriterType = afp::metrics::MetricType;
 
 inline constexpr double kInf = std::numeric_limits<double>::infinity();
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -37,7 +42,8 @@ inline std::string serializer_text(const std::vector<MetricFamily>& families) {
 
 inline std::string writer_text(const std::vector<MetricFamily>& families) {
   std::string out;
-  TextWriter(out).write(families);
+  TextWriter writer(out);
+  afp::test::write_families(writer, families);
   return out;
 }
 

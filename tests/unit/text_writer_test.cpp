@@ -258,7 +258,9 @@ TEST_CASE("text_writer: empty label sets and timestamps and empty families", "[t
   }
   SECTION("the writer appends to what the buffer holds") {
     std::string out = "prefix\n";
-    TextWriter(out).write({family("g", "", MetricType::Gauge, {scalar(MetricType::Gauge, 1)})});
+    TextWriter writer(out);
+    afp::test::write_families(writer,
+                              {family("g", "", MetricType::Gauge, {scalar(MetricType::Gauge, 1)})});
     CHECK(out == "prefix\n# TYPE g gauge\ng 1\n");
   }
 }
@@ -292,7 +294,7 @@ TEST_CASE("text_writer: HELP escapes backslash and newline unlike TextSerializer
   // Streaming escapes the same way.
   std::string streamed;
   TextWriter w(streamed);
-  w.family("m", "a\\b\nc", MetricType::Gauge);
+  w.family("m", "a\\b\nc", WriterType::Gauge);
   w.sample({}, 1);
   CHECK(streamed == ours);
 

@@ -107,20 +107,11 @@ void put_value(Buf& out, double value) {
   }
 }
 
-void put_tail(Buf& out, std::int64_t timestamp_ms) {
-  if (timestamp_ms != 0) {
-    out.put(' ');
-    put_int(out, timestamp_ms);
-  }
-  out.put('\n');
-}
-
 template <typename LabelRange>
-void put_head(Buf& out, std::string_view name, std::string_view suffix, const LabelRange& labels,
-              std::string_view extra_name = {}, std::string_view extra_value = {}) {
+void put_head(Buf& out, std::string_view name, std::string_view suffix, const LabelRange& labels) {
   out.put(name);
   out.put(suffix);
-  if (std::begin(labels) != std::end(labels) || !extra_name.empty()) {
+  if (std::begin(labels) != std::end(labels)) {
     char sep = '{';
     for (const auto& label : labels) {
       out.put(sep);
@@ -129,13 +120,6 @@ void put_head(Buf& out, std::string_view name, std::string_view suffix, const La
       put_escaped(out, label.value, true);
       out.put('"');
       sep = ',';
-    }
-    if (!extra_name.empty()) {
-      out.put(sep);
-      out.put(extra_name);
-      out.put("=\"");
-      out.put(extra_value);
-      out.put('"');
     }
     out.put('}');
   }
@@ -208,72 +192,6 @@ std::string render_labels(const std::vector<LabelRef>& labels) {
   }
   out.pop_back();  // put_head ends with the space before the value
   return out;
-}
-
-void TextWriter::write(const prometheus::MetricFamily& family) {
-  this->family(family.name, family.help, family.type);
-  Buf out(out_);
-  std::vector<LabelRef> labels;
-  std::string extra;
-  for (const auto& metric : family.metric) {
-    labels.clear();
-    for (const auto& label : metric.label)
-      labels.push_back({label.name, label.value});
-    auto line = [&](std::string_view suffix, auto&& put_sample_value,
-                    std::string_view extra_name = {}, std::string_view extra_value = {}) {
-      put_head(out, family.name, suffix, labels, extra_name, extra_value);
-      put_sample_value();
-      put_tail(out, metric.timestamp_ms);
-    };
-    auto bound = [&](double value) -> std::string_view {
-      extra.clear();
-      Buf b(extra);
-      put_value(b, value);
-      b.flush();
-      return extra;
-    };
-    switch (family.type) {
-      case MetricType::Counter:
-        line("", [&] { put_value(out, metric.counter.value); });
-        break;
-      case MetricType::Gauge:
-        line("", [&] { put_value(out, metric.gauge.value); });
-        break;
-      case MetricType::Untyped:
-        line("", [&] { put_value(out, metric.untyped.value); });
-        break;
-      case MetricType::Summary:
-        line("_count", [&] { put_int(out, metric.summary.sample_count); });
-        line("_sum", [&] { put_value(out, metric.summary.sample_sum); });
-        for (const auto& q : metric.summary.quantile) {
-          line(
-              "", [&] { put_value(out, q.value); }, "quantile", bound(q.quantile));
-        }
-        break;
-      case MetricType::Histogram: {
-        const auto& hist = metric.histogram;
-        line("_count", [&] { put_int(out, hist.sample_count); });
-        line("_sum", [&] { put_value(out, hist.sample_sum); });
-        double last = -std::numeric_limits<double>::infinity();
-        for (const auto& bucket : hist.bucket) {
-          last = bucket.upper_bound;
-          line(
-              "_bucket", [&] { put_int(out, bucket.cumulative_count); }, "le",
-              bound(bucket.upper_bound));
-        }
-        if (last != std::numeric_limits<double>::infinity()) {
-          line(
-              "_bucket", [&] { put_int(out, hist.sample_count); }, "le", "+Inf");
-        }
-        break;
-      }
-    }
-  }
-}
-
-void TextWriter::write(const std::vector<prometheus::MetricFamily>& families) {
-  for (const auto& family : families)
-    write(family);
 }
 
 }  // namespace afp::metrics

@@ -1,16 +1,14 @@
 #pragma once
 
-#include <prometheus/metric_family.h>
-
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace afp::metrics {
+#include "metrics/metric_type.h"
 
-using prometheus::MetricType;
+namespace afp::metrics {
 
 struct LabelRef {
   std::string_view name;
@@ -24,7 +22,9 @@ using Labels = std::initializer_list<LabelRef>;
 // families, with one deliberate difference: HELP text is escaped as the format requires
 // (TextSerializer writes a newline in HELP raw, which breaks the exposition).
 // Collectors use the streaming calls (family, then samples) so that large families are
-// never materialised as MetricFamily objects.
+// never materialised as objects. The tests and benchmarks write prometheus::MetricFamily
+// objects through these calls too (tests/support/metric_family_writer.h), to compare with
+// TextSerializer.
 class TextWriter {
  public:
   explicit TextWriter(std::string& out) : out_(out) {}
@@ -38,9 +38,6 @@ class TextWriter {
   // Same, with a label set rendered once by render_labels(): for series that appear in
   // several families (pg_stat_statements writes thousands of them five times).
   void sample_rendered(std::string_view rendered_labels, double value);
-
-  void write(const prometheus::MetricFamily& family);
-  void write(const std::vector<prometheus::MetricFamily>& families);
 
   std::string& buffer() { return out_; }
 
