@@ -366,3 +366,21 @@ TEST_CASE("pg: thousands of tables export only the largest, the rest counted", "
   CHECK_THAT(i, Catch::Contains("indexrelname=\"t7_pkey\""));
   admin("DROP SCHEMA many CASCADE");
 }
+
+TEST_CASE("pg: a prefetched collection runs while the scrape's other collectors do, and serves it",
+          "[pg][concurrency]") {
+  log::Logger log(log::Level::error);
+  pg::Source source(dsn(), {}, log);
+  source.add("slow", std::make_unique<SlowQuery>(0.5));
+  auto scrape_start = pg::Clock::now();
+  source.prefetch(scrape_start);
+  source.prefetch(scrape_start);       // a second collector of the same scrape: no second run
+  std::this_thread::sleep_for(700ms);  // the collectors before PostgreSQL's
+  auto asked = pg::Clock::now();
+  auto snapshot = source.snapshot(scrape_start, asked + 20s);
+  REQUIRE(snapshot->parts.at("slow").ok);
+  CHECK(snapshot->started >= scrape_start);
+  CHECK(snapshot->started < asked);  // begun by prefetch, not by the snapshot
+  // Once taken, it serves the scrape's other PostgreSQL collectors without a new run.
+  CHECK(source.snapshot(scrape_start, pg::Clock::now() + 20s) == snapshot);
+}

@@ -95,9 +95,9 @@ TEST_CASE("drained, the scrape hands over each collector's text whole, a failed 
   std::string buffer;
   metrics::TextWriter out(buffer);
   std::size_t largest_buffer = 0;
-  scraper.scrape(out, Clock::time_point::max(), [&](std::string& text) {
+  scraper.scrape(out, Clock::time_point::max(), [&](std::string_view text) {
     largest_buffer = std::max(largest_buffer, text.size());
-    handed.push_back(text);
+    handed.emplace_back(text);
   });
 
   REQUIRE(handed.size() == 3);  // first, last, then the self-metrics
@@ -121,4 +121,82 @@ TEST_CASE("drained, the scrape hands over each collector's text whole, a failed 
     joined += piece;
   CHECK(strip_durations(joined) == strip_durations(whole));
   CHECK_THAT(joined, !Catch::Contains("half_written"));
+}
+
+namespace {
+
+// Text kept outside the scrape (as PostgreSQL's snapshot is), handed over by reference;
+// optionally failing after naming it, which must leave nothing behind.
+class SharedTextCollector final : public collectors::Collector {
+ public:
+  SharedTextCollector(std::shared_ptr<const std::string> text, bool fail_after)
+      : text_(std::move(text)), fail_after_(fail_after) {}
+  void collect(collectors::ScrapeContext& ctx) override {
+    ctx.out.family("own_value", "Written.", metrics::MetricType::Gauge);
+    ctx.out.sample({}, 2);
+    ctx.shared_text = *text_;
+    ctx.shared_owner = text_;
+    if (fail_after_) throw collectors::CollectError("failed after naming its text");
+  }
+
+ private:
+  std::shared_ptr<const std::string> text_;
+  bool fail_after_;
+};
+
+// Records, in one log every collector shares, when it heard of the scrape and collected.
+class Announced final : public collectors::Collector {
+ public:
+  Announced(std::string name, std::vector<std::string>& events)
+      : name_(std::move(name)), events_(events) {}
+  void scrape_starting(Clock::time_point) override { events_.push_back("starting " + name_); }
+  void collect(collectors::ScrapeContext&) override { events_.push_back("collect " + name_); }
+
+ private:
+  std::string name_;
+  std::vector<std::string>& events_;
+};
+
+}  // namespace
+
+TEST_CASE("a collector's shared text follows its own, uncopied when drained, never on failure",
+          "[collector]") {
+  log::Logger quiet(log::Level::error);
+  collectors::CollectorHealth health(quiet);
+  auto shared = std::make_shared<const std::string>("shared_value 3\n");
+  std::vector<collectors::NamedCollector> list;
+  list.push_back({"shares", std::make_unique<SharedTextCollector>(shared, false)});
+  list.push_back({"fails", std::make_unique<SharedTextCollector>(shared, true)});
+  collectors::Scraper scraper(std::move(list), health);
+
+  std::string whole;
+  metrics::TextWriter whole_out(whole);
+  scraper.scrape(whole_out);
+  CHECK_THAT(whole, Catch::StartsWith("# HELP own_value Written.\n# TYPE own_value gauge\n"
+                                      "own_value 2\nshared_value 3\n# HELP afp_exporter_"));
+  CHECK(whole.find("shared_value") == whole.rfind("shared_value"));  // not the failed one's
+
+  std::vector<std::string_view> handed;
+  std::string buffer;
+  metrics::TextWriter out(buffer);
+  scraper.scrape(out, Clock::time_point::max(), [&](std::string_view text) {
+    if (text.find("afp_exporter_") == std::string_view::npos) handed.push_back(text);
+  });
+  REQUIRE(handed.size() == 2);
+  CHECK(handed[1] == *shared);
+  CHECK(handed[1].data() == shared->data());  // the collector's own memory, not a copy
+}
+
+TEST_CASE("every collector hears of the scrape before the first one collects", "[collector]") {
+  log::Logger quiet(log::Level::error);
+  collectors::CollectorHealth health(quiet);
+  std::vector<std::string> events;
+  std::vector<collectors::NamedCollector> list;
+  list.push_back({"a", std::make_unique<Announced>("a", events)});
+  list.push_back({"b", std::make_unique<Announced>("b", events)});
+  collectors::Scraper scraper(std::move(list), health);
+  std::string text;
+  metrics::TextWriter out(text);
+  scraper.scrape(out);
+  CHECK(events == std::vector<std::string>{"starting a", "starting b", "collect a", "collect b"});
 }

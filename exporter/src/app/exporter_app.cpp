@@ -298,7 +298,7 @@ void ExporterApp::serve_metrics(const http::Request& request, http::Response& re
   response.stream = [scraper, guard, deadline = scrape_deadline(request)](http::BodySink& sink) {
     std::string text;
     metrics::TextWriter writer(text);
-    scraper->scrape(writer, deadline, [&sink](std::string& done) { sink.write(done); });
+    scraper->scrape(writer, deadline, [&sink](std::string_view done) { sink.write(done); });
   };
 }
 

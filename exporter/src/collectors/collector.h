@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
+#include <string_view>
 
 #include "metrics/text_writer.h"
 
@@ -18,6 +20,11 @@ struct ScrapeContext {
   // When the scrape began: collectors that share one expensive collection (PostgreSQL)
   // reuse a result taken after this instant.
   std::chrono::steady_clock::time_point scrape_start = std::chrono::steady_clock::now();
+  // Text kept elsewhere that goes out after `out`'s, once the collector has succeeded,
+  // without being copied: PostgreSQL's parts are megabytes, already shared by every scrape
+  // of one collection. `shared_owner` keeps it alive until it is sent.
+  std::string_view shared_text{};
+  std::shared_ptr<const void> shared_owner{};
 };
 
 // A collector writes whole metric families into ctx.out. It throws CollectError when it
@@ -28,6 +35,10 @@ class Collector {
  public:
   virtual ~Collector() = default;
   virtual void collect(ScrapeContext& ctx) = 0;
+  // Called on every collector of a scrape before the first one collects: a collector whose
+  // data is gathered on another thread (PostgreSQL's) starts gathering it here, so that it
+  // overlaps with the collectors that run before it.
+  virtual void scrape_starting(std::chrono::steady_clock::time_point /*scrape_start*/) {}
   // A collector that only copies state kept in memory costs microseconds: it runs even
   // once the scrape's deadline has passed, so a slow database cannot blind the pipeline's
   // histograms and the probe as well.

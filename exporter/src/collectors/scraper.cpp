@@ -28,6 +28,22 @@ std::uint64_t CollectorHealth::parse_errors(const std::string& name) const {
   return it == states_.end() ? 0 : it->second.parse_errors;
 }
 
+namespace {
+
+// A successful collector's output, to `drain` (and out of the buffer) or, without one,
+// into the buffer after the rest.
+void pass_on(std::string& buffer, std::string_view shared_text, const Scraper::Drain& drain) {
+  if (!drain) {
+    buffer.append(shared_text);
+    return;
+  }
+  if (!buffer.empty()) drain(buffer);
+  buffer.clear();
+  if (!shared_text.empty()) drain(shared_text);
+}
+
+}  // namespace
+
 Scraper::Scraper(std::vector<NamedCollector> collectors, CollectorHealth& health)
     : collectors_(std::move(collectors)), health_(health) {}
 
@@ -48,6 +64,8 @@ void Scraper::scrape(metrics::TextWriter& out, std::chrono::steady_clock::time_p
   results.reserve(collectors_.size());
   std::string& buffer = out.buffer();
   auto scrape_start = std::chrono::steady_clock::now();
+  for (const auto& entry : collectors_)
+    entry.collector->scrape_starting(scrape_start);
   for (const auto& entry : collectors_) {
     ScrapeContext ctx{out, 0, deadline, scrape_start};
     auto mark = buffer.size();
@@ -68,10 +86,7 @@ void Scraper::scrape(metrics::TextWriter& out, std::chrono::steady_clock::time_p
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     results.push_back({took.count(), ok});
     health_.record(entry.name, ok, ctx.malformed_lines, error);
-    if (drain && !buffer.empty()) {
-      drain(buffer);
-      buffer.clear();
-    }
+    if (ok) pass_on(buffer, ctx.shared_text, drain);
   }
 
   out.family("afp_exporter_scrape_collector_duration_seconds",

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "collectors/collector.h"
@@ -46,11 +47,13 @@ class Scraper {
  public:
   Scraper(std::vector<NamedCollector> collectors, CollectorHealth& health);
 
-  // Takes a collector's text out of the writer's buffer once the collector has succeeded.
-  using Drain = std::function<void(std::string& text)>;
+  // Takes a collector's text once the collector has succeeded: what it wrote into the
+  // writer's buffer, then its shared text (ScrapeContext::shared_text).
+  using Drain = std::function<void(std::string_view text)>;
 
   // With `drain`, out's buffer holds one collector's output at a time: each is handed
   // over (and cleared) when complete, the self-metrics last. Without, it gathers the whole.
+  // Every collector hears of the scrape (scrape_starting) before the first one collects.
   void scrape(
       metrics::TextWriter& out,
       std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max(),

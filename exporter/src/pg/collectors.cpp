@@ -16,8 +16,11 @@ class PartCollector final : public collectors::Collector {
       throw collectors::CollectError(snapshot->error.empty() ? "no result" : snapshot->error);
     }
     if (!it->second.ok) throw collectors::CollectError(it->second.error);
-    ctx.out.buffer().append(it->second.text);
+    ctx.shared_text = it->second.text;
+    ctx.shared_owner = std::move(snapshot);
   }
+
+  void scrape_starting(Clock::time_point scrape_start) override { source_->prefetch(scrape_start); }
 
  private:
   std::shared_ptr<Source> source_;
@@ -36,6 +39,8 @@ class UpCollector final : public collectors::Collector {
                    metrics::MetricType::Gauge);
     ctx.out.sample({}, snapshot->up ? 1 : 0);
   }
+
+  void scrape_starting(Clock::time_point scrape_start) override { source_->prefetch(scrape_start); }
 
  private:
   std::shared_ptr<Source> source_;

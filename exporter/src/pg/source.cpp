@@ -46,14 +46,23 @@ std::shared_ptr<const Snapshot> Source::claim(Clock::time_point scrape_start) {
   return last_;
 }
 
+bool Source::start_unless_reusable(Clock::time_point scrape_start) {
+  if (in_flight_) return true;
+  if (reusable(scrape_start, Clock::now())) return false;
+  in_flight_ = true;
+  requested_.notify_one();
+  return true;
+}
+
+void Source::prefetch(Clock::time_point scrape_start) {
+  std::lock_guard lock(mutex_);
+  start_unless_reusable(scrape_start);
+}
+
 std::shared_ptr<const Snapshot> Source::snapshot(Clock::time_point scrape_start,
                                                  Clock::time_point deadline) {
   std::unique_lock lock(mutex_);
-  if (!in_flight_ && reusable(scrape_start, Clock::now())) return claim(scrape_start);
-  if (!in_flight_) {
-    in_flight_ = true;
-    requested_.notify_one();
-  }
+  if (!start_unless_reusable(scrape_start)) return claim(scrape_start);
   auto generation = generation_;
   ++waiting_;
   bool done = finished_.wait_until(lock, deadline, [&] { return generation_ != generation; });

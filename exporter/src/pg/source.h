@@ -65,6 +65,9 @@ class Source {
   // starts one. Waits at most until deadline.
   std::shared_ptr<const Snapshot> snapshot(Clock::time_point scrape_start,
                                            Clock::time_point deadline);
+  // Starts the collection snapshot() would start, without waiting for it: a scrape calls
+  // this first, so that PostgreSQL is read while its other collectors run.
+  void prefetch(Clock::time_point scrape_start);
 
   const Dsn& dsn() const { return dsn_; }
 
@@ -72,6 +75,9 @@ class Source {
   void run();
   std::shared_ptr<const Snapshot> collect(Clock::time_point deadline);
   bool reusable(Clock::time_point scrape_start, Clock::time_point now) const;
+  // Under mutex_: whether a collection runs for scrape_start, starting one unless the last
+  // can serve it.
+  bool start_unless_reusable(Clock::time_point scrape_start);
   std::shared_ptr<const Snapshot> claim(Clock::time_point scrape_start);
 
   Dsn dsn_;
