@@ -74,7 +74,8 @@ struct RouteOptions {
 struct ServerOptions {
   // node_exporter style: ":9793" (every address), "127.0.0.1:9793", "[::1]:9793".
   std::vector<std::string> listen_addresses;
-  // Threads that run the handlers; a request waits in line when all of them are busy.
+  // At most this many threads run the handlers (started as needed); a request waits in
+  // line when all of them are busy.
   int worker_threads = 48;
   // --web.config.file: TLS, basic auth, extra headers, rate limit. null: plain HTTP, open.
   std::shared_ptr<const WebConfig> web_config = nullptr;
