@@ -7,9 +7,11 @@
 // Connects once, then RUNS times: PQexec of the statement query, every value of every row
 // read with PQgetvalue (so no part of the result goes untouched), the result freed. Prints
 //
-//   FLOOR_US best=<us> median=<us> rows=<n>
+//   FLOOR_US best=<us> median=<us> rows=<n> hwm_kb=<kB>
 //
-// the wall time of the fastest and the median run in microseconds and the rows of the last.
+// the wall time of the fastest and the median run in microseconds, the rows of the last,
+// and the client's own peak RSS (VmHWM): the memory floor of a process that reads these
+// rows with libpq.
 // On an error: one line on stderr naming what failed, exit 1.
 
 #include <libpq-fe.h>
@@ -104,6 +106,18 @@ Run fetch_once(PGconn* conn) {
   return {took.count(), rows};
 }
 
+long peak_rss_kb() {
+  std::FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr) return 0;
+  char line[256];
+  long kb = 0;
+  while (std::fgets(line, sizeof line, status) != nullptr) {
+    if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+  }
+  std::fclose(status);
+  return kb;
+}
+
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const std::size_t middle = values.size() / 2;
@@ -125,7 +139,8 @@ int main(int argc, char** argv) {
     micros.push_back(run.micros);
     rows = run.rows;
   }
-  std::printf("FLOOR_US best=%.0f median=%.0f rows=%d\n",
-              *std::min_element(micros.begin(), micros.end()), median(micros), rows);
+  std::printf("FLOOR_US best=%.0f median=%.0f rows=%d hwm_kb=%ld\n",
+              *std::min_element(micros.begin(), micros.end()), median(micros), rows,
+              peak_rss_kb());
   return 0;
 }
