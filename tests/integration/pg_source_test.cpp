@@ -384,3 +384,24 @@ TEST_CASE("pg: a prefetched collection runs while the scrape's other collectors 
   // Once taken, it serves the scrape's other PostgreSQL collectors without a new run.
   CHECK(source.snapshot(scrape_start, pg::Clock::now() + 20s) == snapshot);
 }
+
+TEST_CASE("pg: a new collection lets go of the last one, so two are never resident at once",
+          "[pg][memory]") {
+  log::Logger log(log::Level::error);
+  pg::Source source(dsn(), {}, log);
+  source.add("slow", std::make_unique<SlowQuery>(0.3));
+  std::weak_ptr<const pg::Snapshot> first;
+  {
+    auto taken = source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s);
+    REQUIRE(taken->parts.at("slow").ok);
+    first = taken;
+  }                              // the scrape that took it has sent it
+  CHECK_FALSE(first.expired());  // kept: it may serve the next scrape (cache, late result)
+  source.prefetch(pg::Clock::now());
+  // Released once the collection thread starts the new one.
+  for (int i = 0; i < 200 && !first.expired(); ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(first.expired());
+  auto second = source.snapshot(pg::Clock::now() - 1s, pg::Clock::now() + 20s);
+  CHECK(second->parts.at("slow").ok);
+}

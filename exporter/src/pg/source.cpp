@@ -83,6 +83,11 @@ void Source::run() {
   for (;;) {
     requested_.wait(lock, [&] { return in_flight_ || stopping_; });
     if (stopping_) return;
+    // Once every scrape that waited for the last result has taken it, nothing takes it
+    // again while a collection is in flight (scrapes wait for the new one), and the
+    // scrapes still sending it hold it themselves: letting go of it here keeps two
+    // collections' texts (megabytes with many statements) from being resident at once.
+    if (waiting_ == 0) last_.reset();
     lock.unlock();
     auto result = collect(Clock::now() + options_.budget);
     lock.lock();
