@@ -22,16 +22,15 @@ const std::string kDatabase = "afp_index_progress";
 TEST_CASE("index progress: a concurrent build's phase and counts, from a second connection",
           "[pg][progress]") {
   test::fresh_database(kDatabase);
+  // Dejavu's schema without its hash index, which the test builds.
+  test::create_dejavu_schema(test::admin_dsn(kDatabase));
   test::AdminSession admin(kDatabase);
-  admin.sql(
-      "CREATE TABLE fingerprints (hash bytea NOT NULL, song_id int NOT NULL, \"offset\" int NOT "
-      "NULL); INSERT INTO fingerprints SELECT substring(decode(md5(g::text), 'hex') FROM 1 FOR "
-      "10), g % 100, g FROM generate_series(1, 50000) g");
+  admin.sql("DROP INDEX ix_fingerprints_hash; " + test::dejavu_data_sql(100, 500, false));
 
   // A writer whose transaction the concurrent build has to wait for.
   test::AdminSession writer(kDatabase);
   writer.sql("BEGIN");
-  writer.sql("INSERT INTO fingerprints VALUES ('\\x00', 0, 0)");
+  writer.sql("INSERT INTO fingerprints (hash, song_id, \"offset\") VALUES ('\\x00', 1, 0)");
 
   std::promise<int> builder_pid;
   auto pid_ready = builder_pid.get_future();
