@@ -9,29 +9,16 @@
 #include "app/exporter_app.h"
 #include "core/listen_address.h"
 #include "golden.h"
+#include "gunzip.h"
 #include "http/gzip.h"
 #include "http/server.h"
 #include "http_client.h"
 #include "running_app.h"
 
 using namespace afp;
+using test::gunzip;
 
 namespace {
-
-std::string gunzip(const std::string& data) {
-  z_stream zs{};
-  inflateInit2(&zs, 15 + 16);
-  std::string out(data.size() * 20 + 1024, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = inflate(&zs, Z_FINISH);
-  inflateEnd(&zs);
-  REQUIRE(rc == Z_STREAM_END);
-  out.resize(zs.total_out);
-  return out;
-}
 
 // The exposition without the per-scrape timing lines, which differ between two scrapes.
 std::string without_durations(const std::string& text) {

@@ -10,30 +10,17 @@
 #include <thread>
 #include <vector>
 
+#include "gunzip.h"
 #include "http/body_stream.h"
 #include "http/server.h"
 #include "http_client.h"
 #include "raw_client.h"
 
 using namespace afp;
+using test::gunzip;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string gunzip(const std::string& data) {
-  z_stream zs{};
-  inflateInit2(&zs, 15 + 16);
-  std::string out(data.size() * 50 + 1024, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = inflate(&zs, Z_FINISH);
-  inflateEnd(&zs);
-  REQUIRE(rc == Z_STREAM_END);
-  out.resize(zs.total_out);
-  return out;
-}
 
 // Exposition-like text of about `bytes`, different on every line.
 std::string sample_text(std::size_t bytes) {
