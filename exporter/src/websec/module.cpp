@@ -1,0 +1,39 @@
+#include "websec/module.h"
+
+#include <exception>
+
+#include "http/basic_auth.h"
+#include "websec/web_config.h"
+
+namespace afp::websec {
+
+namespace {
+
+class Module final : public http::WebSecurity {
+ public:
+  http::WebConfigResult parse_web_config(std::string_view yaml,
+                                         const std::string& path) const override {
+    try {
+      return {LoadedWebConfig::parse(yaml, path), {}};
+    } catch (const std::exception& e) {
+      return {nullptr, e.what()};
+    }
+  }
+
+  http::BcryptHashResult bcrypt_hash(std::string_view password, int cost) const override {
+    try {
+      return {http::bcrypt_hash(password, cost), {}};
+    } catch (const std::exception& e) {
+      return {{}, e.what()};
+    }
+  }
+};
+
+}  // namespace
+
+const http::WebSecurity& module() {
+  static const Module instance;
+  return instance;
+}
+
+}  // namespace afp::websec
