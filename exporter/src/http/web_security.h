@@ -1,8 +1,12 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "http/client.h"
 
 namespace afp::http {
 
@@ -31,6 +35,11 @@ class WebSecurity {
                                            const std::string& path) const = 0;
   // bcrypt_hash's work (http/basic_auth.h).
   virtual BcryptHashResult bcrypt_hash(std::string_view password, int cost) const = 0;
+  // http::get of an https:// URL, with the request already built.
+  virtual std::optional<ClientResponse> https_get(const Url& url, const std::string& request,
+                                                  std::chrono::milliseconds timeout,
+                                                  const ClientOptions& options,
+                                                  ClientError* error) const = 0;
 };
 
 // The module, loaded on first use (thread-safe) from <exe dir>/afp_web_security.so, else

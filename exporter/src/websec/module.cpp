@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "http/basic_auth.h"
+#include "websec/https_client.h"
 #include "websec/web_config.h"
 
 namespace afp::websec {
@@ -25,6 +26,18 @@ class Module final : public http::WebSecurity {
       return {http::bcrypt_hash(password, cost), {}};
     } catch (const std::exception& e) {
       return {{}, e.what()};
+    }
+  }
+
+  std::optional<http::ClientResponse> https_get(const http::Url& url, const std::string& request,
+                                                std::chrono::milliseconds timeout,
+                                                const http::ClientOptions& options,
+                                                http::ClientError* error) const override {
+    try {
+      return websec::https_get(url, request, timeout, options, error);
+    } catch (const std::exception& e) {
+      *error = {http::ClientError::Kind::Exchange, e.what()};
+      return std::nullopt;
     }
   }
 };
