@@ -4,6 +4,7 @@
 
 #include "http/basic_auth.h"
 #include "websec/https_client.h"
+#include "websec/tls_context.h"
 #include "websec/web_config.h"
 
 namespace afp::websec {
@@ -27,6 +28,11 @@ class Module final : public http::WebSecurity {
     } catch (const std::exception& e) {
       return {{}, e.what()};
     }
+  }
+
+  std::unique_ptr<http::TlsServer> tls_server(std::shared_ptr<const http::TlsSettings> settings,
+                                              std::string* error) const override {
+    return make_tls_server(std::move(settings), error);
   }
 
   std::optional<http::ClientResponse> https_get(const http::Url& url, const std::string& request,

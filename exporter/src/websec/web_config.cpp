@@ -12,7 +12,7 @@
 #include "core/ascii.h"
 #include "core/text_file.h"
 #include "http/basic_auth.h"
-#include "http/tls_context.h"
+#include "websec/tls_context.h"
 
 namespace afp::websec {
 
