@@ -23,12 +23,14 @@ for script in postinst prerm postrm; do
 done
 
 depends=$(dpkg-deb -f "$deb" Depends)
-for library in libpq5 libcurl4 adduser; do  # dlopen()ed, or used by postinst
+# dlopen()ed (the last three by afp_web_security.so), or used by postinst
+for library in libpq5 libcurl4 adduser libssl3 libyaml-cpp0.7 libcrypt1; do
   [[ ", $depends," == *", $library"[\ ,]* ]] || fail "Depends lacks $library: $depends"
 done
 
 dpkg-deb -x "$deb" "$root"
-for file in usr/bin/afp_exporter lib/systemd/system/afp_exporter.service \
+for file in usr/bin/afp_exporter usr/lib/afp-exporter/afp_web_security.so \
+  lib/systemd/system/afp_exporter.service \
   etc/default/afp-exporter etc/afp_exporter/afp_exporter.json \
   usr/share/man/man1/afp_exporter.1.gz usr/share/doc/afp-exporter/runbook.md.gz \
   usr/share/doc/afp-exporter/copyright usr/share/afp-exporter/rules/afp-alerts.yml \
@@ -42,6 +44,9 @@ conffiles=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)
 
 version=$("$root/usr/bin/afp_exporter" --version)
 [[ "$version" == *"$(dpkg-deb -f "$deb" Version)"* ]] || fail "--version says: $version"
+# The binary finds its module in the package's layout (bcrypt is the module's).
+hash=$(printf 'secret\n' | "$root/usr/bin/afp_exporter" web hash-password --cost 4)
+[[ "$hash" == '$2b$04$'* ]] || fail "web hash-password from the package printed: $hash"
 # Font changes (\fB) and escaped hyphens (\-) removed, the roff reads as the help text.
 # Each text is read whole before grep -q looks at it: grep -q stops at the first match,
 # and under pipefail the writer it leaves behind would fail the check with SIGPIPE.

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "http/basic_auth.h"
+#include "http/web_security.h"
 
 namespace afp::cli {
 
@@ -127,8 +128,13 @@ int hash_password(const std::vector<std::string>& flags, std::istream& in, std::
     return 2;
   }
   try {
-    out << http::bcrypt_hash(password, *cost) << "\n";
-  } catch (const std::runtime_error& e) {
+    auto result = http::web_security().bcrypt_hash(password, *cost);
+    if (result.hash.empty()) {
+      err << kPrefix << result.error << "\n";
+      return 2;
+    }
+    out << result.hash << "\n";
+  } catch (const std::runtime_error& e) {  // the module cannot be loaded
     err << kPrefix << e.what() << "\n";
     return 2;
   }

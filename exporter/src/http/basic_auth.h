@@ -12,6 +12,8 @@
 #include <unordered_set>
 #include <utility>
 
+// Defined in websec/basic_auth.cpp, part of afp_web_security.so: the exporter reaches them
+// through WebConfig and WebSecurity (http/web_security.h) only, the tests link them in.
 namespace afp::http {
 
 // "" when `hash` is a bcrypt hash ($2a$, $2b$ or $2y$, cost 4-31) that crypt(3) can check,

@@ -1,28 +1,12 @@
 #include "http/client.h"
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include <algorithm>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/error.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <fstream>
-#include <vector>
+#include <cstdint>
+
+#include "http/client_exchange.h"
+#include "http/server.h"
+#include "http/web_security.h"
 
 namespace afp::http {
 
@@ -147,12 +131,25 @@ std::optional<Url> parse_url(std::string_view text, std::string* error) {
 
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-using boost::system::error_code;
-using tcp = net::ip::tcp;
-using Kind = ClientError::Kind;
+using namespace exchange_detail;
+
+// Standard base64 with padding, as RFC 7617 wants the credentials.
+std::string base64_encode(std::string_view in) {
+  static constexpr std::string_view kDigits =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    std::size_t left = std::min<std::size_t>(3, in.size() - i);
+    std::uint32_t n = 0;
+    for (std::size_t j = 0; j < 3; ++j) {
+      n = (n << 8) | (j < left ? static_cast<unsigned char>(in[i + j]) : 0u);
+    }
+    for (std::size_t j = 0; j < 4; ++j) {
+      out += j <= left ? kDigits[(n >> (18 - 6 * j)) & 0x3f] : '=';
+    }
+  }
+  return out;
+}
 
 // The Authorization header's value; empty with *error set for a user name RFC 7617 cannot
 // carry.
@@ -162,11 +159,7 @@ std::string basic_authorization(const BasicCredentials& credentials, std::string
     *error = "the user name cannot hold ':', spaces or control characters";
     return "";
   }
-  std::string plain = user + ":" + credentials.password;
-  std::vector<unsigned char> encoded(4 * ((plain.size() + 2) / 3) + 1);
-  int n = EVP_EncodeBlock(encoded.data(), reinterpret_cast<const unsigned char*>(plain.data()),
-                          static_cast<int>(plain.size()));
-  return "Basic " + std::string(encoded.begin(), encoded.begin() + n);
+  return "Basic " + base64_encode(user + ":" + credentials.password);
 }
 
 std::string build_request(const Url& url, const std::string& authorization) {
@@ -175,165 +168,6 @@ std::string build_request(const Url& url, const std::string& authorization) {
                         "User-Agent: afp_exporter\r\nConnection: close\r\n";
   if (!authorization.empty()) request += "Authorization: " + authorization + "\r\n";
   return request + "\r\n";
-}
-
-bool is_ip_address(const std::string& host) {
-  error_code ec;
-  net::ip::make_address(host, ec);
-  return !ec;
-}
-
-// What a failed handshake means, in the certificate check's own words when that failed.
-ClientError handshake_failure(SSL* ssl, error_code ec) {
-  if (ec == beast::error::timeout) return {Kind::Timeout, "TLS handshake failed: timed out"};
-  long verified = SSL_get_verify_result(ssl);
-  if (verified != X509_V_OK) {
-    bool name =
-        verified == X509_V_ERR_HOSTNAME_MISMATCH || verified == X509_V_ERR_IP_ADDRESS_MISMATCH;
-    return {
-        name ? Kind::HostName : Kind::Certificate,
-        std::string("certificate verify failed (") + X509_verify_cert_error_string(verified) + ")"};
-  }
-  if (ec.category() == net::error::get_ssl_category() &&
-      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_WRONG_VERSION_NUMBER) {
-    return {Kind::NotTls, "TLS handshake failed: the server does not speak TLS"};
-  }
-  return {Kind::Tls, "TLS handshake failed: " + ec.message()};
-}
-
-// Connect, request, response, all asynchronous under the stream's one deadline; `error`
-// says what failed first.
-template <class Stream>
-class Exchange {
- public:
-  Exchange(Stream& stream, std::string request, std::size_t max_body, ClientError& error)
-      : stream_(stream), error_(error), max_body_(max_body), request_(std::move(request)) {
-    parser_.body_limit(max_body);
-  }
-
-  void start(const tcp::resolver::results_type& endpoints) {
-    beast::get_lowest_layer(stream_).async_connect(
-        endpoints, [this](error_code ec, const tcp::endpoint&) {
-          if (ec == net::error::connection_refused) {
-            return fail(Kind::Refused, "cannot connect", ec);
-          }
-          if (ec) return fail(Kind::Connect, "cannot connect", ec);
-          if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-            send();
-          } else {
-            handshake();
-          }
-        });
-  }
-
-  std::optional<ClientResponse> result() {
-    if (!done_) return std::nullopt;
-    return ClientResponse{static_cast<int>(parser_.get().result_int()),
-                          std::move(parser_.get().body())};
-  }
-
- private:
-  void handshake() {
-    stream_.async_handshake(net::ssl::stream_base::client, [this](error_code ec) {
-      if (ec) {
-        error_ = handshake_failure(stream_.native_handle(), ec);
-        return;
-      }
-      send();
-    });
-  }
-
-  void send() {
-    net::async_write(stream_, net::buffer(request_), [this](error_code ec, std::size_t) {
-      if (ec) return fail(Kind::Exchange, "cannot send the request", ec);
-      receive();
-    });
-  }
-
-  void receive() {
-    bhttp::async_read(stream_, buffer_, parser_, [this](error_code ec, std::size_t) {
-      if (ec == bhttp::error::body_limit) {
-        error_ = {Kind::TooLarge, "response larger than " + std::to_string(max_body_) + " bytes"};
-        return;
-      }
-      if (ec) return fail(Kind::Exchange, "no response", ec);
-      done_ = true;
-    });
-  }
-
-  void fail(Kind kind, const std::string& what, error_code ec) {
-    if (ec == beast::error::timeout) {
-      error_ = {Kind::Timeout, what + ": timed out"};
-    } else {
-      error_ = {kind, what + ": " + ec.message()};
-    }
-  }
-
-  Stream& stream_;
-  ClientError& error_;
-  std::size_t max_body_;
-  std::string request_;
-  beast::flat_buffer buffer_;
-  bhttp::response_parser<bhttp::string_body> parser_;
-  bool done_ = false;
-};
-
-template <class Stream>
-std::optional<ClientResponse> exchange(net::io_context& io, Stream& stream, const Url& url,
-                                       std::string request, std::chrono::milliseconds timeout,
-                                       std::size_t max_body, ClientError* error) {
-  tcp::resolver resolver(io);
-  error_code ec;
-  auto endpoints = resolver.resolve(url.host, std::to_string(url.port), ec);
-  if (ec) {
-    *error = {Kind::Resolve, "cannot resolve host \"" + url.host + "\": " + ec.message()};
-    return std::nullopt;
-  }
-  beast::get_lowest_layer(stream).expires_after(timeout);
-  Exchange<Stream> exchange(stream, std::move(request), max_body, *error);
-  exchange.start(endpoints);
-  io.run();
-  return exchange.result();
-}
-
-// The certificates the server's chain must end in; false with *error set when the CA file
-// cannot be used.
-bool load_trust(net::ssl::context& ssl, const TlsVerification& tls, ClientError* error) {
-  if (tls.skip) {
-    ssl.set_verify_mode(net::ssl::verify_none);
-    return true;
-  }
-  ssl.set_verify_mode(net::ssl::verify_peer);
-  error_code ec;
-  if (tls.ca_file.empty()) {
-    ssl.set_default_verify_paths(ec);
-    if (ec) *error = {Kind::CaFile, "cannot load the system's trust store: " + ec.message()};
-    return !ec;
-  }
-  if (!std::ifstream(tls.ca_file)) {
-    *error = {Kind::CaFile,
-              "CA file \"" + tls.ca_file + "\": cannot read it: " + std::strerror(errno)};
-    return false;
-  }
-  ssl.load_verify_file(tls.ca_file, ec);
-  if (ec) {
-    *error = {Kind::CaFile, "CA file \"" + tls.ca_file +
-                                "\": no PEM certificate OpenSSL accepts (" + ec.message() + ")"};
-  }
-  return !ec;
-}
-
-// The name the server is asked for (SNI, DNS names only: RFC 6066) and, when verifying,
-// the name or address its certificate must hold.
-bool expect_host(SSL* ssl, const std::string& host, bool verify, ClientError* error) {
-  bool ip = is_ip_address(host);
-  if (!ip) SSL_set_tlsext_host_name(ssl, host.c_str());
-  if (!verify) return true;
-  int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str())
-              : SSL_set1_host(ssl, host.c_str());
-  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  if (ok != 1) *error = {Kind::Url, "cannot check a certificate for host \"" + host + "\""};
-  return ok == 1;
 }
 
 std::optional<ClientResponse> failed(ClientError* error, Kind kind, std::string message) {
@@ -354,19 +188,16 @@ std::optional<ClientResponse> get(const std::string& url_text, std::chrono::mill
     if (authorization.empty()) return failed(error, Kind::Url, message);
   }
   auto request = build_request(*url, authorization);
-  net::io_context io;
   if (!url->tls) {
+    net::io_context io;
     beast::tcp_stream stream(io);
     return exchange(io, stream, *url, std::move(request), timeout, options.max_body, error);
   }
-  net::ssl::context ssl(net::ssl::context::tls_client);
-  SSL_CTX_set_min_proto_version(ssl.native_handle(), TLS1_2_VERSION);
-  if (!load_trust(ssl, options.tls, error)) return std::nullopt;
-  beast::ssl_stream<beast::tcp_stream> stream(io, ssl);
-  if (!expect_host(stream.native_handle(), url->host, !options.tls.skip, error)) {
-    return std::nullopt;
+  try {
+    return web_security().https_get(*url, request, timeout, options, error);
+  } catch (const ServerError& e) {  // the module that speaks TLS cannot be loaded
+    return failed(error, Kind::Tls, e.what());
   }
-  return exchange(io, stream, *url, std::move(request), timeout, options.max_body, error);
 }
 
 std::optional<ClientResponse> get(const std::string& url, std::chrono::milliseconds timeout,

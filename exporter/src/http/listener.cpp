@@ -4,7 +4,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <optional>
@@ -12,7 +11,6 @@
 
 #include "core/listen_address.h"
 #include "http/session.h"
-#include "http/tls_context.h"
 
 namespace afp::http {
 
@@ -96,7 +94,7 @@ struct Listener::State {
             timer->async_wait([this, index, timer](error_code) { accept(index); });
             return;
           }
-          serve_connection(std::move(socket), ssl ? &*ssl : nullptr, env);
+          serve_connection(std::move(socket), tls, env);
           accept(index);
         });
   }
@@ -110,22 +108,17 @@ struct Listener::State {
   SessionEnv env;
   // Declared after what the connections use: destroyed first, with the connections.
   net::io_context io;
-  std::optional<net::ssl::context> ssl;
+  TlsServer* tls = nullptr;  // the server's; outlives the listener
   std::vector<tcp::acceptor> acceptors;
   std::vector<std::thread> threads;
 };
 
-Listener::Listener(const ServerOptions& options, TlsContext* tls, RequestHandling handling,
+Listener::Listener(const ServerOptions& options, TlsServer* tls, RequestHandling handling,
                    log::Logger& log)
     : state_(std::make_unique<State>(options, std::move(handling), log)) {
   State& s = *state_;
   if (options.listen_addresses.empty()) throw ServerError("no listen address configured");
-  if (tls) {
-    s.ssl.emplace(net::ssl::context::tls_server);
-    if (!tls->init(s.ssl->native_handle())) {
-      throw ServerError("cannot set up TLS: OpenSSL refused the certificate or key");
-    }
-  }
+  s.tls = tls;
   for (const auto& address : options.listen_addresses)
     s.acceptors.push_back(bind(s.io, address, options.listen_flag));
   for (std::size_t i = 0; i < s.acceptors.size(); ++i)

@@ -9,7 +9,7 @@
 
 namespace afp::http {
 
-class TlsContext;
+class TlsServer;
 
 // What the connections ask of the server about each request head they have read.
 struct RequestHandling {
@@ -27,7 +27,7 @@ class Listener {
  public:
   // Binds every listen address and starts the threads; throws ServerError naming the
   // address that failed. tls (may be null) outlives the listener.
-  Listener(const ServerOptions& options, TlsContext* tls, RequestHandling handling,
+  Listener(const ServerOptions& options, TlsServer* tls, RequestHandling handling,
            log::Logger& log);
   ~Listener();
   Listener(const Listener&) = delete;

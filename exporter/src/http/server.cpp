@@ -9,8 +9,8 @@
 #include "http/gzip.h"
 #include "http/listener.h"
 #include "http/reply.h"
-#include "http/tls_context.h"
 #include "http/web_config.h"
+#include "http/web_security.h"
 
 namespace afp::http {
 
@@ -101,7 +101,11 @@ void Server::route(std::string path, std::vector<std::string> methods, Handler h
 
 void Server::start() {
   auto web = web_config();
-  if (web && web->tls_enabled()) tls_ = std::make_unique<TlsContext>(web->tls());
+  if (web && web->tls_enabled()) {
+    std::string error;
+    tls_ = web_security().tls_server(web->tls(), &error);
+    if (!tls_) throw ServerError(error);
+  }
   try {
     listener_ = std::make_unique<Listener>(
         options_, tls_.get(),

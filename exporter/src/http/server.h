@@ -14,7 +14,7 @@
 namespace afp::http {
 
 class WebConfig;
-class TlsContext;
+class TlsServer;
 class Listener;
 struct Reply;
 
@@ -158,7 +158,7 @@ class Server {
   std::vector<Route> routes_;
   mutable std::mutex web_mutex_;
   std::shared_ptr<const WebConfig> web_;
-  std::unique_ptr<TlsContext> tls_;  // when the listeners speak TLS
+  std::unique_ptr<TlsServer> tls_;  // when the listeners speak TLS
   std::unique_ptr<Listener> listener_;
 };
 

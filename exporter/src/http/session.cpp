@@ -8,7 +8,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <future>
 #include <limits>
 #include <optional>
@@ -17,6 +16,7 @@
 
 #include "core/ascii.h"
 #include "http/body_stream.h"
+#include "http/tls_stream.h"
 
 namespace afp::http {
 
@@ -497,14 +497,19 @@ void register_and_start(std::shared_ptr<Session<Stream>> session, const SessionE
 
 }  // namespace
 
-void serve_connection(net::ip::tcp::socket socket, net::ssl::context* tls, const SessionEnv& env) {
+void serve_connection(net::ip::tcp::socket socket, TlsServer* tls, const SessionEnv& env) {
   error_code ignored;
   socket.set_option(net::ip::tcp::no_delay(true), ignored);
   beast::tcp_stream stream(std::move(socket));
   if (tls) {
-    using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+    auto engine = tls->accept();
+    if (!engine) {
+      env.log.debug("cannot start a TLS connection: OpenSSL refused", {});
+      return;  // the socket closes
+    }
     register_and_start(
-        std::make_shared<Session<TlsStream>>(TlsStream(std::move(stream), *tls), env), env);
+        std::make_shared<Session<TlsStream>>(TlsStream(std::move(stream), std::move(engine)), env),
+        env);
   } else {
     register_and_start(std::make_shared<Session<beast::tcp_stream>>(std::move(stream), env), env);
   }

@@ -5,10 +5,10 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
 
 #include "http/connection_table.h"
 #include "http/listener.h"
+#include "http/web_security.h"
 #include "http/worker_pool.h"
 #include "log/logger.h"
 
@@ -27,7 +27,6 @@ struct SessionEnv {
 // Serves an accepted connection until it closes: the TLS handshake when tls is set, then
 // requests, each head, body and response within its deadline. Registers the connection in
 // env.table, which may refuse it (closed at once) or close another to make room.
-void serve_connection(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context* tls,
-                      const SessionEnv& env);
+void serve_connection(boost::asio::ip::tcp::socket socket, TlsServer* tls, const SessionEnv& env);
 
 }  // namespace afp::http

@@ -1,14 +1,11 @@
 #pragma once
 
-#include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "http/basic_auth.h"
 #include "http/server.h"
 
 namespace afp::http {
@@ -30,42 +27,34 @@ class TlsSettings;
 // Relative paths are relative to the file's directory. Unknown keys, wrong types, missing
 // or unusable files and non-bcrypt hashes are errors. A loaded config is immutable but for
 // its login cache and rate-limit bucket; a reload loads a new one.
+//
+// The parser and the checks live in the module afp_web_security.so (http/web_security.h,
+// the implementation in websec/), loaded by load() and parse(): this is the interface.
 class WebConfig {
  public:
+  virtual ~WebConfig() = default;
+
   // Reads and validates the file; throws ServerError naming the file and the key.
   static std::shared_ptr<const WebConfig> load(const std::string& path);
   // The same for YAML text; `path` names it in messages and anchors relative paths.
   static std::shared_ptr<const WebConfig> parse(std::string_view yaml, const std::string& path);
 
-  const std::string& path() const { return path_; }
-  bool tls_enabled() const { return tls_ != nullptr; }
-  const std::shared_ptr<const TlsSettings>& tls() const { return tls_; }
-  std::size_t user_count() const { return auth_ ? auth_->size() : 0; }
-  const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
+  virtual const std::string& path() const = 0;
+  virtual bool tls_enabled() const = 0;
+  virtual const std::shared_ptr<const TlsSettings>& tls() const = 0;
+  virtual std::size_t user_count() const = 0;
+  virtual const std::vector<std::pair<std::string, std::string>>& headers() const = 0;
 
   // Whether the request may go on to its handler; if not, `response` is the 429 (rate
   // limit), the 401 with "WWW-Authenticate: Basic", or the 503 when every bcrypt slot
   // stayed busy. Routes that authenticate on their own pass check_basic_auth = false.
-  bool admit(const Request& request, Response& response, bool check_basic_auth = true) const;
+  virtual bool admit(const Request& request, Response& response,
+                     bool check_basic_auth = true) const = 0;
   // Whether admit() can decide without a bcrypt (no users, no basic auth on the route, or
   // remembered credentials), so an I/O thread may call it without stalling.
-  bool admits_at_once(const Request& request, bool check_basic_auth = true) const;
+  virtual bool admits_at_once(const Request& request, bool check_basic_auth = true) const = 0;
   // Adds the configured headers the handler did not set itself (to every response).
-  void add_headers(Response& response) const;
-
- private:
-  WebConfig() = default;
-
-  std::string path_;
-  std::shared_ptr<const TlsSettings> tls_;
-  std::unique_ptr<BasicAuth> auth_;
-  std::vector<std::pair<std::string, std::string>> headers_;
-  // Token bucket as Go's rate.NewLimiter(rate.Every(interval), burst); off when interval 0.
-  std::chrono::nanoseconds rate_interval_{0};
-  int rate_burst_ = 0;
-  mutable std::mutex rate_mutex_;
-  mutable double tokens_ = 0;
-  mutable std::chrono::steady_clock::time_point refilled_{};
+  virtual void add_headers(Response& response) const = 0;
 };
 
 }  // namespace afp::http

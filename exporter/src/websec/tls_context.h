@@ -5,9 +5,13 @@
 #include <string>
 #include <vector>
 
-struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+#include "http/web_security.h"
 
 namespace afp::http {
+
+// Certificates, key and handshake policy, checked and ready for OpenSSL (defined in
+// tls_context.cpp). Immutable; every handshake holds a reference to the one it started with.
+class TlsSettings;
 
 // tls_server_config of a web config file as written (exporter-toolkit names), with the
 // file paths already resolved against the file's directory.
@@ -26,30 +30,17 @@ struct TlsServerConfig {
   bool wanted() const;
 };
 
-// Certificates, key and handshake policy, checked and ready for OpenSSL. Immutable; every
-// handshake holds a reference to the one it started with.
-class TlsSettings;
-
 // Reads the certificate, key and CA files and checks everything OpenSSL will be asked to
 // do. Throws ServerError "<where>: tls_server_config.<key>: <problem>", naming the file.
 std::shared_ptr<const TlsSettings> load_tls_settings(const TlsServerConfig& config,
                                                      const std::string& where);
 
-// The TLS side of a running server. The listener creates the SSL_CTX and hands it to
-// init(); each handshake then takes its certificate, key, versions, ciphers and
-// client-certificate policy from the settings current at that moment, so update() (a
-// reload) applies to every new connection without a restart.
-class TlsContext {
- public:
-  explicit TlsContext(std::shared_ptr<const TlsSettings> settings);
-  void update(std::shared_ptr<const TlsSettings> settings);
-  std::shared_ptr<const TlsSettings> current() const;
-  // Makes ctx take its settings from here; false when OpenSSL refuses them.
-  bool init(ssl_ctx_st* ctx);
-
- private:
-  mutable std::mutex mutex_;
-  std::shared_ptr<const TlsSettings> settings_;
-};
-
 }  // namespace afp::http
+
+namespace afp::websec {
+
+// WebSecurity::tls_server.
+std::unique_ptr<http::TlsServer> make_tls_server(std::shared_ptr<const http::TlsSettings> settings,
+                                                 std::string* error);
+
+}  // namespace afp::websec

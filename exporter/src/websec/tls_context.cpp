@@ -1,4 +1,4 @@
-#include "http/tls_context.h"
+#include "websec/tls_context.h"
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
@@ -13,6 +13,7 @@
 #include "core/text_file.h"
 #include "http/server.h"
 #include "http/web_config.h"
+#include "websec/tls_engine.h"
 
 namespace afp::http {
 
@@ -205,6 +206,24 @@ class TlsSettings {
 };
 
 namespace {
+
+// The TLS side of a running server over one SSL_CTX, whose handshakes each take their
+// certificate, key, versions, ciphers and client-certificate policy from the settings
+// current when the client's hello arrives.
+class TlsContext final : public TlsServer {
+ public:
+  explicit TlsContext(std::shared_ptr<const TlsSettings> settings);
+  void update(std::shared_ptr<const TlsSettings> settings) override;
+  std::unique_ptr<TlsEngine> accept() override;
+  std::shared_ptr<const TlsSettings> current() const;
+  // Makes the context take its settings from here; false when OpenSSL refuses them.
+  bool init();
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const TlsSettings> settings_;
+  SslCtxPtr ctx_{SSL_CTX_new(TLS_server_method())};
+};
 
 using Holder = std::shared_ptr<const TlsSettings>;
 
@@ -420,7 +439,17 @@ std::shared_ptr<const TlsSettings> TlsContext::current() const {
   return settings_;
 }
 
-bool TlsContext::init(ssl_ctx_st* ctx) {
+std::unique_ptr<TlsEngine> TlsContext::accept() {
+  SSL* ssl = SSL_new(ctx_.get());
+  if (!ssl) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  return websec::make_tls_engine(ssl);
+}
+
+bool TlsContext::init() {
+  SSL_CTX* ctx = ctx_.get();
   auto settings = current();
   if (!ctx || !settings) return false;
   // Whatever version limits the context came with would cap what min_version allows.
@@ -446,3 +475,17 @@ bool TlsContext::init(ssl_ctx_st* ctx) {
 }
 
 }  // namespace afp::http
+
+namespace afp::websec {
+
+std::unique_ptr<http::TlsServer> make_tls_server(std::shared_ptr<const http::TlsSettings> settings,
+                                                 std::string* error) {
+  auto server = std::make_unique<http::TlsContext>(std::move(settings));
+  if (!server->init()) {
+    *error = "cannot set up TLS: OpenSSL refused the certificate or key";
+    return nullptr;
+  }
+  return server;
+}
+
+}  // namespace afp::websec
