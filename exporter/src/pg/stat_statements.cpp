@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <charconv>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "pg/excluded_roles.h"
@@ -130,6 +132,33 @@ T parse(std::string_view text) {
   return value;
 }
 
+// Database or role names by oid, kept across scrapes: a row's names must outlive the row's
+// own result, and copying them for every row would cost an allocation per row. A renamed
+// oid gets its new name; the old one stays valid until the next scrape.
+class NameCache {
+ public:
+  void start_scrape() { retired_.clear(); }
+
+  std::string_view intern(std::uint32_t oid, std::string_view name) {
+    // Most rows have the previous row's database and role.
+    if (last_ && oid == last_oid_ && **last_ == name) return **last_;
+    auto& slot = names_[oid];
+    if (!slot || *slot != name) {
+      if (slot) retired_.push_back(std::move(slot));
+      slot = std::make_unique<const std::string>(name);
+    }
+    last_oid_ = oid;
+    last_ = &slot;
+    return *slot;
+  }
+
+ private:
+  std::uint32_t last_oid_ = 0;
+  const std::unique_ptr<const std::string>* last_ = nullptr;
+  std::unordered_map<std::uint32_t, std::unique_ptr<const std::string>> names_;
+  std::vector<std::unique_ptr<const std::string>> retired_;
+};
+
 struct Layout {
   int server_version = 0;
   std::string datname;
@@ -219,40 +248,41 @@ class StatStatementsQuery final : public PgQuery {
       auto r = conn.query(layout_->sql.reset, deadline);
       if (r.rows() > 0 && !r.is_null(0, 0)) reset_epoch = parse<double>(r.value(0, 0));
     }
-    auto result = conn.query(layout_->sql.counters, deadline);
-    int n = result.rows();
     rows_.clear();
-    rows_.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) {
-      StatementRow row;
-      row.key.queryid = parse<std::int64_t>(result.value(i, 0));
-      row.key.dbid = parse<std::uint32_t>(result.value(i, 1));
-      row.key.userid = parse<std::uint32_t>(result.value(i, 2));
-      row.key.toplevel = result.value(i, 3) == "t";
-      row.datname = result.value(i, 4);
-      row.user = result.value(i, 5);
-      row.counters.calls = static_cast<double>(parse<std::int64_t>(result.value(i, 6)));
-      row.counters.exec_ms = parse<double>(result.value(i, 7));
-      row.counters.rows = static_cast<double>(parse<std::int64_t>(result.value(i, 8)));
-      row.counters.read_ms = parse<double>(result.value(i, 9));
-      row.counters.write_ms = parse<double>(result.value(i, 10));
-      rows_.push_back(row);
-    }
+    datnames_.start_scrape();
+    users_.start_scrape();
+    // Row by row: libpq never holds thousands of rows at once.
+    conn.query_rows(layout_->sql.counters, deadline,
+                    [&](const RowView& row) { rows_.push_back(parse_row(row)); });
     auto unknown = merger_.unknown_queryids(rows_);
     if (!unknown.empty()) {
       try {
-        auto texts = conn.query(texts_sql(layout_->sql, unknown), deadline);
-        for (int i = 0; i < texts.rows(); ++i) {
-          auto queryid = parse<std::int64_t>(texts.value(i, 0));
-          auto text = texts.value(i, 1);
-          merger_.add_text(queryid, texts.is_null(i, 1) ? nullptr : &text);
-        }
+        conn.query_rows(texts_sql(layout_->sql, unknown), deadline, [&](const RowView& row) {
+          auto text = row.value(1);
+          merger_.add_text(parse<std::int64_t>(row.value(0)), row.is_null(1) ? nullptr : &text);
+        });
       } catch (const PgError& e) {
         throw PgError("reading the text of " + std::to_string(unknown.size()) +
                       " new statements: " + e.what());
       }
     }
     merger_.update(rows_, StatementMerger::Clock::now(), reset_epoch);
+  }
+
+  StatementRow parse_row(const RowView& r) {
+    StatementRow row;
+    row.key.queryid = parse<std::int64_t>(r.value(0));
+    row.key.dbid = parse<std::uint32_t>(r.value(1));
+    row.key.userid = parse<std::uint32_t>(r.value(2));
+    row.key.toplevel = r.value(3) == "t";
+    row.datname = datnames_.intern(row.key.dbid, r.value(4));
+    row.user = users_.intern(row.key.userid, r.value(5));
+    row.counters.calls = static_cast<double>(parse<std::int64_t>(r.value(6)));
+    row.counters.exec_ms = parse<double>(r.value(7));
+    row.counters.rows = static_cast<double>(parse<std::int64_t>(r.value(8)));
+    row.counters.read_ms = parse<double>(r.value(9));
+    row.counters.write_ms = parse<double>(r.value(10));
+    return row;
   }
 
   void write(metrics::TextWriter& out) {
@@ -314,6 +344,8 @@ class StatStatementsQuery final : public PgQuery {
   std::optional<Layout> layout_;
   StatementMerger merger_;
   std::vector<StatementRow> rows_;
+  NameCache datnames_;
+  NameCache users_;
   std::size_t written_ = 0;  // bytes of the last scrape's text
   // write_families(): each exported series' label set (in labels_) and values, in order.
   struct Line {
