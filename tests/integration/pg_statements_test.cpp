@@ -285,3 +285,42 @@ TEST_CASE("pg_stat_statements: a database without the extension is one clear err
   CHECK_FALSE(dropped.ok);
   CHECK(dropped.error == missing);
 }
+
+TEST_CASE("pg_stat_statements: a new database and role are named, a dropped database left out",
+          "[pg][statements]") {
+  Db db(kDatabase);
+  test::admin_sql(
+      "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'afp_newcomer') THEN "
+      "CREATE ROLE afp_newcomer NOLOGIN; END IF; END $$",
+      "postgres");
+  pg::StatementsSettings settings;
+  settings.limit = 0;
+  settings.all_databases = true;
+  auto s = source(db.dsn, settings);
+  db.lookup(1);
+  auto first = text_of(*s);
+  CHECK_THAT(first, Catch::Contains("{datname=\"statements_test\",user=\"afp\",queryid="));
+  CHECK_THAT(first, !Catch::Contains("afp_newcomer"));
+
+  // Both appear after the source has named the oids it knew.
+  const std::string other = "statements_names_test";
+  test::fresh_database(other);
+  {
+    test::AdminSession admin(other);
+    admin.sql("SET ROLE afp_newcomer");
+    admin.sql("SELECT 'a newcomer' AS newcomer_statement");
+    admin.sql("RESET ROLE");
+  }
+  auto second = text_of(*s);
+  CHECK_THAT(second, Catch::Contains("{datname=\"" + other + "\",user=\"afp_newcomer\",queryid="));
+  CHECK_THAT(second, Catch::Contains("{datname=\"statements_test\",user=\"afp\",queryid="));
+
+  // pg_stat_statements keeps a dropped database's entries; its series go, as with a join.
+  test::admin_sql("DROP DATABASE " + other + " WITH (FORCE)", "postgres");
+  CHECK(db.sql("SELECT count(*) FROM pg_stat_statements WHERE dbid NOT IN (SELECT oid FROM "
+               "pg_database)")
+            .value(0, 0) != "0");
+  auto third = text_of(*s);
+  CHECK_THAT(third, !Catch::Contains(other));
+  CHECK_THAT(third, Catch::Contains("{datname=\"statements_test\",user=\"afp\",queryid="));
+}

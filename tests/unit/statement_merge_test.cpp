@@ -336,15 +336,17 @@ TEST_CASE("statements SQL per PostgreSQL version", "[pg][statements]") {
 
   auto sql13 = statements_sql(pg13, "public", false, false, 130011);
   CHECK_THAT(sql13.counters,
-             Catch::StartsWith("SELECT s.queryid, s.dbid, s.userid, true, d.datname, "
-                               "pg_get_userbyid(s.userid), s.calls, s.total_exec_time, s.rows, "
-                               "s.blk_read_time, s.blk_write_time FROM \"public\"."
-                               "pg_stat_statements(false) s JOIN pg_database d"));
-  CHECK_THAT(sql13.counters, Catch::EndsWith("AND d.datname = current_database()"));
+             Catch::StartsWith("SELECT s.queryid, s.dbid, s.userid, true, s.calls, "
+                               "s.total_exec_time, s.rows, s.blk_read_time, s.blk_write_time "
+                               "FROM \"public\".pg_stat_statements(false) s WHERE"));
+  CHECK_THAT(sql13.counters,
+             Catch::EndsWith(" AND s.dbid = (SELECT oid FROM pg_database WHERE datname = "
+                             "current_database())"));
+  CHECK_THAT(sql13.counters, !Catch::Contains("JOIN") && !Catch::Contains("pg_get_userbyid"));
   CHECK(sql13.reset.empty());
 
   auto sql15 = statements_sql(pg15, "public", true, false, 150004);
-  CHECK_THAT(sql15.counters, Catch::Contains("s.userid, s.toplevel, d.datname"));
+  CHECK_THAT(sql15.counters, Catch::Contains("s.userid, s.toplevel, s.calls"));
   CHECK_THAT(sql15.counters, Catch::Contains("s.blk_read_time, s.blk_write_time FROM"));
   CHECK(sql15.reset ==
         "SELECT extract(epoch FROM stats_reset) FROM \"public\".pg_stat_statements_info");
@@ -355,6 +357,7 @@ TEST_CASE("statements SQL per PostgreSQL version", "[pg][statements]") {
                              "s.shared_blk_write_time + s.local_blk_write_time FROM "
                              "\"my \"\"ext\"\"\".pg_stat_statements(false)"));
   CHECK_THAT(sql17.counters, !Catch::Contains("current_database"));
+  CHECK_THAT(sql17.counters, Catch::Contains(" AND s.dbid IN (SELECT oid FROM pg_database)"));
   CHECK_THAT(sql17.counters, !Catch::Contains("pg_roles"));  // no role left out by default
 
   auto without = statements_sql(pg15, "public", true, false, 150004, {"afp_faults", "o'neil"});
@@ -373,6 +376,16 @@ TEST_CASE("statements SQL per PostgreSQL version", "[pg][statements]") {
   CHECK_THAT(texts, Catch::StartsWith("SELECT s.queryid, s.query FROM \"public\"."
                                       "pg_stat_statements(true) s"));
   CHECK_THAT(texts, Catch::EndsWith(" AND s.queryid = ANY ('{5,-9223372036854775808}'::bigint[])"));
+  CHECK_THAT(texts, Catch::Contains("current_database()"));
+}
+
+TEST_CASE("statements SQL: the names of new databases and roles in one query", "[pg][statements]") {
+  std::vector<std::uint32_t> dbids{5, 16384};
+  std::vector<std::uint32_t> userids{10};
+  CHECK(names_sql(dbids, userids) ==
+        "SELECT false, d.oid, d.datname FROM pg_database d WHERE d.oid = ANY ('{5,16384}'::oid[]) "
+        "UNION ALL SELECT true, u, pg_get_userbyid(u) FROM unnest('{10}'::oid[]) AS u");
+  CHECK_THAT(names_sql({}, userids), Catch::Contains("ANY ('{}'::oid[])"));
 }
 
 TEST_CASE("statements: the missing-extension message gives the lines that fix what is missing",

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -77,14 +78,18 @@ StatementsSql statements_sql(std::string_view proargnames, std::string_view sche
     write = "s.blk_write_time";
   }
   std::string function = quote_ident(schema) + ".pg_stat_statements";
-  std::string from = " s JOIN pg_database d ON d.oid = s.dbid WHERE s.queryid IS NOT NULL";
-  if (!all_databases) from += " AND d.datname = current_database()";
+  std::string from = " s WHERE s.queryid IS NOT NULL";
+  // As a join with pg_database did: a dropped database's entries, which pg_stat_statements
+  // keeps until evicted, are left out (a hashed subplan: far cheaper than the join).
+  from += all_databases
+              ? " AND s.dbid IN (SELECT oid FROM pg_database)"
+              : " AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())";
   from += excluded_roles_condition(exclude_users, "s.userid");
   StatementsSql sql;
   sql.counters = "SELECT s.queryid, s.dbid, s.userid, " +
                  std::string(has_column(proargnames, "toplevel") ? "s.toplevel" : "true") +
-                 ", d.datname, pg_get_userbyid(s.userid), s.calls, s.total_exec_time, s.rows, " +
-                 read + ", " + write + " FROM " + function + "(false)" + from;
+                 ", s.calls, s.total_exec_time, s.rows, " + read + ", " + write + " FROM " +
+                 function + "(false)" + from;
   if (has_info) {
     sql.reset = "SELECT extract(epoch FROM stats_reset) FROM " + quote_ident(schema) +
                 ".pg_stat_statements_info";
@@ -93,15 +98,30 @@ StatementsSql statements_sql(std::string_view proargnames, std::string_view sche
   return sql;
 }
 
-std::string texts_sql(const StatementsSql& sql, std::span<const std::int64_t> queryids) {
-  std::string out = sql.texts;
-  out += " AND s.queryid = ANY ('{";
-  for (std::size_t i = 0; i < queryids.size(); ++i) {
+namespace {
+
+template <typename Id>
+std::string array_literal(std::span<const Id> ids, std::string_view type) {
+  std::string out = "'{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
     if (i) out.push_back(',');
-    out += std::to_string(queryids[i]);
+    out += std::to_string(ids[i]);
   }
-  out += "}'::bigint[])";
-  return out;
+  return out + "}'::" + std::string(type) + "[]";
+}
+
+}  // namespace
+
+std::string texts_sql(const StatementsSql& sql, std::span<const std::int64_t> queryids) {
+  return sql.texts + " AND s.queryid = ANY (" + array_literal(queryids, "bigint") + ")";
+}
+
+std::string names_sql(std::span<const std::uint32_t> dbids,
+                      std::span<const std::uint32_t> userids) {
+  return "SELECT false, d.oid, d.datname FROM pg_database d WHERE d.oid = ANY (" +
+         array_literal(dbids, "oid") +
+         ") UNION ALL SELECT true, u, pg_get_userbyid(u) FROM unnest(" +
+         array_literal(userids, "oid") + ") AS u";
 }
 
 std::string missing_extension_message(std::string_view datname, bool installed, bool loaded) {
@@ -132,31 +152,67 @@ T parse(std::string_view text) {
   return value;
 }
 
-// Database or role names by oid, kept across scrapes: a row's names must outlive the row's
-// own result, and copying them for every row would cost an allocation per row. A renamed
-// oid gets its new name; the old one stays valid until the next scrape.
-class NameCache {
+// Database and role names by oid, kept across scrapes so that the counters query need not
+// name every row; read again at most once a minute, so a renamed database or role gets its
+// new name in the series that appear after that, as it did when every row was named.
+class OidNames {
  public:
-  void start_scrape() { retired_.clear(); }
+  static constexpr auto kRefresh = std::chrono::minutes(1);
 
-  std::string_view intern(std::uint32_t oid, std::string_view name) {
-    // Most rows have the previous row's database and role.
-    if (last_ && oid == last_oid_ && **last_ == name) return **last_;
-    auto& slot = names_[oid];
-    if (!slot || *slot != name) {
-      if (slot) retired_.push_back(std::move(slot));
-      slot = std::make_unique<const std::string>(name);
+  // Forgets every name when the last reading is older than kRefresh.
+  void expire(Clock::time_point now) {
+    if (now - read_at_ < kRefresh) return;
+    databases_.clear();
+    roles_.clear();
+    read_at_ = now;
+  }
+
+  // The oids of rows whose database or role has no name yet, distinct.
+  void unknown(std::span<const StatementRow> rows, std::vector<std::uint32_t>& dbids,
+               std::vector<std::uint32_t>& userids) const {
+    for (const StatementRow& row : rows) {
+      if (!databases_.contains(row.key.dbid)) dbids.push_back(row.key.dbid);
+      if (!roles_.contains(row.key.userid)) userids.push_back(row.key.userid);
     }
-    last_oid_ = oid;
-    last_ = &slot;
-    return *slot;
+    for (auto* oids : {&dbids, &userids}) {
+      std::sort(oids->begin(), oids->end());
+      oids->erase(std::unique(oids->begin(), oids->end()), oids->end());
+    }
+  }
+
+  // Before the names are added: an oid that names_sql() does not return (a database
+  // dropped since the counters query) stays nameless, and its rows are left out.
+  void expect(std::span<const std::uint32_t> dbids, std::span<const std::uint32_t> userids) {
+    for (auto oid : dbids)
+      databases_.try_emplace(oid);
+    for (auto oid : userids)
+      roles_.try_emplace(oid);
+  }
+  void forget() {
+    databases_.clear();
+    roles_.clear();
+  }
+  void add(bool is_role, std::uint32_t oid, std::string_view name) {
+    (is_role ? roles_ : databases_)[oid] = std::string(name);
+  }
+
+  // Names every row (views into this object, valid until the next expire()) and drops the
+  // rows of databases that no longer exist.
+  void name(std::vector<StatementRow>& rows) const {
+    std::erase_if(rows, [&](StatementRow& row) {
+      const auto& datname = databases_.at(row.key.dbid);
+      const auto& user = roles_.at(row.key.userid);
+      if (!datname || !user) return true;
+      row.datname = *datname;
+      row.user = *user;
+      return false;
+    });
   }
 
  private:
-  std::uint32_t last_oid_ = 0;
-  const std::unique_ptr<const std::string>* last_ = nullptr;
-  std::unordered_map<std::uint32_t, std::unique_ptr<const std::string>> names_;
-  std::vector<std::unique_ptr<const std::string>> retired_;
+  std::unordered_map<std::uint32_t, std::optional<std::string>> databases_;
+  std::unordered_map<std::uint32_t, std::optional<std::string>> roles_;
+  Clock::time_point read_at_{};
 };
 
 struct Layout {
@@ -249,11 +305,10 @@ class StatStatementsQuery final : public PgQuery {
       if (r.rows() > 0 && !r.is_null(0, 0)) reset_epoch = parse<double>(r.value(0, 0));
     }
     rows_.clear();
-    datnames_.start_scrape();
-    users_.start_scrape();
     // Row by row: libpq never holds thousands of rows at once.
     conn.query_rows(layout_->sql.counters, deadline,
                     [&](const RowView& row) { rows_.push_back(parse_row(row)); });
+    read_names(conn, deadline);
     auto unknown = merger_.unknown_queryids(rows_);
     if (!unknown.empty()) {
       try {
@@ -275,14 +330,33 @@ class StatStatementsQuery final : public PgQuery {
     row.key.dbid = parse<std::uint32_t>(r.value(1));
     row.key.userid = parse<std::uint32_t>(r.value(2));
     row.key.toplevel = r.value(3) == "t";
-    row.datname = datnames_.intern(row.key.dbid, r.value(4));
-    row.user = users_.intern(row.key.userid, r.value(5));
-    row.counters.calls = static_cast<double>(parse<std::int64_t>(r.value(6)));
-    row.counters.exec_ms = parse<double>(r.value(7));
-    row.counters.rows = static_cast<double>(parse<std::int64_t>(r.value(8)));
-    row.counters.read_ms = parse<double>(r.value(9));
-    row.counters.write_ms = parse<double>(r.value(10));
+    row.counters.calls = static_cast<double>(parse<std::int64_t>(r.value(4)));
+    row.counters.exec_ms = parse<double>(r.value(5));
+    row.counters.rows = static_cast<double>(parse<std::int64_t>(r.value(6)));
+    row.counters.read_ms = parse<double>(r.value(7));
+    row.counters.write_ms = parse<double>(r.value(8));
     return row;
+  }
+
+  // Names the rows, reading the names of oids not seen before in one query.
+  void read_names(Connection& conn, Clock::time_point deadline) {
+    names_.expire(Clock::now());
+    dbids_.clear();
+    userids_.clear();
+    names_.unknown(rows_, dbids_, userids_);
+    if (!dbids_.empty() || !userids_.empty()) {
+      try {
+        names_.expect(dbids_, userids_);
+        conn.query_rows(names_sql(dbids_, userids_), deadline, [&](const RowView& row) {
+          names_.add(row.value(0) == "t", parse<std::uint32_t>(row.value(1)), row.value(2));
+        });
+      } catch (const PgError& e) {
+        names_.forget();  // none half read
+        throw PgError("reading the names of " + std::to_string(dbids_.size()) + " databases and " +
+                      std::to_string(userids_.size()) + " roles: " + e.what());
+      }
+    }
+    names_.name(rows_);
   }
 
   void write(metrics::TextWriter& out) {
@@ -344,8 +418,9 @@ class StatStatementsQuery final : public PgQuery {
   std::optional<Layout> layout_;
   StatementMerger merger_;
   std::vector<StatementRow> rows_;
-  NameCache datnames_;
-  NameCache users_;
+  OidNames names_;
+  std::vector<std::uint32_t> dbids_;  // read_names(): the oids without a name yet
+  std::vector<std::uint32_t> userids_;
   std::size_t written_ = 0;  // bytes of the last scrape's text
   // write_families(): each exported series' label set (in labels_) and values, in order.
   struct Line {
