@@ -408,8 +408,9 @@ class StatStatementsQuery final : public PgQuery {
     for (std::size_t i = 0; i < groups.size(); ++i) {
       const StatementGroup* g = groups[i];
       if (i > 0 && groups[i - 1]->queryid == g->queryid) continue;
-      labels[0] = {"queryid", g->queryid_label};
-      labels[1] = {"query", g->query};
+      const std::string queryid = g->queryid_label();
+      labels[0] = {"queryid", queryid};
+      labels[1] = {"query", g->query()};
       out.sample("", labels, 1);
     }
   }
