@@ -324,3 +324,26 @@ TEST_CASE("pg_stat_statements: a new database and role are named, a dropped data
   CHECK_THAT(third, !Catch::Contains(other));
   CHECK_THAT(third, Catch::Contains("{datname=\"statements_test\",user=\"afp\",queryid="));
 }
+
+TEST_CASE("pg_stat_statements: the merge state's size is a gauge of the collection",
+          "[pg][statements]") {
+  Db db(kDatabase);
+  for (int n = 1; n <= 10; ++n)
+    db.lookup(n);  // ten entries, one text each, one merged group
+  auto s = source(db.dsn);
+  auto text = text_of(*s);
+  CHECK_THAT(text, Catch::Contains("# TYPE afp_exporter_pg_statements_remembered gauge\n"));
+  auto remembered = [&](const std::string& kind) {
+    return value(text, "afp_exporter_pg_statements_remembered{kind=\"" + kind + "\"}");
+  };
+  auto entries = db.sql(
+      "SELECT count(*), count(DISTINCT queryid) FROM pg_stat_statements "
+      "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = "
+      "current_database())");
+  // The exporter's own statements join the view after they ran: at most one more each.
+  CHECK(remembered("statements") >= std::stod(std::string(entries.value(0, 0))) - 3);
+  CHECK(remembered("statements") <= std::stod(std::string(entries.value(0, 0))));
+  CHECK(remembered("texts") >= 10);
+  CHECK(remembered("groups") < remembered("statements"));  // the ten look-ups are one group
+  CHECK(count_lines(text, "afp_exporter_pg_statements_remembered{") == 3);
+}

@@ -365,7 +365,20 @@ class StatStatementsQuery final : public PgQuery {
     std::size_t start = buffer.size();
     buffer.reserve(start + written_ + written_ / 8);
     write_families(out);
+    write_self_metrics(out);
     written_ = buffer.size() - start;
+  }
+
+  void write_self_metrics(metrics::TextWriter& out) const {
+    out.family(
+        "afp_exporter_pg_statements_remembered",
+        "afp_exporter: Entries the pg_stat_statements collector's merge state holds: statements "
+        "(pg_stat_statements entries), texts (normalized query texts), groups "
+        "(exported series, present or remembered).",
+        metrics::MetricType::Gauge);
+    out.sample({{"kind", "groups"}}, static_cast<double>(merger_.group_count()));
+    out.sample({{"kind", "statements"}}, static_cast<double>(merger_.statement_count()));
+    out.sample({{"kind", "texts"}}, static_cast<double>(merger_.text_count()));
   }
 
   void write_families(metrics::TextWriter& out) {
