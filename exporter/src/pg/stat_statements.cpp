@@ -259,7 +259,10 @@ class StatStatementsQuery final : public PgQuery {
       layout_ = detect(conn, deadline);
     }
     try {
+      auto start = Clock::now();
+      phases_.merge = 0;
       read(conn, deadline);
+      phases_.query = seconds_since(start) - phases_.merge;
     } catch (const PgError&) {
       // The extension dropped or updated, the server restarted without the library: look
       // again, so the error says which (detect throws that message), or is the query's own.
@@ -271,6 +274,18 @@ class StatStatementsQuery final : public PgQuery {
   }
 
  private:
+  // Where the last collection's time went, for afp_exporter_pg_statements_phase_seconds.
+  struct Phases {
+    double query = 0;  // waiting on libpq, the rows' arrival and their parsing included
+    double merge = 0;  // StatementMerger: finding new statements, folding the rows in
+    double text = 0;   // writing the families: the previous collection's (this one's is
+                       // not over while it is written)
+  };
+
+  static double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  }
+
   Layout detect(Connection& conn, Clock::time_point deadline) {
     auto r = conn.query(
         "SELECT current_database(), n.nspname, p.proargnames, EXISTS (SELECT FROM pg_class c "
@@ -309,7 +324,9 @@ class StatStatementsQuery final : public PgQuery {
     conn.query_rows(layout_->sql.counters, deadline,
                     [&](const RowView& row) { rows_.push_back(parse_row(row)); });
     read_names(conn, deadline);
+    auto merge_start = Clock::now();
     auto unknown = merger_.unknown_queryids(rows_);
+    phases_.merge += seconds_since(merge_start);
     if (!unknown.empty()) {
       try {
         conn.query_rows(texts_sql(layout_->sql, unknown), deadline, [&](const RowView& row) {
@@ -321,7 +338,9 @@ class StatStatementsQuery final : public PgQuery {
                       " new statements: " + e.what());
       }
     }
+    merge_start = Clock::now();
     merger_.update(rows_, StatementMerger::Clock::now(), reset_epoch);
+    phases_.merge += seconds_since(merge_start);
   }
 
   StatementRow parse_row(const RowView& r) {
@@ -364,8 +383,10 @@ class StatStatementsQuery final : public PgQuery {
     std::string& buffer = out.buffer();
     std::size_t start = buffer.size();
     buffer.reserve(start + written_ + written_ / 8);
+    auto started = Clock::now();
     write_families(out);
     write_self_metrics(out);
+    phases_.text = seconds_since(started);
     written_ = buffer.size() - start;
   }
 
@@ -379,6 +400,14 @@ class StatStatementsQuery final : public PgQuery {
     out.sample({{"kind", "groups"}}, static_cast<double>(merger_.group_count()));
     out.sample({{"kind", "statements"}}, static_cast<double>(merger_.statement_count()));
     out.sample({{"kind", "texts"}}, static_cast<double>(merger_.text_count()));
+    out.family("afp_exporter_pg_statements_phase_seconds",
+               "afp_exporter: Seconds the pg_stat_statements collection spent per phase: "
+               "query (waiting on PostgreSQL, the rows' arrival included), merge, and text "
+               "(writing the families, of the previous collection).",
+               metrics::MetricType::Gauge);
+    out.sample({{"phase", "merge"}}, phases_.merge);
+    out.sample({{"phase", "query"}}, phases_.query);
+    out.sample({{"phase", "text"}}, phases_.text);
   }
 
   void write_families(metrics::TextWriter& out) {
@@ -436,6 +465,7 @@ class StatStatementsQuery final : public PgQuery {
   std::vector<std::uint32_t> dbids_;  // read_names(): the oids without a name yet
   std::vector<std::uint32_t> userids_;
   std::size_t written_ = 0;  // bytes of the last scrape's text
+  Phases phases_;
   // write_families(): each exported series' label set (in labels_) and values, in order.
   struct Line {
     std::size_t labels_begin = 0;
