@@ -1,10 +1,14 @@
 // Connection::query_rows against the test cluster: rows read one at a time are the rows of
 // the whole result, and a statement that fails midway fails as query() does.
 #include <catch2/catch.hpp>
+#include <future>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "pg/query.h"
+#include "pg/source.h"
 #include "pg_test_db.h"
 
 using namespace afp;
@@ -112,4 +116,53 @@ TEST_CASE(
   CHECK(seen == 10);
   CHECK(s.conn.connected());
   CHECK(whole(s.conn, "SELECT 2") == std::vector<Row>{{"2"}});
+}
+
+TEST_CASE("pg_stat_statements: a connection lost while the counters are read exports nothing",
+          "[pg][rows][statements]") {
+  const std::string database = "rows_statements_test";
+  auto dsn = test::fresh_database(database);
+  log::Logger log(log::Level::error);
+  pg::Source source(pg::Dsn{dsn, "test"}, pg::SourceOptions{}, log);
+  pg::StatementsSettings settings;
+  settings.limit = 0;
+  settings.min_calls = 0;
+  source.add("pg_stat_statements", pg::make_stat_statements_query(settings));
+  auto scrape = [&] {
+    auto snapshot = source.snapshot(pg::Clock::now(), pg::Clock::now() + 30s);
+    return snapshot->parts.at("pg_stat_statements");
+  };
+  auto first = scrape();
+  INFO(first.error);
+  REQUIRE(first.ok);
+  CHECK_THAT(first.text, Catch::Contains("pg_stat_statements_calls_total{"));
+
+  // The counters query reads pg_database: it waits behind this lock, and its session is
+  // ended while it waits.
+  test::AdminSession admin(database);
+  admin.sql("BEGIN");
+  admin.sql("LOCK TABLE pg_database IN ACCESS EXCLUSIVE MODE");
+  auto lost = std::async(std::launch::async, scrape);
+  bool terminated = false;
+  for (int i = 0; i < 300 && !terminated; ++i) {
+    admin.sql("SELECT pg_stat_clear_snapshot()");
+    terminated = admin.exists(
+        "SELECT bool_or(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" +
+        database + "' AND usename = 'afp' AND wait_event_type = 'Lock'");
+    if (!terminated) std::this_thread::sleep_for(10ms);
+  }
+  admin.sql("COMMIT");
+  REQUIRE(terminated);
+  auto part = lost.get();
+  CHECK_FALSE(part.ok);
+  CHECK_THAT(part.error, Catch::Contains("terminat"));
+  CHECK(part.text.empty());
+
+  // Connected again after the backoff, the collector is whole again.
+  std::this_thread::sleep_for(1100ms);
+  auto again = scrape();
+  INFO(again.error);
+  CHECK(again.ok);
+  CHECK_THAT(again.text, Catch::Contains("pg_stat_statements_calls_total{"));
+  CHECK_THAT(again.text, Catch::Contains("afp_exporter_pg_statements_remembered{"));
 }
