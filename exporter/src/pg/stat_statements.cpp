@@ -4,7 +4,8 @@
 //
 // Each scrape reads the counters without the query texts (pg_stat_statements(false): a
 // few milliseconds for thousands of statements); texts, which cost far more to read, are
-// read only for statements not seen before, in one query, and kept.
+// read only for statements not seen before, in one query, and kept. Rows arrive one at a
+// time (Connection::query_rows) and carry oids: names are read once per new oid.
 #include "pg/stat_statements.h"
 
 #include <algorithm>
