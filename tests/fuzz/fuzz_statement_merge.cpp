@@ -65,7 +65,7 @@ void check_merger(const std::vector<std::string_view>& lines) {
     merger.update(rows, now, scrape == 2 ? 2.0 : 1.0);
     for (const auto* group : merger.top(0, 0)) {
       require(group->total.calls >= 0, "calls never go negative");
-      require(core::valid_utf8(group->query), "query labels are UTF-8");
+      require(core::valid_utf8(group->query()), "query labels are UTF-8");
     }
     now += std::chrono::seconds(15);
   }

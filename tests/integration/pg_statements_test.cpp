@@ -285,3 +285,83 @@ TEST_CASE("pg_stat_statements: a database without the extension is one clear err
   CHECK_FALSE(dropped.ok);
   CHECK(dropped.error == missing);
 }
+
+TEST_CASE("pg_stat_statements: a new database and role are named, a dropped database left out",
+          "[pg][statements]") {
+  Db db(kDatabase);
+  test::admin_sql(
+      "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'afp_newcomer') THEN "
+      "CREATE ROLE afp_newcomer NOLOGIN; END IF; END $$",
+      "postgres");
+  pg::StatementsSettings settings;
+  settings.limit = 0;
+  settings.all_databases = true;
+  auto s = source(db.dsn, settings);
+  db.lookup(1);
+  auto first = text_of(*s);
+  CHECK_THAT(first, Catch::Contains("{datname=\"statements_test\",user=\"afp\",queryid="));
+  CHECK_THAT(first, !Catch::Contains("afp_newcomer"));
+
+  // Both appear after the source has named the oids it knew.
+  const std::string other = "statements_names_test";
+  test::fresh_database(other);
+  {
+    test::AdminSession admin(other);
+    admin.sql("SET ROLE afp_newcomer");
+    admin.sql("SELECT 'a newcomer' AS newcomer_statement");
+    admin.sql("RESET ROLE");
+  }
+  auto second = text_of(*s);
+  CHECK_THAT(second, Catch::Contains("{datname=\"" + other + "\",user=\"afp_newcomer\",queryid="));
+  CHECK_THAT(second, Catch::Contains("{datname=\"statements_test\",user=\"afp\",queryid="));
+
+  // pg_stat_statements keeps a dropped database's entries; its series go, as with a join.
+  test::admin_sql("DROP DATABASE " + other + " WITH (FORCE)", "postgres");
+  CHECK(db.sql("SELECT count(*) FROM pg_stat_statements WHERE dbid NOT IN (SELECT oid FROM "
+               "pg_database)")
+            .value(0, 0) != "0");
+  auto third = text_of(*s);
+  CHECK_THAT(third, !Catch::Contains(other));
+  CHECK_THAT(third, Catch::Contains("{datname=\"statements_test\",user=\"afp\",queryid="));
+}
+
+TEST_CASE("pg_stat_statements: the merge state's size is a gauge of the collection",
+          "[pg][statements]") {
+  Db db(kDatabase);
+  for (int n = 1; n <= 10; ++n)
+    db.lookup(n);  // ten entries, one text each, one merged group
+  auto s = source(db.dsn);
+  auto text = text_of(*s);
+  CHECK_THAT(text, Catch::Contains("# TYPE afp_exporter_pg_statements_remembered gauge\n"));
+  auto remembered = [&](const std::string& kind) {
+    return value(text, "afp_exporter_pg_statements_remembered{kind=\"" + kind + "\"}");
+  };
+  auto entries = db.sql(
+      "SELECT count(*), count(DISTINCT queryid) FROM pg_stat_statements "
+      "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = "
+      "current_database())");
+  // The exporter's own statements join the view after they ran: at most one more each.
+  CHECK(remembered("statements") >= std::stod(std::string(entries.value(0, 0))) - 3);
+  CHECK(remembered("statements") <= std::stod(std::string(entries.value(0, 0))));
+  CHECK(remembered("texts") >= 10);
+  CHECK(remembered("groups") < remembered("statements"));  // the ten look-ups are one group
+  CHECK(count_lines(text, "afp_exporter_pg_statements_remembered{") == 3);
+}
+
+TEST_CASE("pg_stat_statements: the collection's phases are timed", "[pg][statements]") {
+  Db db(kDatabase);
+  db.lookup(3);
+  auto s = source(db.dsn);
+  auto phase = [](const std::string& text, const std::string& name) {
+    return value(text, "afp_exporter_pg_statements_phase_seconds{phase=\"" + name + "\"}");
+  };
+  auto first = text_of(*s);
+  CHECK_THAT(first, Catch::Contains("# TYPE afp_exporter_pg_statements_phase_seconds gauge\n"));
+  CHECK(phase(first, "query") > 0);
+  CHECK(phase(first, "merge") > 0);
+  CHECK(phase(first, "text") == 0);  // the previous collection's writing: none yet
+  auto second = text_of(*s);
+  CHECK(phase(second, "text") > 0);
+  CHECK(phase(second, "query") < 30);
+  CHECK(count_lines(second, "afp_exporter_pg_statements_phase_seconds{") == 3);
+}

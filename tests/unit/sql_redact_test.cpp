@@ -77,5 +77,5 @@ TEST_CASE("redact: the query label of pg_stat_statements_query_id", "[pg][redact
   merger.update(rows, afp::pg::StatementMerger::Clock::now());
   auto top = merger.top(0, 0);
   REQUIRE(top.size() == 1);
-  CHECK(top[0]->query == "ALTER USER postgres PASSWORD '***'");
+  CHECK(top[0]->query() == "ALTER USER postgres PASSWORD '***'");
 }

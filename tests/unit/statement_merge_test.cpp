@@ -46,7 +46,7 @@ TEST_CASE("query label text: capped at 120 characters on a UTF-8 boundary", "[pg
   m.update({&row, 1}, StatementMerger::Clock::now());
   auto top = m.top(0, 0);
   REQUIRE(top.size() == 1);
-  CHECK(top[0]->query == canonicalize(long_select).text.substr(0, 120));
+  CHECK(top[0]->query() == canonicalize(long_select).text.substr(0, 120));
 }
 
 TEST_CASE("query label text: bytes core/utf8.h refuses become '?', one per byte",
@@ -118,20 +118,20 @@ TEST_CASE("merge: list lengths are one series under the canonical hash", "[pg][s
   REQUIRE(top.size() == 2);
   const StatementGroup& lookups = *top[0];
   CHECK(lookups.queryid == static_cast<std::int64_t>(canonicalize(dejavu_lookup(1)).hash));
-  CHECK(lookups.queryid_label == std::to_string(lookups.queryid));
+  CHECK(lookups.queryid_label() == std::to_string(lookups.queryid));
   CHECK(lookups.total.calls == 6);
   CHECK(lookups.total.exec_ms == Approx(60));
   CHECK(lookups.total.rows == 30);
   CHECK(lookups.total.read_ms == Approx(6));
   CHECK(lookups.datname == "fingerprints");
   CHECK(lookups.user == "afp");
-  CHECK_THAT(lookups.query, Catch::EndsWith("WHERE \"hash\" IN (...)"));
+  CHECK_THAT(std::string(lookups.query()), Catch::EndsWith("WHERE \"hash\" IN (...)"));
   // A statement without a list is itself, with its own queryid and exactly its values.
   const StatementGroup& count = *top[1];
-  CHECK(count.queryid_label == "200");
+  CHECK(count.queryid_label() == "200");
   CHECK(count.total.calls == 4);
   CHECK(count.total.exec_ms == 1.5);
-  CHECK(count.query == "SELECT count(*) FROM songs");
+  CHECK(count.query() == "SELECT count(*) FROM songs");
 }
 
 TEST_CASE("merge: texts are needed once, rows without text wait", "[pg][statements]") {
@@ -214,7 +214,7 @@ TEST_CASE("merge: a single statement's values are exactly the view's", "[pg][sta
     REQUIRE(top.size() == 1);
     CHECK(top[0]->total.exec_ms == ms);
     CHECK(top[0]->total.calls == i);
-    CHECK(top[0]->queryid_label == "42");
+    CHECK(top[0]->queryid_label() == "42");
   }
 }
 
@@ -230,6 +230,35 @@ TEST_CASE("merge: the same statement of two databases is two series", "[pg][stat
   CHECK(top[0]->queryid == top[1]->queryid);
   CHECK(top[0]->datname != top[1]->datname);
   CHECK(top[0]->total.calls + top[1]->total.calls == 3);
+}
+
+TEST_CASE("merge: groups share one copy of their names and of a text", "[pg][statements]") {
+  MergeOptions options;
+  options.keep_query = true;
+  Fixture f(options);
+  f.text(1, "SELECT 1 FROM songs");
+  f.text(2, "SELECT 2 FROM songs WHERE song_id = $1");
+  f.row(1, 1, 2, 0, 1);
+  f.row(2, 1, 1, 0, 1);
+  f.row(1, 1, 3, 0, 2);
+  f.row(2, 1, 4, 0, 2);
+  auto top = f.scrape();
+  REQUIRE(top.size() == 4);
+  auto of = [&](std::int64_t queryid, std::string_view datname) {
+    for (const StatementGroup* g : top) {
+      if (g->queryid == queryid && g->datname == datname) return g;
+    }
+    FAIL("no group " << queryid << " of " << datname);
+    return top[0];
+  };
+  // The names: one copy per database and role, whatever the rows' views pointed into.
+  CHECK(of(1, "fingerprints")->datname.data() == of(2, "fingerprints")->datname.data());
+  CHECK(of(1, "other")->datname.data() == of(2, "other")->datname.data());
+  CHECK(of(1, "fingerprints")->user.data() == of(2, "other")->user.data());
+  // The text: one per queryid, in every database's group.
+  CHECK(of(1, "fingerprints")->text == of(1, "other")->text);
+  CHECK(of(2, "fingerprints")->query() == "SELECT 2 FROM songs WHERE song_id = $1");
+  CHECK(of(1, "fingerprints")->queryid_label() == "1");
 }
 
 TEST_CASE("merge: top N by execution time after merging, and min calls", "[pg][statements]") {
@@ -336,15 +365,17 @@ TEST_CASE("statements SQL per PostgreSQL version", "[pg][statements]") {
 
   auto sql13 = statements_sql(pg13, "public", false, false, 130011);
   CHECK_THAT(sql13.counters,
-             Catch::StartsWith("SELECT s.queryid, s.dbid, s.userid, true, d.datname, "
-                               "pg_get_userbyid(s.userid), s.calls, s.total_exec_time, s.rows, "
-                               "s.blk_read_time, s.blk_write_time FROM \"public\"."
-                               "pg_stat_statements(false) s JOIN pg_database d"));
-  CHECK_THAT(sql13.counters, Catch::EndsWith("AND d.datname = current_database()"));
+             Catch::StartsWith("SELECT s.queryid, s.dbid, s.userid, true, s.calls, "
+                               "s.total_exec_time, s.rows, s.blk_read_time, s.blk_write_time "
+                               "FROM \"public\".pg_stat_statements(false) s WHERE"));
+  CHECK_THAT(sql13.counters,
+             Catch::EndsWith(" AND s.dbid = (SELECT oid FROM pg_database WHERE datname = "
+                             "current_database())"));
+  CHECK_THAT(sql13.counters, !Catch::Contains("JOIN") && !Catch::Contains("pg_get_userbyid"));
   CHECK(sql13.reset.empty());
 
   auto sql15 = statements_sql(pg15, "public", true, false, 150004);
-  CHECK_THAT(sql15.counters, Catch::Contains("s.userid, s.toplevel, d.datname"));
+  CHECK_THAT(sql15.counters, Catch::Contains("s.userid, s.toplevel, s.calls"));
   CHECK_THAT(sql15.counters, Catch::Contains("s.blk_read_time, s.blk_write_time FROM"));
   CHECK(sql15.reset ==
         "SELECT extract(epoch FROM stats_reset) FROM \"public\".pg_stat_statements_info");
@@ -355,6 +386,7 @@ TEST_CASE("statements SQL per PostgreSQL version", "[pg][statements]") {
                              "s.shared_blk_write_time + s.local_blk_write_time FROM "
                              "\"my \"\"ext\"\"\".pg_stat_statements(false)"));
   CHECK_THAT(sql17.counters, !Catch::Contains("current_database"));
+  CHECK_THAT(sql17.counters, Catch::Contains(" AND s.dbid IN (SELECT oid FROM pg_database)"));
   CHECK_THAT(sql17.counters, !Catch::Contains("pg_roles"));  // no role left out by default
 
   auto without = statements_sql(pg15, "public", true, false, 150004, {"afp_faults", "o'neil"});
@@ -373,6 +405,16 @@ TEST_CASE("statements SQL per PostgreSQL version", "[pg][statements]") {
   CHECK_THAT(texts, Catch::StartsWith("SELECT s.queryid, s.query FROM \"public\"."
                                       "pg_stat_statements(true) s"));
   CHECK_THAT(texts, Catch::EndsWith(" AND s.queryid = ANY ('{5,-9223372036854775808}'::bigint[])"));
+  CHECK_THAT(texts, Catch::Contains("current_database()"));
+}
+
+TEST_CASE("statements SQL: the names of new databases and roles in one query", "[pg][statements]") {
+  std::vector<std::uint32_t> dbids{5, 16384};
+  std::vector<std::uint32_t> userids{10};
+  CHECK(names_sql(dbids, userids) ==
+        "SELECT false, d.oid, d.datname FROM pg_database d WHERE d.oid = ANY ('{5,16384}'::oid[]) "
+        "UNION ALL SELECT true, u, pg_get_userbyid(u) FROM unnest('{10}'::oid[]) AS u");
+  CHECK_THAT(names_sql({}, userids), Catch::Contains("ANY ('{}'::oid[])"));
 }
 
 TEST_CASE("statements: the missing-extension message gives the lines that fix what is missing",

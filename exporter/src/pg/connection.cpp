@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <exception>
 #include <optional>
 #include <vector>
 
@@ -55,6 +56,13 @@ std::string_view Result::value(int row, int column) const {
 }
 bool Result::is_null(int row, int column) const {
   return libpq().PQgetisnull(result_.get(), row, column) != 0;
+}
+std::string_view RowView::value(int column) const {
+  return {libpq().PQgetvalue(result_, row_, column),
+          static_cast<std::size_t>(libpq().PQgetlength(result_, row_, column))};
+}
+bool RowView::is_null(int column) const {
+  return libpq().PQgetisnull(result_, row_, column) != 0;
 }
 std::int64_t Result::integer(int row, int column) const {
   if (column < 0 || is_null(row, column)) return 0;
@@ -157,10 +165,12 @@ void Connection::connect(Clock::time_point deadline) {
   libpq().PQsetnonblocking(conn_, 1);
 }
 
-Result Connection::query(std::string_view sql, Clock::time_point deadline) {
+void Connection::send(std::string_view sql, Clock::time_point deadline, bool single_row) {
   ensure_connected(deadline);
   if (!libpq().PQsendQuery(conn_, std::string(sql).c_str()))
     fail(trimmed(libpq().PQerrorMessage(conn_)));
+  // Refused only when no query is in flight, which cannot be after a successful send.
+  if (single_row) libpq().PQsetSingleRowMode(conn_);
   int sock = libpq().PQsocket(conn_);
   for (;;) {
     int flushed = libpq().PQflush(conn_);
@@ -169,18 +179,16 @@ Result Connection::query(std::string_view sql, Clock::time_point deadline) {
     if (!wait_socket(sock, POLLOUT | POLLIN, deadline)) fail("query timed out (scrape deadline)");
     if (!libpq().PQconsumeInput(conn_)) fail(trimmed(libpq().PQerrorMessage(conn_)));
   }
-  pg_result* last = nullptr;
+}
+
+template <typename Take>
+void Connection::receive(Clock::time_point deadline, Take take) {
+  int sock = libpq().PQsocket(conn_);
   std::string sql_error;
   for (;;) {
     while (libpq().PQisBusy(conn_)) {
-      if (!wait_socket(sock, POLLIN, deadline)) {
-        if (last) libpq().PQclear(last);
-        fail("query timed out (scrape deadline)");
-      }
-      if (!libpq().PQconsumeInput(conn_)) {
-        if (last) libpq().PQclear(last);
-        fail(trimmed(libpq().PQerrorMessage(conn_)));
-      }
+      if (!wait_socket(sock, POLLIN, deadline)) fail("query timed out (scrape deadline)");
+      if (!libpq().PQconsumeInput(conn_)) fail(trimmed(libpq().PQerrorMessage(conn_)));
     }
     pg_result* r = libpq().PQgetResult(conn_);
     if (!r) break;
@@ -190,19 +198,37 @@ Result Connection::query(std::string_view sql, Clock::time_point deadline) {
       libpq().PQclear(r);
       continue;
     }
-    if (last) libpq().PQclear(last);
-    last = r;
+    take(r);
   }
   if (libpq().PQstatus(conn_) == CONNECTION_BAD) {
-    if (last) libpq().PQclear(last);
     fail(sql_error.empty() ? trimmed(libpq().PQerrorMessage(conn_)) : sql_error);
   }
-  if (!sql_error.empty()) {
-    if (last) libpq().PQclear(last);
-    throw PgError(scrub(sql_error, conninfo_));
-  }
+  if (!sql_error.empty()) throw PgError(scrub(sql_error, conninfo_));
+}
+
+Result Connection::query(std::string_view sql, Clock::time_point deadline) {
+  send(sql, deadline, /*single_row=*/false);
+  std::optional<Result> last;
+  receive(deadline, [&](pg_result* r) { last.emplace(r); });
   if (!last) throw PgError("query returned no result");
-  return Result(last);
+  return std::move(*last);
+}
+
+void Connection::query_rows(std::string_view sql, Clock::time_point deadline,
+                            const std::function<void(const RowView&)>& on_row) {
+  send(sql, deadline, /*single_row=*/true);
+  std::exception_ptr failed;
+  receive(deadline, [&](pg_result* r) {
+    std::unique_ptr<pg_result, void (*)(pg_result*)> owned(r, libpq().PQclear);
+    if (failed) return;  // the rest of the rows are read, to keep the connection usable
+    try {
+      for (int row = 0, n = libpq().PQntuples(r); row < n; ++row)
+        on_row(RowView(r, row));
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  });
+  if (failed) std::rethrow_exception(failed);
 }
 
 }  // namespace afp::pg

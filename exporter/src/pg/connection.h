@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -40,6 +41,19 @@ class Result {
   std::shared_ptr<pg_result> result_;
 };
 
+// One row of a result read row by row (Connection::query_rows); valid only during the
+// callback it is handed to.
+class RowView {
+ public:
+  RowView(const pg_result* result, int row) : result_(result), row_(row) {}
+  std::string_view value(int column) const;
+  bool is_null(int column) const;
+
+ private:
+  const pg_result* result_;
+  int row_;
+};
+
 struct ConnectionOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds statement_timeout{2000};
@@ -65,6 +79,12 @@ class Connection {
   // Runs one statement (simple query protocol) and returns its last result. SQL errors
   // throw PgError and keep the connection; connection loss or the deadline drops it.
   Result query(std::string_view sql, Clock::time_point deadline);
+  // Runs one statement in libpq's single-row mode and hands each row to on_row as it
+  // arrives, so libpq never holds the whole result. Errors as query(); rows handed over
+  // before a failure are the caller's to discard. An exception from on_row is rethrown
+  // once the statement is done, keeping the connection.
+  void query_rows(std::string_view sql, Clock::time_point deadline,
+                  const std::function<void(const RowView&)>& on_row);
   bool connected() const { return conn_ != nullptr; }
   // The server's version number (e.g. 150004), 0 while disconnected.
   int server_version() const;
@@ -77,6 +97,11 @@ class Connection {
   // database when the server says there is no such database.
   std::string connect_error() const;
   [[noreturn]] void fail(const std::string& message);
+  void send(std::string_view sql, Clock::time_point deadline, bool single_row);
+  // Reads every result of the statement in flight, handing each successful one to `take`
+  // (which owns it from then on); throws once the connection is idle again.
+  template <typename Take>
+  void receive(Clock::time_point deadline, Take take);
 
   std::string conninfo_;
   ConnectionOptions options_;

@@ -21,6 +21,7 @@ namespace afp::pg {
   X(PQfinish)                  \
   X(PQserverVersion)           \
   X(PQsendQuery)               \
+  X(PQsetSingleRowMode)        \
   X(PQflush)                   \
   X(PQconsumeInput)            \
   X(PQisBusy)                  \

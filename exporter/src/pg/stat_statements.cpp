@@ -4,15 +4,19 @@
 //
 // Each scrape reads the counters without the query texts (pg_stat_statements(false): a
 // few milliseconds for thousands of statements); texts, which cost far more to read, are
-// read only for statements not seen before, in one query, and kept.
+// read only for statements not seen before, in one query, and kept. Rows arrive one at a
+// time (Connection::query_rows) and carry oids: names are read once per new oid.
 #include "pg/stat_statements.h"
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "pg/excluded_roles.h"
@@ -75,14 +79,18 @@ StatementsSql statements_sql(std::string_view proargnames, std::string_view sche
     write = "s.blk_write_time";
   }
   std::string function = quote_ident(schema) + ".pg_stat_statements";
-  std::string from = " s JOIN pg_database d ON d.oid = s.dbid WHERE s.queryid IS NOT NULL";
-  if (!all_databases) from += " AND d.datname = current_database()";
+  std::string from = " s WHERE s.queryid IS NOT NULL";
+  // As a join with pg_database did: a dropped database's entries, which pg_stat_statements
+  // keeps until evicted, are left out (a hashed subplan: far cheaper than the join).
+  from += all_databases
+              ? " AND s.dbid IN (SELECT oid FROM pg_database)"
+              : " AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())";
   from += excluded_roles_condition(exclude_users, "s.userid");
   StatementsSql sql;
   sql.counters = "SELECT s.queryid, s.dbid, s.userid, " +
                  std::string(has_column(proargnames, "toplevel") ? "s.toplevel" : "true") +
-                 ", d.datname, pg_get_userbyid(s.userid), s.calls, s.total_exec_time, s.rows, " +
-                 read + ", " + write + " FROM " + function + "(false)" + from;
+                 ", s.calls, s.total_exec_time, s.rows, " + read + ", " + write + " FROM " +
+                 function + "(false)" + from;
   if (has_info) {
     sql.reset = "SELECT extract(epoch FROM stats_reset) FROM " + quote_ident(schema) +
                 ".pg_stat_statements_info";
@@ -91,15 +99,30 @@ StatementsSql statements_sql(std::string_view proargnames, std::string_view sche
   return sql;
 }
 
-std::string texts_sql(const StatementsSql& sql, std::span<const std::int64_t> queryids) {
-  std::string out = sql.texts;
-  out += " AND s.queryid = ANY ('{";
-  for (std::size_t i = 0; i < queryids.size(); ++i) {
+namespace {
+
+template <typename Id>
+std::string array_literal(std::span<const Id> ids, std::string_view type) {
+  std::string out = "'{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
     if (i) out.push_back(',');
-    out += std::to_string(queryids[i]);
+    out += std::to_string(ids[i]);
   }
-  out += "}'::bigint[])";
-  return out;
+  return out + "}'::" + std::string(type) + "[]";
+}
+
+}  // namespace
+
+std::string texts_sql(const StatementsSql& sql, std::span<const std::int64_t> queryids) {
+  return sql.texts + " AND s.queryid = ANY (" + array_literal(queryids, "bigint") + ")";
+}
+
+std::string names_sql(std::span<const std::uint32_t> dbids,
+                      std::span<const std::uint32_t> userids) {
+  return "SELECT false, d.oid, d.datname FROM pg_database d WHERE d.oid = ANY (" +
+         array_literal(dbids, "oid") +
+         ") UNION ALL SELECT true, u, pg_get_userbyid(u) FROM unnest(" +
+         array_literal(userids, "oid") + ") AS u";
 }
 
 std::string missing_extension_message(std::string_view datname, bool installed, bool loaded) {
@@ -129,6 +152,69 @@ T parse(std::string_view text) {
   std::from_chars(text.data(), text.data() + text.size(), value);
   return value;
 }
+
+// Database and role names by oid, kept across scrapes so that the counters query need not
+// name every row; read again at most once a minute, so a renamed database or role gets its
+// new name in the series that appear after that, as it did when every row was named.
+class OidNames {
+ public:
+  static constexpr auto kRefresh = std::chrono::minutes(1);
+
+  // Forgets every name when the last reading is older than kRefresh.
+  void expire(Clock::time_point now) {
+    if (now - read_at_ < kRefresh) return;
+    databases_.clear();
+    roles_.clear();
+    read_at_ = now;
+  }
+
+  // The oids of rows whose database or role has no name yet, distinct.
+  void unknown(std::span<const StatementRow> rows, std::vector<std::uint32_t>& dbids,
+               std::vector<std::uint32_t>& userids) const {
+    for (const StatementRow& row : rows) {
+      if (!databases_.contains(row.key.dbid)) dbids.push_back(row.key.dbid);
+      if (!roles_.contains(row.key.userid)) userids.push_back(row.key.userid);
+    }
+    for (auto* oids : {&dbids, &userids}) {
+      std::sort(oids->begin(), oids->end());
+      oids->erase(std::unique(oids->begin(), oids->end()), oids->end());
+    }
+  }
+
+  // Before the names are added: an oid that names_sql() does not return (a database
+  // dropped since the counters query) stays nameless, and its rows are left out.
+  void expect(std::span<const std::uint32_t> dbids, std::span<const std::uint32_t> userids) {
+    for (auto oid : dbids)
+      databases_.try_emplace(oid);
+    for (auto oid : userids)
+      roles_.try_emplace(oid);
+  }
+  void forget() {
+    databases_.clear();
+    roles_.clear();
+  }
+  void add(bool is_role, std::uint32_t oid, std::string_view name) {
+    (is_role ? roles_ : databases_)[oid] = std::string(name);
+  }
+
+  // Names every row (views into this object, valid until the next expire()) and drops the
+  // rows of databases that no longer exist.
+  void name(std::vector<StatementRow>& rows) const {
+    std::erase_if(rows, [&](StatementRow& row) {
+      const auto& datname = databases_.at(row.key.dbid);
+      const auto& user = roles_.at(row.key.userid);
+      if (!datname || !user) return true;
+      row.datname = *datname;
+      row.user = *user;
+      return false;
+    });
+  }
+
+ private:
+  std::unordered_map<std::uint32_t, std::optional<std::string>> databases_;
+  std::unordered_map<std::uint32_t, std::optional<std::string>> roles_;
+  Clock::time_point read_at_{};
+};
 
 struct Layout {
   int server_version = 0;
@@ -174,7 +260,10 @@ class StatStatementsQuery final : public PgQuery {
       layout_ = detect(conn, deadline);
     }
     try {
+      auto start = Clock::now();
+      phases_.merge = 0;
       read(conn, deadline);
+      phases_.query = seconds_since(start) - phases_.merge;
     } catch (const PgError&) {
       // The extension dropped or updated, the server restarted without the library: look
       // again, so the error says which (detect throws that message), or is the query's own.
@@ -186,6 +275,18 @@ class StatStatementsQuery final : public PgQuery {
   }
 
  private:
+  // Where the last collection's time went, for afp_exporter_pg_statements_phase_seconds.
+  struct Phases {
+    double query = 0;  // waiting on libpq, the rows' arrival and their parsing included
+    double merge = 0;  // StatementMerger: finding new statements, folding the rows in
+    double text = 0;   // writing the families: the previous collection's (this one's is
+                       // not over while it is written)
+  };
+
+  static double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  }
+
   Layout detect(Connection& conn, Clock::time_point deadline) {
     auto r = conn.query(
         "SELECT current_database(), n.nspname, p.proargnames, EXISTS (SELECT FROM pg_class c "
@@ -219,40 +320,63 @@ class StatStatementsQuery final : public PgQuery {
       auto r = conn.query(layout_->sql.reset, deadline);
       if (r.rows() > 0 && !r.is_null(0, 0)) reset_epoch = parse<double>(r.value(0, 0));
     }
-    auto result = conn.query(layout_->sql.counters, deadline);
-    int n = result.rows();
     rows_.clear();
-    rows_.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) {
-      StatementRow row;
-      row.key.queryid = parse<std::int64_t>(result.value(i, 0));
-      row.key.dbid = parse<std::uint32_t>(result.value(i, 1));
-      row.key.userid = parse<std::uint32_t>(result.value(i, 2));
-      row.key.toplevel = result.value(i, 3) == "t";
-      row.datname = result.value(i, 4);
-      row.user = result.value(i, 5);
-      row.counters.calls = static_cast<double>(parse<std::int64_t>(result.value(i, 6)));
-      row.counters.exec_ms = parse<double>(result.value(i, 7));
-      row.counters.rows = static_cast<double>(parse<std::int64_t>(result.value(i, 8)));
-      row.counters.read_ms = parse<double>(result.value(i, 9));
-      row.counters.write_ms = parse<double>(result.value(i, 10));
-      rows_.push_back(row);
-    }
+    // Row by row: libpq never holds thousands of rows at once.
+    conn.query_rows(layout_->sql.counters, deadline,
+                    [&](const RowView& row) { rows_.push_back(parse_row(row)); });
+    read_names(conn, deadline);
+    auto merge_start = Clock::now();
     auto unknown = merger_.unknown_queryids(rows_);
+    phases_.merge += seconds_since(merge_start);
     if (!unknown.empty()) {
       try {
-        auto texts = conn.query(texts_sql(layout_->sql, unknown), deadline);
-        for (int i = 0; i < texts.rows(); ++i) {
-          auto queryid = parse<std::int64_t>(texts.value(i, 0));
-          auto text = texts.value(i, 1);
-          merger_.add_text(queryid, texts.is_null(i, 1) ? nullptr : &text);
-        }
+        conn.query_rows(texts_sql(layout_->sql, unknown), deadline, [&](const RowView& row) {
+          auto text = row.value(1);
+          merger_.add_text(parse<std::int64_t>(row.value(0)), row.is_null(1) ? nullptr : &text);
+        });
       } catch (const PgError& e) {
         throw PgError("reading the text of " + std::to_string(unknown.size()) +
                       " new statements: " + e.what());
       }
     }
+    merge_start = Clock::now();
     merger_.update(rows_, StatementMerger::Clock::now(), reset_epoch);
+    phases_.merge += seconds_since(merge_start);
+  }
+
+  StatementRow parse_row(const RowView& r) {
+    StatementRow row;
+    row.key.queryid = parse<std::int64_t>(r.value(0));
+    row.key.dbid = parse<std::uint32_t>(r.value(1));
+    row.key.userid = parse<std::uint32_t>(r.value(2));
+    row.key.toplevel = r.value(3) == "t";
+    row.counters.calls = static_cast<double>(parse<std::int64_t>(r.value(4)));
+    row.counters.exec_ms = parse<double>(r.value(5));
+    row.counters.rows = static_cast<double>(parse<std::int64_t>(r.value(6)));
+    row.counters.read_ms = parse<double>(r.value(7));
+    row.counters.write_ms = parse<double>(r.value(8));
+    return row;
+  }
+
+  // Names the rows, reading the names of oids not seen before in one query.
+  void read_names(Connection& conn, Clock::time_point deadline) {
+    names_.expire(Clock::now());
+    dbids_.clear();
+    userids_.clear();
+    names_.unknown(rows_, dbids_, userids_);
+    if (!dbids_.empty() || !userids_.empty()) {
+      try {
+        names_.expect(dbids_, userids_);
+        conn.query_rows(names_sql(dbids_, userids_), deadline, [&](const RowView& row) {
+          names_.add(row.value(0) == "t", parse<std::uint32_t>(row.value(1)), row.value(2));
+        });
+      } catch (const PgError& e) {
+        names_.forget();  // none half read
+        throw PgError("reading the names of " + std::to_string(dbids_.size()) + " databases and " +
+                      std::to_string(userids_.size()) + " roles: " + e.what());
+      }
+    }
+    names_.name(rows_);
   }
 
   void write(metrics::TextWriter& out) {
@@ -260,8 +384,31 @@ class StatStatementsQuery final : public PgQuery {
     std::string& buffer = out.buffer();
     std::size_t start = buffer.size();
     buffer.reserve(start + written_ + written_ / 8);
+    auto started = Clock::now();
     write_families(out);
+    write_self_metrics(out);
+    phases_.text = seconds_since(started);
     written_ = buffer.size() - start;
+  }
+
+  void write_self_metrics(metrics::TextWriter& out) const {
+    out.family(
+        "afp_exporter_pg_statements_remembered",
+        "afp_exporter: Entries the pg_stat_statements collector's merge state holds: statements "
+        "(pg_stat_statements entries), texts (normalized query texts), groups "
+        "(exported series, present or remembered).",
+        metrics::MetricType::Gauge);
+    out.sample({{"kind", "groups"}}, static_cast<double>(merger_.group_count()));
+    out.sample({{"kind", "statements"}}, static_cast<double>(merger_.statement_count()));
+    out.sample({{"kind", "texts"}}, static_cast<double>(merger_.text_count()));
+    out.family("afp_exporter_pg_statements_phase_seconds",
+               "afp_exporter: Seconds the pg_stat_statements collection spent per phase: "
+               "query (waiting on PostgreSQL, the rows' arrival included), merge, and text "
+               "(writing the families, of the previous collection).",
+               metrics::MetricType::Gauge);
+    out.sample({{"phase", "merge"}}, phases_.merge);
+    out.sample({{"phase", "query"}}, phases_.query);
+    out.sample({{"phase", "text"}}, phases_.text);
   }
 
   void write_families(metrics::TextWriter& out) {
@@ -304,8 +451,9 @@ class StatStatementsQuery final : public PgQuery {
     for (std::size_t i = 0; i < groups.size(); ++i) {
       const StatementGroup* g = groups[i];
       if (i > 0 && groups[i - 1]->queryid == g->queryid) continue;
-      labels[0] = {"queryid", g->queryid_label};
-      labels[1] = {"query", g->query};
+      const std::string queryid = g->queryid_label();
+      labels[0] = {"queryid", queryid};
+      labels[1] = {"query", g->query()};
       out.sample("", labels, 1);
     }
   }
@@ -314,7 +462,11 @@ class StatStatementsQuery final : public PgQuery {
   std::optional<Layout> layout_;
   StatementMerger merger_;
   std::vector<StatementRow> rows_;
+  OidNames names_;
+  std::vector<std::uint32_t> dbids_;  // read_names(): the oids without a name yet
+  std::vector<std::uint32_t> userids_;
   std::size_t written_ = 0;  // bytes of the last scrape's text
+  Phases phases_;
   // write_families(): each exported series' label set (in labels_) and values, in order.
   struct Line {
     std::size_t labels_begin = 0;

@@ -12,8 +12,10 @@
 namespace afp::pg {
 
 struct StatementsSql {
-  // Columns by position: queryid, dbid, userid, toplevel, datname, user, calls,
-  // total_exec_time, rows, block read time, block write time (times in ms).
+  // Columns by position: queryid, dbid, userid, toplevel, calls, total_exec_time, rows,
+  // block read time, block write time (times in ms). No names: joining pg_database and
+  // calling pg_get_userbyid for every row cost a tenth of the query; names_sql() reads
+  // them once per new oid.
   std::string counters;
   // One value, the epoch of the last full reset; empty when the extension has no
   // pg_stat_statements_info (before 1.9, PostgreSQL 13).
@@ -36,6 +38,11 @@ StatementsSql statements_sql(std::string_view proargnames, std::string_view sche
 // The text query for these queryids (one array constant, so the exporter's own statement
 // is one pg_stat_statements entry whatever the number of ids).
 std::string texts_sql(const StatementsSql& sql, std::span<const std::int64_t> queryids);
+
+// The names of these databases and roles: rows (is_role, oid, name). A database that no
+// longer exists has no row; a role that no longer exists is named as pg_get_userbyid
+// names it ("unknown (OID=...)").
+std::string names_sql(std::span<const std::uint32_t> dbids, std::span<const std::uint32_t> userids);
 
 // What stops the collector in database `datname`, with the exact lines that fix it: the
 // extension not installed there (CREATE EXTENSION), its library not loaded (not in

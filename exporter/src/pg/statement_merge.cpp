@@ -79,7 +79,16 @@ void StatementMerger::add_text(std::int64_t queryid, const std::string_view* tex
   auto canonical = canonicalize(*text);
   entry.hash = canonical.hash;
   entry.merged = canonical.merged;
-  if (options_.keep_query) entry.query = cap_utf8(redact_sql(canonical.text), kQueryLabelChars);
+  if (options_.keep_query) {
+    entry.query =
+        std::make_shared<const std::string>(cap_utf8(redact_sql(canonical.text), kQueryLabelChars));
+  }
+}
+
+std::string_view StatementMerger::intern(std::string_view name) {
+  auto it = names_.find(std::string(name));
+  if (it == names_.end()) it = names_.emplace(name).first;
+  return *it;
 }
 
 StatementGroup& StatementMerger::group_for(const StatementRow& row, const Text& text) {
@@ -89,12 +98,11 @@ StatementGroup& StatementMerger::group_for(const StatementRow& row, const Text& 
   StatementGroup& g = it->second;
   if (inserted) {
     g.queryid = static_cast<std::int64_t>(key.id);
-    g.queryid_label = std::to_string(g.queryid);
-    g.datname = row.datname;
-    g.user = row.user;
-    g.query = text.query;
+    g.datname = intern(row.datname);
+    g.user = intern(row.user);
+    g.text = text.query;
     g.labels = metrics::render_labels(
-        {{"datname", g.datname}, {"user", g.user}, {"queryid", g.queryid_label}});
+        {{"datname", g.datname}, {"user", g.user}, {"queryid", g.queryid_label()}});
   }
   ++g.members;
   return g;
@@ -174,6 +182,7 @@ void StatementMerger::update(std::span<const StatementRow> rows, Clock::time_poi
 
   // 3. Each member's run, into its group's live part.
   current_.clear();
+  live_.clear();
   present_.clear();
   for (auto& [m, current] : touched_) {
     present_.push_back(m);
@@ -181,8 +190,9 @@ void StatementMerger::update(std::span<const StatementRow> rows, Clock::time_poi
     if (g.scrape != scrape_) {
       g.scrape = scrape_;
       g.seen = now;
-      g.live = {};
+      g.slot = static_cast<std::uint32_t>(current_.size());
       current_.push_back(&g);
+      live_.emplace_back();
     }
     if (!m->present) {
       // New, or back after being absent: pg_stat_statements created the entry anew, so
@@ -194,20 +204,21 @@ void StatementMerger::update(std::span<const StatementRow> rows, Clock::time_poi
     }
     m->last = current;
     m->present = true;
-    add_difference(g.live, current, m->start);
+    add_difference(live_[g.slot], current, m->start);
   }
 
   // 4. What is exported: base + live, never below what was exported before (floating-point
   // sums of differences may wobble in the last bit; a counter must not).
   for (StatementGroup* g : current_) {
-    auto settle = [](double& total, double base, double live) {
-      total = std::max(total, base + live);
+    const StatementCounters& live = live_[g->slot];
+    auto settle = [](double& total, double base, double live_part) {
+      total = std::max(total, base + live_part);
     };
-    settle(g->total.calls, g->base.calls, g->live.calls);
-    settle(g->total.exec_ms, g->base.exec_ms, g->live.exec_ms);
-    settle(g->total.rows, g->base.rows, g->live.rows);
-    settle(g->total.read_ms, g->base.read_ms, g->live.read_ms);
-    settle(g->total.write_ms, g->base.write_ms, g->live.write_ms);
+    settle(g->total.calls, g->base.calls, live.calls);
+    settle(g->total.exec_ms, g->base.exec_ms, live.exec_ms);
+    settle(g->total.rows, g->base.rows, live.rows);
+    settle(g->total.read_ms, g->base.read_ms, live.read_ms);
+    settle(g->total.write_ms, g->base.write_ms, live.write_ms);
   }
 
   std::size_t capacity = std::max(options_.min_capacity, 2 * rows.size());

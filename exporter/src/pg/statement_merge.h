@@ -7,10 +7,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -60,20 +62,25 @@ struct StatementGroup {
   // seen: that depends on nothing but the text, so the series keeps its label across
   // scrapes, exporter restarts, pg_stat_statements resets and new list lengths.
   std::int64_t queryid = 0;
-  std::string queryid_label;
-  std::string datname;
-  std::string user;
-  std::string query;  // capped, redacted canonical text, for pg_stat_statements_query_id
+  // Interned by the merger: one copy per distinct name, not one per group.
+  std::string_view datname;
+  std::string_view user;
+  // The capped, redacted canonical text, for pg_stat_statements_query_id, shared with the
+  // merger's text of each member; null unless MergeOptions::keep_query.
+  std::shared_ptr<const std::string> text;
   // {datname="...",user="...",queryid="..."}, rendered once for metrics::TextWriter.
   std::string labels;
   StatementCounters total;  // what is exported: never decreases
 
   // Book-keeping (see StatementMerger::update).
   StatementCounters base;  // contributions of departed and reset members
-  StatementCounters live;  // members present in this scrape, minus their start values
   std::uint64_t scrape = 0;
+  std::uint32_t slot = 0;  // its place in the merger's live part during update()
   std::chrono::steady_clock::time_point seen{};
   std::uint32_t members = 0;
+
+  std::string queryid_label() const { return std::to_string(queryid); }
+  std::string_view query() const { return text ? std::string_view(*text) : std::string_view(); }
 };
 
 struct MergeOptions {
@@ -144,7 +151,7 @@ class StatementMerger {
   struct Text {
     std::uint64_t hash = 0;
     bool merged = false;
-    std::string query;  // capped
+    std::shared_ptr<const std::string> query;  // capped; null unless keep_query
     Clock::time_point seen{};
   };
   struct Member {
@@ -158,14 +165,20 @@ class StatementMerger {
   };
 
   StatementGroup& group_for(const StatementRow& row, const Text& text);
+  std::string_view intern(std::string_view name);
   void sweep(Clock::time_point now, std::size_t capacity);
 
   MergeOptions options_;
   std::unordered_map<std::int64_t, Text> texts_;
+  // Database and role names of the groups; few, so never swept.
+  std::unordered_set<std::string> names_;
   std::unordered_map<StatementKey, Member, KeyHash> members_;
   std::unordered_map<GroupKey, StatementGroup, GroupKeyHash> groups_;
-  std::vector<Member*> present_;                                // members of the last update
-  std::vector<StatementGroup*> current_;                        // groups of the last update
+  std::vector<Member*> present_;          // members of the last update
+  std::vector<StatementGroup*> current_;  // groups of the last update
+  // update(): each current_ group's live part, its members present in this scrape minus
+  // their start values (a scratch, not 40 bytes in every group remembered).
+  std::vector<StatementCounters> live_;
   std::vector<std::pair<Member*, StatementCounters>> touched_;  // this scrape's values
   std::vector<Member*> found_;  // unknown_queryids(): each row's member, or null
   const StatementRow* found_rows_ = nullptr;
