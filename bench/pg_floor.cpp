@@ -140,7 +140,6 @@ int main(int argc, char** argv) {
     rows = run.rows;
   }
   std::printf("FLOOR_US best=%.0f median=%.0f rows=%d hwm_kb=%ld\n",
-              *std::min_element(micros.begin(), micros.end()), median(micros), rows,
-              peak_rss_kb());
+              *std::min_element(micros.begin(), micros.end()), median(micros), rows, peak_rss_kb());
   return 0;
 }
