@@ -17,6 +17,11 @@ unset AFP_PG_DSN AFP_PG_DSN_FILE DATA_SOURCE_NAME DATA_SOURCE_URI DATA_SOURCE_UR
   AFP_INGEST_TOKEN AFP_INGEST_TOKEN_FILE PGDATABASE PGUSER PGSERVICE
 
 workdir=$(mktemp -d)
+# The mode-000 file, alone in a directory others may enter: root reads any file, so as root
+# the rows that need it run the exporter as nobody (setpriv), who gets the file's own EACCES.
+opendir=$(mktemp -d)
+chmod 0711 "$opendir"
+runner=()
 pids=()
 preload_removed=
 admin_dsn=$(cat "$cluster/admin_dsn")  # postgresql://postgres:PASS@127.0.0.1:PORT/fingerprints
@@ -43,7 +48,7 @@ cleanup() {
     admin_sql postgres "ALTER SYSTEM RESET shared_preload_libraries" && restart_cluster
   fi
   admin_sql postgres "DROP DATABASE IF EXISTS $noext_db WITH (FORCE)" || true
-  rm -rf "$workdir"
+  rm -rf "$workdir" "$opendir"
 }
 trap cleanup EXIT
 
@@ -63,7 +68,8 @@ split_env() {  # VAR=value... -- FLAG...: env=(VAR=value...) flags=(FLAG...)
 exits() {
   split_env "$@"
   set +e
-  env "${env[@]}" timeout 10 "$exporter" "${flags[@]}" </dev/null >/dev/null 2>"$workdir/stderr"
+  "${runner[@]}" env "${env[@]}" timeout 10 "$exporter" "${flags[@]}" </dev/null >/dev/null \
+    2>"$workdir/stderr"
   got_status=$?
   set -e
   got_line=$(cat "$workdir/stderr")  # a second line would show, and fail the row
@@ -153,8 +159,26 @@ row() {
 mkdir "$workdir/dir"
 printf '{\n  "log.level": "info"\n  "log.format": "json"\n}\n' >"$workdir/syntax.json"
 printf '{"log.level": "info", "log.level": "debug"}\n' >"$workdir/twice.json"
-printf '{"log.level": "info"}\n' >"$workdir/unreadable.json"
-chmod 000 "$workdir/unreadable.json"
+printf '{"log.level": "info"}\n' >"$opendir/unreadable.json"
+chmod 000 "$opendir/unreadable.json"
+unreadable_runner=()
+if [ "$(id -u)" -eq 0 ]; then
+  unreadable_runner=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  # nobody must reach the binary (a build under root's 0700 home it cannot).
+  "${unreadable_runner[@]}" "$exporter" --version >/dev/null 2>&1 || unreadable_runner=(skip)
+fi
+# unreadable_row WHAT MESSAGE FLAG...: a mode-000 row, run as nobody when we are root.
+unreadable_row() {
+  local what=$1 want=$2
+  shift 2
+  if [ "${unreadable_runner[*]}" = skip ]; then
+    printf 'skip  %-44s nobody cannot run %s: the directory row stands in\n' "$what" "$exporter"
+    return 0
+  fi
+  runner=("${unreadable_runner[@]}")
+  row "$what" 2 "$want" exits -- --web.listen-address=127.0.0.1:0 "$@"
+  runner=()
+}
 printf 'host=127.0.0.1 password=%s = =\n' "$password" >"$workdir/bad.dsn"
 printf 'postgresql://afp:%s@%s/no_such_db\n' "$password" "$server" >"$workdir/nodb.dsn"
 printf 'postgresql://afp:%s@%s\n' "$password" "$server" >"$workdir/nodbname.dsn"
@@ -187,13 +211,9 @@ row "config file missing" 2 \
 row "config file is a directory" 2 \
   "afp_exporter: config file $workdir/dir: cannot be read: Is a directory" \
   exits -- --web.listen-address=127.0.0.1:0 --config.file="$workdir/dir"
-if [ "$(id -u)" -ne 0 ]; then
-  row "config file mode 000" 2 \
-    "afp_exporter: config file $workdir/unreadable.json: cannot be read: Permission denied" \
-    exits -- --web.listen-address=127.0.0.1:0 --config.file="$workdir/unreadable.json"
-else
-  echo "skip  config file mode 000                         root reads it: the directory row stands in"
-fi
+unreadable_row "config file mode 000" \
+  "afp_exporter: config file $opendir/unreadable.json: cannot be read: Permission denied" \
+  --config.file="$opendir/unreadable.json"
 row "config file JSON syntax error" 2 \
   "afp_exporter: config file $workdir/syntax.json: not valid JSON at line 3, column 14: syntax error while parsing object - unexpected string literal; expected '}'" \
   exits -- --web.listen-address=127.0.0.1:0 --config.file="$workdir/syntax.json"
@@ -209,13 +229,9 @@ row "statsd line without a required tag" - \
 row "secret file is a directory" 2 \
   "afp_exporter: AFP_INGEST_TOKEN_FILE $workdir/dir: cannot read the file: Is a directory" \
   exits AFP_INGEST_TOKEN_FILE="$workdir/dir" -- --web.listen-address=127.0.0.1:0
-if [ "$(id -u)" -ne 0 ]; then
-  row "secret file mode 000" 2 \
-    "afp_exporter: pg.dsn-file $workdir/unreadable.json: cannot read the file: Permission denied" \
-    exits -- --web.listen-address=127.0.0.1:0 --pg.dsn-file="$workdir/unreadable.json"
-else
-  echo "skip  secret file mode 000                         root reads it: the directory row stands in"
-fi
+unreadable_row "secret file mode 000" \
+  "afp_exporter: pg.dsn-file $opendir/unreadable.json: cannot read the file: Permission denied" \
+  --pg.dsn-file="$opendir/unreadable.json"
 row "secret file holds no DSN (text not shown)" 2 \
   "afp_exporter: AFP_PG_DSN_FILE $workdir/bad.dsn: not a valid libpq connection string or postgresql:// URI (its text is not shown: it may hold a password)" \
   exits AFP_PG_DSN_FILE="$workdir/bad.dsn" -- --web.listen-address=127.0.0.1:0

@@ -270,6 +270,20 @@ TEST_CASE("status: an answer other than 200 is an error naming it", "[status][cl
   CHECK(exporter.hits() == 1);
 }
 
+TEST_CASE("status: a 403 is an error naming the flags to check, with no local fallback",
+          "[status][cli]") {
+  auto& exporter = FakeExporter::instance();
+  exporter.serve({"forbidden"}, 403);
+  std::ostringstream out, err;
+  int rc = run_status({"--url", exporter.url(), "--interval", "10ms"}, out, err);
+  CHECK(rc == 2);
+  CHECK(out.str().empty());
+  CHECK(err.str() == "status: " + exporter.url() +
+                         " answered 403 Forbidden: it accepts no request for this path from this "
+                         "client; check --url and --basic-auth.username\n");
+  CHECK(exporter.hits() == 1);
+}
+
 TEST_CASE("status: a 200 answer that is not an exposition is an error", "[status][cli]") {
   auto& exporter = FakeExporter::instance();
   exporter.serve({"<html>hello</html>\n"});
