@@ -348,20 +348,24 @@ TEST_CASE("pg_stat_statements: the merge state's size is a gauge of the collecti
   CHECK(count_lines(text, "afp_exporter_pg_statements_remembered{") == 3);
 }
 
-TEST_CASE("pg_stat_statements: the collection's phases are timed", "[pg][statements]") {
+TEST_CASE("pg_stat_statements: the collections' phases are timed, as totals", "[pg][statements]") {
   Db db(kDatabase);
   db.lookup(3);
   auto s = source(db.dsn);
   auto phase = [](const std::string& text, const std::string& name) {
-    return value(text, "afp_exporter_pg_statements_phase_seconds{phase=\"" + name + "\"}");
+    return value(text, "afp_exporter_pg_statements_phase_seconds_total{phase=\"" + name + "\"}");
   };
   auto first = text_of(*s);
-  CHECK_THAT(first, Catch::Contains("# TYPE afp_exporter_pg_statements_phase_seconds gauge\n"));
+  CHECK_THAT(first,
+             Catch::Contains("# TYPE afp_exporter_pg_statements_phase_seconds_total counter\n"));
   CHECK(phase(first, "query") > 0);
   CHECK(phase(first, "merge") > 0);
-  CHECK(phase(first, "text") == 0);  // the previous collection's writing: none yet
+  CHECK(phase(first, "text") == 0);  // a collection's own writing counts from the next one
   auto second = text_of(*s);
   CHECK(phase(second, "text") > 0);
+  // Totals since the start: the second collection adds to the first's.
+  CHECK(phase(second, "query") > phase(first, "query"));
+  CHECK(phase(second, "merge") > phase(first, "merge"));
   CHECK(phase(second, "query") < 30);
-  CHECK(count_lines(second, "afp_exporter_pg_statements_phase_seconds{") == 3);
+  CHECK(count_lines(second, "afp_exporter_pg_statements_phase_seconds_total{") == 3);
 }

@@ -261,9 +261,9 @@ class StatStatementsQuery final : public PgQuery {
     }
     try {
       auto start = Clock::now();
-      phases_.merge = 0;
+      double merge_before = phases_.merge;
       read(conn, deadline);
-      phases_.query = seconds_since(start) - phases_.merge;
+      phases_.query += seconds_since(start) - (phases_.merge - merge_before);
     } catch (const PgError&) {
       // The extension dropped or updated, the server restarted without the library: look
       // again, so the error says which (detect throws that message), or is the query's own.
@@ -275,12 +275,13 @@ class StatStatementsQuery final : public PgQuery {
   }
 
  private:
-  // Where the last collection's time went, for afp_exporter_pg_statements_phase_seconds.
+  // Where the collections' time went, since the start, for
+  // afp_exporter_pg_statements_phase_seconds_total.
   struct Phases {
     double query = 0;  // waiting on libpq, the rows' arrival and their parsing included
     double merge = 0;  // StatementMerger: finding new statements, folding the rows in
-    double text = 0;   // writing the families: the previous collection's (this one's is
-                       // not over while it is written)
+    double text = 0;   // writing the families: up to the previous collection's (this one's
+                       // is not over while it is written)
   };
 
   static double seconds_since(Clock::time_point start) {
@@ -387,7 +388,7 @@ class StatStatementsQuery final : public PgQuery {
     auto started = Clock::now();
     write_families(out);
     write_self_metrics(out);
-    phases_.text = seconds_since(started);
+    phases_.text += seconds_since(started);
     written_ = buffer.size() - start;
   }
 
@@ -401,11 +402,11 @@ class StatStatementsQuery final : public PgQuery {
     out.sample({{"kind", "groups"}}, static_cast<double>(merger_.group_count()));
     out.sample({{"kind", "statements"}}, static_cast<double>(merger_.statement_count()));
     out.sample({{"kind", "texts"}}, static_cast<double>(merger_.text_count()));
-    out.family("afp_exporter_pg_statements_phase_seconds",
-               "afp_exporter: Seconds the pg_stat_statements collection spent per phase: "
+    out.family("afp_exporter_pg_statements_phase_seconds_total",
+               "afp_exporter: Seconds the pg_stat_statements collections spent per phase: "
                "query (waiting on PostgreSQL, the rows' arrival included), merge, and text "
-               "(writing the families, of the previous collection).",
-               metrics::MetricType::Gauge);
+               "(writing the families, up to the previous collection's).",
+               metrics::MetricType::Counter);
     out.sample({{"phase", "merge"}}, phases_.merge);
     out.sample({{"phase", "query"}}, phases_.query);
     out.sample({{"phase", "text"}}, phases_.text);
