@@ -260,6 +260,15 @@ Grafana: add a Prometheus data source at http://127.0.0.1:$prometheus_port and i
 Break it, in another terminal: scripts/demo fault SPEC, one of
   $fault_usage
   (README, "Faults and what they page"); mend it: scripts/demo fault clear
+EOF
+  demo_changes
+  say "ready"
+}
+
+# What the demo's copies in $dir/derived/ change of what ships, from derive_configs' log and
+# timings: every changed file and rule timing, and nothing else.
+demo_changes() {
+  cat <<EOF
 This demo runs copies of the shipped rules, routes and Prometheus configuration
   ($dir/derived/), changed as follows and in nothing else:
 $(awk '!seen[$0]++ { sub(/^derived:? */, "  "); print }' "$dir/derive.log")
@@ -269,7 +278,6 @@ Rule timings are shortened, the shipped durations times $time_scale: every 'for'
   hour of history). Shipped -> this demo:
 $(sed 's/^/  /' "$dir/derived/timings.txt")
 EOF
-  say "ready"
 }
 
 # Also restarts the exporter once `fault clear` has removed the exporter-down mark.
