@@ -25,7 +25,7 @@ COPY . /src
 ARG BUILD_JOBS=2
 # The context has no .git: scripts/image passes the checkout's revision.
 ARG REVISION=
-RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DAFP_BENCHMARKS=OFF \
       -DAFP_REVISION="${REVISION}" >/dev/null \
     && cmake --build /build -j"${BUILD_JOBS}" --target afp_exporter afp_web_security afp_workload \
     && strip /build/exporter/afp_exporter /build/workload/afp_workload \
