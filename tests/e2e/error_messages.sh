@@ -162,21 +162,32 @@ printf '{"log.level": "info", "log.level": "debug"}\n' >"$workdir/twice.json"
 printf '{"log.level": "info"}\n' >"$opendir/unreadable.json"
 chmod 000 "$opendir/unreadable.json"
 unreadable_runner=()
+unreadable_exporter=$exporter
 if [ "$(id -u)" -eq 0 ]; then
   unreadable_runner=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-  # nobody must reach the binary (a build under root's 0700 home it cannot).
-  "${unreadable_runner[@]}" "$exporter" --version >/dev/null 2>&1 || unreadable_runner=(skip)
+  # A copy nobody can reach: the build may sit under a directory only root may enter (a
+  # clone in a mktemp -d, root's home).
+  unreadable_exporter=$opendir/afp_exporter
+  cp "$exporter" "$unreadable_exporter"
+  # Checked as the rows run it (through env and timeout: setpriv's own exec may still hold
+  # root's capabilities, the next one does not).
+  "${unreadable_runner[@]}" env timeout 10 "$unreadable_exporter" --version >/dev/null 2>&1 ||
+    unreadable_runner=(skip)
 fi
 # unreadable_row WHAT MESSAGE FLAG...: a mode-000 row, run as nobody when we are root.
 unreadable_row() {
   local what=$1 want=$2
   shift 2
   if [ "${unreadable_runner[*]}" = skip ]; then
-    printf 'skip  %-44s nobody cannot run %s: the directory row stands in\n' "$what" "$exporter"
+    printf 'skip  %-44s nobody cannot run %s: the directory row stands in\n' "$what" \
+      "$unreadable_exporter"
     return 0
   fi
   runner=("${unreadable_runner[@]}")
+  local built=$exporter
+  exporter=$unreadable_exporter
   row "$what" 2 "$want" exits -- --web.listen-address=127.0.0.1:0 "$@"
+  exporter=$built
   runner=()
 }
 printf 'host=127.0.0.1 password=%s = =\n' "$password" >"$workdir/bad.dsn"
