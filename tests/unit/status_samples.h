@@ -28,10 +28,14 @@ inline std::vector<Sample> memory(double total, double available) {
           {"node_memory_MemAvailable_bytes", {}, available}};
 }
 
+// device: by default one of its own per mountpoint; name one to make bind mounts.
 inline std::vector<Sample> filesystem(const std::string& mountpoint, double size, double avail,
-                                      double readonly = 0, double device_error = 0) {
+                                      double readonly = 0, double device_error = 0,
+                                      const std::string& device = "") {
   std::vector<std::pair<std::string, std::string>> labels{
-      {"device", "/dev/x" + mountpoint}, {"fstype", "ext4"}, {"mountpoint", mountpoint}};
+      {"device", device.empty() ? "/dev/x" + mountpoint : device},
+      {"fstype", "ext4"},
+      {"mountpoint", mountpoint}};
   return {{"node_filesystem_size_bytes", labels, size},
           {"node_filesystem_avail_bytes", labels, avail},
           {"node_filesystem_readonly", labels, readonly},

@@ -137,6 +137,24 @@ TEST_CASE("status: disk used per filesystem with read-only ones shown but not ju
   CHECK(rows[5].target == "/boot/efi");
 }
 
+TEST_CASE("status: bind mounts of one device are one row that names every mountpoint", "[status]") {
+  // One filesystem under /, /run/netns and /srv/hosts (bind mounts), another device, and a
+  // read-only bind mount of the first, which stays a row of its own and is not judged.
+  auto after = join({filesystem("/", 1000, 40, 0, 0, "/dev/vda1"), filesystem("/data", 1000, 500),
+                     filesystem("/run/netns", 1000, 40, 0, 0, "/dev/vda1"),
+                     filesystem("/srv/hosts", 1000, 40, 0, 0, "/dev/vda1"),
+                     filesystem("/srv/ro", 1000, 40, 1, 0, "/dev/vda1")});
+  auto rows = only(evaluate({}, after), {"disk_used"});
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].target == "/");
+  CHECK(rows[0].state == Severity::Critical);  // 96 %
+  CHECK(rows[0].note == "also /run/netns, /srv/hosts");
+  CHECK(rows[1].target == "/data");
+  CHECK(rows[1].note.empty());
+  CHECK(rows[2].target == "/srv/ro");
+  CHECK(rows[2].note == "read-only, not judged");
+}
+
 TEST_CASE("database thresholds: lower-is-worse readings judged from below",
           "[status][thresholds]") {
   using namespace afp::core;

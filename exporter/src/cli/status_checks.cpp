@@ -105,12 +105,27 @@ void check_memory(const Scrapes& s, std::vector<CheckRow>& rows) {
   }
 }
 
+// A further mountpoint of a row's filesystem: named in its note, and the fullest reading
+// judged (bind mounts read the same; distinct filesystems under one device name, such as
+// tmpfs, do not).
+void fold_bind_mount(CheckRow& row, const std::string& mountpoint, double used) {
+  row.note += (row.note.empty() ? "also " : ", ") + mountpoint;
+  if (used > *row.value) {
+    row.value = used;
+    row.state = core::level_of(row.threshold, used);
+  }
+}
+
 // Disk used per filesystem = 1 - avail / size (the space an unprivileged user can still
 // write), as node-mixin's filesystem alerts. Filesystems with a device error or no size
-// are left out; read-only ones are shown but not judged.
+// are left out; read-only ones are shown but not judged. Like AfpFilesystemUsed, which
+// aggregates the mountpoint away, the writable mounts of one device and fstype (bind
+// mounts: /run/netns, a container's /etc/hosts) are one row: the first mountpoint, the
+// others in its note, the fullest reading.
 void check_filesystems(const Scrapes& s, std::vector<CheckRow>& rows) {
   const auto& t = core::kDiskUsed;
   auto first = rows.size();
+  std::map<std::pair<std::string_view, std::string_view>, std::size_t> row_of_device;
   for (const auto* size : metrics::find_samples(s.after, "node_filesystem_size_bytes")) {
     auto device = metrics::label_value(*size, "device").value_or("");
     auto mountpoint = metrics::label_value(*size, "mountpoint").value_or("");
@@ -128,8 +143,13 @@ void check_filesystems(const Scrapes& s, std::vector<CheckRow>& rows) {
     double used = (size->value - avail->value) / size->value;
     if (readonly != nullptr && readonly->value != 0) {
       rows.push_back(unknown(t, target, "read-only, not judged", used));
-    } else {
+      continue;
+    }
+    auto [seen, is_new] = row_of_device.try_emplace({device, fstype}, rows.size());
+    if (is_new) {
       rows.push_back(judged(t, target, used));
+    } else {
+      fold_bind_mount(rows[seen->second], target, used);
     }
   }
   if (rows.size() == first) rows.push_back(unknown(t, "", "no filesystem reported"));
