@@ -87,8 +87,16 @@ class Confirmer:
         return shlex.join(argv), f"{r.stdout}{r.stderr}(exit {r.returncode})\n"
 
     def promql(self, expr):
-        lines = []
-        for series in self.demo.query(expr):
-            labels = ",".join(f'{k}="{v}"' for k, v in sorted(series["metric"].items()))
-            lines.append(f"{{{labels}}} {series['value'][1]}")
-        return "\n".join(lines) + "\n" if lines else "(empty result)\n"
+        return promql_result(self.demo.query, expr)
+
+
+def promql_result(query, expr):
+    """expr's instant vector as text, one `{labels} value` line per series.
+
+    query: expr -> the result list of Prometheus' /api/v1/query (the demo's, or any other).
+    """
+    lines = []
+    for series in query(expr):
+        labels = ",".join(f'{k}="{v}"' for k, v in sorted(series["metric"].items()))
+        lines.append(f"{{{labels}}} {series['value'][1]}")
+    return "\n".join(lines) + "\n" if lines else "(empty result)\n"
