@@ -68,7 +68,7 @@ OTHER_PROGRAMS_METRICS = {
     "node_bonding_active", "node_hwmon_temp_celsius",
     # postgres_exporter 0.11's default families this exporter does not have
     "pg_database_size_bytes", "pg_locks_count", "pg_stat_activity_count",
-    "pg_stat_activity_max_tx_duration", "pg_postmaster_start_time_seconds",
+    "pg_stat_activity_max_tx_duration",
 }
 
 

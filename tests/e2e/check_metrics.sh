@@ -25,6 +25,7 @@ grep -q '^node_cpu_seconds_total{' "$workdir/scrape"
 grep -q '^afp_exporter_scrape_collector_success{collector="process"} 1$' "$workdir/scrape"
 if [ -n "$dsn_file" ]; then
   grep -q '^pg_up 1$' "$workdir/scrape"
+  grep -Eq '^pg_postmaster_start_time_seconds [0-9]' "$workdir/scrape"
   grep -q '^pg_stat_user_indexes_idx_scan_total{' "$workdir/scrape" ||
     grep -q '^afp_exporter_scrape_collector_success{collector="pg_stat_user_indexes"} 1$' "$workdir/scrape"
 fi

@@ -235,22 +235,36 @@ TEST_CASE("pg: a stopped server gives pg_up 0 on time, and 1 again when it is ba
   LogCapture capture;
   pg::Source source(dsn(), {}, capture.log);
   source.add("pg_stat_database", pg::make_stat_database_query());
-  REQUIRE(source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s)->up);
+  auto before = source.snapshot(pg::Clock::now(), pg::Clock::now() + 20s);
+  REQUIRE(before->up);
+  // The start time as PostgreSQL itself reports it, read on a connection of the test's own.
+  REQUIRE(before->postmaster_start.has_value());
+  {
+    log::Logger log(log::Level::error);
+    pg::Connection conn(cluster_file("dsn"), {}, log);
+    auto r = conn.query("SELECT EXTRACT(EPOCH FROM pg_postmaster_start_time())::float8",
+                        pg::Clock::now() + 20s);
+    CHECK(*before->postmaster_start == std::stod(std::string(r.value(0, 0))));
+  }
 
   REQUIRE(std::system(("\"" AFP_PG_CLUSTER_SCRIPT "\" pause \"" AFP_PG_CLUSTER_DIR "\"")) == 0);
   auto asked = pg::Clock::now();
   auto down = source.snapshot(asked, asked + 3s);
   CHECK_FALSE(down->up);
-  CHECK(pg::Clock::now() < asked + 10s);  // bounded by the deadline, not by TCP timeouts
+  CHECK_FALSE(down->postmaster_start.has_value());  // a down server has no start time
+  CHECK(pg::Clock::now() < asked + 10s);            // bounded by the deadline, not by TCP timeouts
 
   REQUIRE(std::system(("\"" AFP_PG_CLUSTER_SCRIPT "\" resume \"" AFP_PG_CLUSTER_DIR "\"")) == 0);
-  bool back = false;
-  for (int i = 0; i < 120 && !back; ++i) {  // reconnects after its backoff (1 s, 2 s, ...)
-    back = source.snapshot(pg::Clock::now(), pg::Clock::now() + 5s)->up;
-    if (!back) std::this_thread::sleep_for(250ms);
+  std::shared_ptr<const pg::Snapshot> after;
+  for (int i = 0; i < 120 && !(after && after->up); ++i) {  // reconnects after its backoff
+    after = source.snapshot(pg::Clock::now(), pg::Clock::now() + 5s);
+    if (!after->up) std::this_thread::sleep_for(250ms);
   }
-  CHECK(back);
+  REQUIRE(after->up);
   CHECK_THAT(capture.text, Catch::Contains("PostgreSQL connected"));
+  // The restarted postmaster: what tells the alert and `status` that the cache is cold.
+  REQUIRE(after->postmaster_start.has_value());
+  CHECK(*after->postmaster_start > *before->postmaster_start);
 }
 
 TEST_CASE("pg: a query past the deadline fails on time and the connection recovers", "[pg]") {

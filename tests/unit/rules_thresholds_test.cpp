@@ -79,6 +79,8 @@ struct Guard {
 const Guard kGuards[] = {
     {"kCacheHitMinBlocksPerSecond", core::kCacheHitMinBlocksPerSecond, "AfpPostgresCacheHitLow",
      R"(instance_datname:pg_stat_database_blks:rate5m >= (\S+))"},
+    {"kCacheHitSettleSeconds", core::kCacheHitSettleSeconds, "AfpPostgresCacheHitLow",
+     R"(time\(\) - pg_postmaster_start_time_seconds\{[^}]*\} > (\S+))"},
     {"kDeadRowMinRows", core::kDeadRowMinRows, "AfpPostgresDeadRows",
      R"(pg_stat_user_tables_n_dead_tup\{[^}]*\} >= (\S+))"},
     {"kStaleModifiedRatio", core::kStaleModifiedRatio, "AfpPostgresStatisticsStale",
@@ -281,5 +283,5 @@ TEST_CASE("rules: the guards of thresholds.h are the alerts' comparisons", "[rul
     CHECK(r.expr.find(want) != std::string::npos);
     ++checked;
   }
-  CHECK(checked == 11);
+  CHECK(checked == 13);
 }

@@ -6,9 +6,11 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -302,6 +304,75 @@ TEST_CASE("status: cache hit ratio n/a while PostgreSQL's cache may be warming",
     REQUIRE(no_time != nullptr);
     CHECK(no_time->state == Severity::Unknown);
     CHECK(no_time->note == "no time passed between the scrapes");
+  }
+}
+
+TEST_CASE("status: cache hit ratio n/a until PostgreSQL has been up the settle time",
+          "[status][pg]") {
+  using namespace std::chrono_literals;
+  using afp::core::kCacheHitSettleSeconds;
+  // A reading the alert would call critical: 10 %, 1000 blocks/s over 10 s.
+  auto before = join({pg_up(1), database("afp", 1e6, 1e6)});
+  auto after_blocks = database("afp", 1e6 + 1000, 1e6 + 9000);
+  const std::chrono::system_clock::time_point read_at{std::chrono::seconds(1765119600)};
+  const double now = 1765119600;
+  auto started = [&](double start) {
+    return join({pg_up(1), after_blocks, {{"pg_postmaster_start_time_seconds", {}, start}}});
+  };
+  auto cache_row = [&](const std::vector<Sample>& b, const std::vector<Sample>& a,
+                       std::optional<std::chrono::system_clock::time_point> at) {
+    auto rows = evaluate(b, a, 10s, at);
+    const auto* r = row(rows, "pg_cache_hit_ratio", "afp");
+    REQUIRE(r != nullptr);
+    return *r;
+  };
+
+  SECTION("started 10 minutes ago: not judged, and the row says why") {
+    auto r = cache_row(before, started(now - 600), read_at);
+    CHECK(r.state == Severity::Unknown);
+    CHECK_FALSE(r.value.has_value());
+    CHECK(r.note ==
+          "PostgreSQL started 600 s ago, judged from 900 s on: its cache is still warming");
+  }
+  SECTION("exactly the settle time: still not judged, as time() - start > settle in the rule") {
+    auto r = cache_row(before, started(now - kCacheHitSettleSeconds), read_at);
+    CHECK(r.state == Severity::Unknown);
+  }
+  SECTION("a second past the settle time: judged") {
+    auto r = cache_row(before, started(now - kCacheHitSettleSeconds - 1), read_at);
+    CHECK(r.state == Severity::Critical);
+    CHECK(*r.value == Approx(0.1));
+  }
+  SECTION("a restart between the scrapes that pg_up and the counters do not show") {
+    // PostgreSQL 15 keeps its statistics over a clean restart: the counters go on, and a
+    // restart quicker than the interval leaves pg_up 1 in both scrapes.
+    auto b = join({before, {{"pg_postmaster_start_time_seconds", {}, now - 86400}}});
+    auto r = cache_row(b, started(now - 2), read_at);
+    CHECK(r.state == Severity::Unknown);
+    CHECK(r.note == "PostgreSQL started 2 s ago, judged from 900 s on: its cache is still warming");
+  }
+  SECTION("a start time ahead of this clock: not judged, the skew named") {
+    auto r = cache_row(before, started(now + 30), read_at);
+    CHECK(r.state == Severity::Unknown);
+    CHECK(r.note ==
+          "PostgreSQL's start time is 30 s ahead of this clock: its cache may still be warming");
+  }
+  SECTION("no start time (an older exporter) or no clock: judged on the scrapes alone") {
+    CHECK(cache_row(before, join({pg_up(1), after_blocks}), read_at).state == Severity::Critical);
+    CHECK(cache_row(before, started(now - 600), std::nullopt).state == Severity::Critical);
+  }
+  SECTION("a hostile start time is no start time") {
+    for (double start :
+         {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+          -std::numeric_limits<double>::infinity()}) {
+      INFO(start);
+      CHECK(cache_row(before, started(start), read_at).state == Severity::Critical);
+    }
+    // Absurd but finite: long ago (judged) or far ahead (held back, the skew named).
+    CHECK(cache_row(before, started(-1e300), read_at).state == Severity::Critical);
+    auto ahead = cache_row(before, started(1e300), read_at);
+    CHECK(ahead.state == Severity::Unknown);
+    CHECK_THAT(ahead.note, Catch::Contains("ahead of this clock"));
   }
 }
 

@@ -77,7 +77,7 @@ int report(const Subcommand& command, const Options& o, std::ostream& out, std::
     std::string source;
     auto scrapes = read_source(o.source, source, err);
     if (!scrapes) return kExitError;
-    auto rows = evaluate(scrapes->before, scrapes->after, scrapes->elapsed);
+    auto rows = evaluate(scrapes->before, scrapes->after, scrapes->elapsed, scrapes->read_at);
     if (o.json) {
       print_json(out, source, rows);
     } else {

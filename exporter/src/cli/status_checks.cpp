@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <utility>
@@ -24,6 +25,7 @@ struct Scrapes {
   const std::vector<Sample>& before;
   const std::vector<Sample>& after;
   std::chrono::duration<double> elapsed;
+  std::optional<std::chrono::system_clock::time_point> read_at;
 };
 
 // 5123456 -> "5.12M": a table's size at a glance.
@@ -219,9 +221,10 @@ void check_statements(const Scrapes& s, std::vector<CheckRow>& rows) {
 // AfpPostgresCacheHitLow's guards. The alert judges a 5-minute rate; status has two scrapes
 // `elapsed` apart, so the block rate and the ratio both come from their difference. A
 // ratio since the statistics reset would still carry the cold reads of a start long
-// past, and of databases nobody uses. The alert also waits 15 minutes after PostgreSQL
-// came up; the exporter publishes no start time, so status sees only a restart between
-// its two scrapes (pg_up 0 in the first, or counters that went back).
+// past, and of databases nobody uses. The alert also waits kCacheHitSettleSeconds after
+// the postmaster started (pg_postmaster_start_time_seconds), and so does status. Without
+// that series (an older exporter) or a clock, status sees only a restart between its two
+// scrapes (pg_up 0 in the first, or counters that went back).
 
 struct Blocks {
   double hit = 0, read = 0;
@@ -242,6 +245,31 @@ bool came_up_between(const Scrapes& s) {
   return up != nullptr && up->value != 1;
 }
 
+// Why the cache is not judged yet, from the later scrape's postmaster start time; nullopt
+// when it has been up long enough, or when the start time or the clock is unknown. A start
+// time ahead of this clock (a skewed host) holds the check back too, as time() - start
+// does in the alert: the cache's age is then unknown. %.4g: a hostile 1e300 stays short.
+std::optional<std::string> warming_since_start(const Scrapes& s) {
+  const auto* start = metrics::find_sample(s.after, "pg_postmaster_start_time_seconds");
+  if (start == nullptr || !s.read_at || !std::isfinite(start->value)) return std::nullopt;
+  std::chrono::duration<double> now = s.read_at->time_since_epoch();
+  double age = now.count() - start->value;
+  if (age > static_cast<double>(core::kCacheHitSettleSeconds)) return std::nullopt;
+  std::array<char, 160> buf{};
+  if (age < 0) {
+    std::snprintf(buf.data(), buf.size(),
+                  "PostgreSQL's start time is %.4g s ahead of this clock: its cache may still "
+                  "be warming",
+                  -age);
+  } else {
+    std::snprintf(buf.data(), buf.size(),
+                  "PostgreSQL started %.4g s ago, judged from %lld s on: its cache is still "
+                  "warming",
+                  age, static_cast<long long>(core::kCacheHitSettleSeconds));
+  }
+  return std::string(buf.data());
+}
+
 std::string idle_note(double per_second, double seconds) {
   std::array<char, 96> buf{};
   std::snprintf(buf.data(), buf.size(), "idle: %.1f blocks/s over %.3g s, under %g/s", per_second,
@@ -256,6 +284,7 @@ CheckRow cache_hit_row(const Scrapes& s, std::string_view datid, std::string_vie
   if (came_up_between(s)) {
     return unknown(t, target, "PostgreSQL came up between the scrapes: its cache is still warming");
   }
+  if (auto why = warming_since_start(s)) return unknown(t, target, *why);
   auto then = blocks_of(s.before, datid, datname);
   if (!then) return unknown(t, target, "not in both scrapes");
   double seconds = s.elapsed.count();
@@ -478,9 +507,10 @@ constexpr std::array<Check, 9> kChecks{check_pipeline_p95s, check_identification
 }  // namespace
 
 std::vector<CheckRow> evaluate(const std::vector<Sample>& before, const std::vector<Sample>& after,
-                               std::chrono::duration<double> elapsed) {
+                               std::chrono::duration<double> elapsed,
+                               std::optional<std::chrono::system_clock::time_point> read_at) {
   std::vector<CheckRow> rows;
-  Scrapes s{before, after, elapsed};
+  Scrapes s{before, after, elapsed, read_at};
   for (Check check : kChecks)
     check(s, rows);
   return rows;

@@ -32,11 +32,14 @@ struct CheckRow {
 // The rows that two scrapes taken `elapsed` apart give, in report order; rates (CPU busy,
 // PostgreSQL's block reads) come from their difference, levels from the later one. CPU
 // busy is a share of CPU time and needs no clock; a rate per second is n/a while elapsed is
-// zero. Pure, so each check is testable from synthetic samples; checks are added to the
-// list in status_checks.cpp.
-std::vector<CheckRow> evaluate(const std::vector<metrics::Sample>& before,
-                               const std::vector<metrics::Sample>& after,
-                               std::chrono::duration<double> elapsed = {});
+// zero. read_at, the wall clock of the later scrape, dates PostgreSQL's start time; without
+// it only a restart seen between the two scrapes holds the cache hit ratio back. Pure, so
+// each check is testable from synthetic samples; checks are added to the list in
+// status_checks.cpp.
+std::vector<CheckRow> evaluate(
+    const std::vector<metrics::Sample>& before, const std::vector<metrics::Sample>& after,
+    std::chrono::duration<double> elapsed = {},
+    std::optional<std::chrono::system_clock::time_point> read_at = std::nullopt);
 
 // 1 when any row is WARN or CRIT; otherwise 0 when at least one row was judged OK and 2
 // when nothing could be judged (a check that checked nothing is not a pass).

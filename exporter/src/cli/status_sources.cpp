@@ -46,9 +46,11 @@ std::optional<std::string> http_get(const StatusSourceOptions& o, ScrapeFailure&
 std::optional<TwoScrapes> scrape_exporter(const StatusSourceOptions& o, ScrapeFailure& failure) {
   std::vector<Sample> scrapes[2];
   std::chrono::steady_clock::time_point sent[2];
+  std::chrono::system_clock::time_point read_at;
   for (int i = 0; i < 2; ++i) {
     if (i == 1) std::this_thread::sleep_for(o.interval);
     sent[i] = std::chrono::steady_clock::now();
+    read_at = std::chrono::system_clock::now();
     auto body = http_get(o, failure);
     if (!body) {
       failure.nothing_listens = failure.nothing_listens && i == 0;
@@ -61,7 +63,7 @@ std::optional<TwoScrapes> scrape_exporter(const StatusSourceOptions& o, ScrapeFa
       return std::nullopt;
     }
   }
-  return TwoScrapes{std::move(scrapes[0]), std::move(scrapes[1]), sent[1] - sent[0]};
+  return TwoScrapes{std::move(scrapes[0]), std::move(scrapes[1]), sent[1] - sent[0], read_at};
 }
 
 constexpr std::array<std::string_view, 3> kLocalCollectors{"cpu", "meminfo", "filesystem"};
@@ -123,7 +125,8 @@ std::optional<TwoScrapes> read_source(const StatusSourceOptions& o, std::string&
   err << "status: no exporter at " << o.url << " (connection refused); collecting locally\n";
   source = "local";
   auto [before, after] = collect_locally(o.settings, o.interval, "status", err);
-  return TwoScrapes{std::move(before), std::move(after), o.interval};
+  return TwoScrapes{std::move(before), std::move(after), o.interval,
+                    std::chrono::system_clock::now()};
 }
 
 }  // namespace afp::cli

@@ -40,6 +40,9 @@ struct StatusSourceOptions {
 struct TwoScrapes {
   std::vector<metrics::Sample> before, after;
   std::chrono::duration<double> elapsed{};
+  // The wall clock when the later scrape was asked for: what PostgreSQL's start time is
+  // compared with (as Prometheus compares it with time()).
+  std::optional<std::chrono::system_clock::time_point> read_at{};
 };
 
 // The exporter's two scrapes; the built-in collectors' when no --url was given and nothing

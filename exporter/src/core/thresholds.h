@@ -55,6 +55,9 @@ inline constexpr Threshold kCacheHitRatio{
 // reads), as AfpPostgresCacheHitLow: below it a few cold reads of an idle database swing
 // the ratio, and nothing waits on them.
 inline constexpr double kCacheHitMinBlocksPerSecond = 50;
+// ... and not until PostgreSQL has been up this long (pg_postmaster_start_time_seconds):
+// shared buffers start empty, and every first read of a block misses.
+inline constexpr std::int64_t kCacheHitSettleSeconds = 15 * 60;
 // Autovacuum's default scale factor (0.2) lets dead rows reach about 17 % between runs, so
 // 10 % is worth a look and 30 % means vacuum is not keeping up.
 inline constexpr Threshold kDeadRowRatio{"pg_dead_row_ratio", "dead-row ratio", Unit::Ratio, 0.10,

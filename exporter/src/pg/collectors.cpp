@@ -38,6 +38,13 @@ class UpCollector final : public collectors::Collector {
     ctx.out.family("pg_up", "Whether the last connection to PostgreSQL was successful.",
                    metrics::MetricType::Gauge);
     ctx.out.sample({}, snapshot->up ? 1 : 0);
+    // postgres_exporter's name, type, help text and (no) labels; only while up, as there
+    // (a down server has no start time, and an old one would read as a live value).
+    if (snapshot->postmaster_start) {
+      ctx.out.family("pg_postmaster_start_time_seconds", "Time at which postmaster started",
+                     metrics::MetricType::Gauge);
+      ctx.out.sample({}, *snapshot->postmaster_start);
+    }
   }
 
   void scrape_starting(Clock::time_point scrape_start) override { source_->prefetch(scrape_start); }

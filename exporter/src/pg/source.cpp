@@ -1,15 +1,37 @@
 #include "pg/source.h"
 
+#include <charconv>
+#include <cmath>
+
 namespace afp::pg {
 
 namespace {
+
+// The connection check and the start time in one round trip: any query proves the server
+// answers, and this one also tells a restart that happened between two collections.
+constexpr const char* kUpQuery = "SELECT EXTRACT(EPOCH FROM pg_postmaster_start_time())::float8";
 
 ConnectionOptions naming_source(ConnectionOptions options, const Dsn& dsn) {
   options.dsn_source = dsn.source;
   return options;
 }
 
+// One row, one non-NULL column: the start time; anything else is no start time.
+std::optional<double> start_time_of(const Result& result) {
+  if (result.rows() != 1 || result.columns() != 1 || result.is_null(0, 0)) return std::nullopt;
+  return parse_epoch_seconds(result.value(0, 0));
+}
+
 }  // namespace
+
+std::optional<double> parse_epoch_seconds(std::string_view text) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
 
 Source::Source(Dsn dsn, SourceOptions options, log::Logger& log)
     : dsn_(std::move(dsn)),
@@ -104,8 +126,9 @@ std::shared_ptr<const Snapshot> Source::collect(Clock::time_point deadline) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->started = Clock::now();
   try {
-    connection_.query("SELECT 1", deadline);
+    auto result = connection_.query(kUpQuery, deadline);
     snapshot->up = true;
+    snapshot->postmaster_start = start_time_of(result);
   } catch (const std::exception& e) {
     snapshot->error = e.what();
   }

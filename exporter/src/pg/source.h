@@ -6,7 +6,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -27,11 +29,19 @@ struct Part {
 struct Snapshot {
   Clock::time_point started{};
   bool up = false;
+  // pg_postmaster_start_time() in seconds since the epoch, when up and readable as a finite
+  // number: a restart between two collections shows as a new value, not in `up`.
+  std::optional<double> postmaster_start;
   // The scrape stopped waiting before the collection finished: nothing is known yet.
   bool timed_out = false;
   std::string error;  // the connection error while !up
   std::map<std::string, Part, std::less<>> parts;
 };
+
+// A float8 column's text as seconds since the epoch; nullopt for anything but a finite
+// number in full ("Infinity", "NaN", "", trailing garbage from a hostile server): no
+// pg_postmaster_start_time_seconds sample is better than a wrong one.
+std::optional<double> parse_epoch_seconds(std::string_view text);
 
 struct SourceOptions {
   ConnectionOptions connection;
