@@ -406,18 +406,18 @@ local keep(severity, critical, warning) = if severity == 'critical' then critica
                //    `for`. An idle database (the `postgres` maintenance database, one the app
                //    does not use) reads a few hundred catalog blocks for the exporter's own
                //    queries, and one miss in ten of those keeps no look-up waiting;
-               //  - not in the first 15 minutes (cacheHitSettle) after the postmaster started,
-               //    by pg_postmaster_start_time_seconds: shared buffers start empty, every
-               //    first read misses. The start time sees what pg_up cannot: a restart
-               //    between two scrapes, pg_up 1 in both (and PostgreSQL 15 keeps its
-               //    counters over a clean restart). It also judges at once a server that
-               //    was up all along but unreachable for a while, whose cache stayed warm.
-               //    Only where the start time is missing (an older afp_exporter, a
-               //    postgres_exporter without its `postmaster` collector, PostgreSQL down:
-               //    no sample then) does the old guard decide: pg_up 1 throughout the last
-               //    15 minutes and already 15 minutes ago, i.e. up since first seen. A
-               //    missing series must not silence the alert for good, as a plain
-               //    `and time() - start > settle` would;
+               //  - not in the first 15 minutes (cacheHitSettle) after the postmaster started:
+               //    shared buffers start empty, every first read misses. Judged once
+               //    pg_postmaster_start_time_seconds equals what it was 15 minutes ago, i.e. no
+               //    restart since and seen that long. The start time sees what pg_up cannot:
+               //    a restart between two scrapes, pg_up 1 in both (and PostgreSQL 15 keeps its
+               //    counters over a clean restart). An offset rather than `time() - start >
+               //    900`: a duration, which a copy of the rules with shortened timings (the
+               //    demo's) shortens too. Only where the start time is missing (an older
+               //    afp_exporter, a postgres_exporter without its `postmaster` collector,
+               //    PostgreSQL down: no sample then) does the old guard decide: pg_up 1
+               //    throughout the last 15 minutes and already 15 minutes ago. A missing
+               //    series must not silence the alert for good;
                //  - not in unjudgedDatabases (template0/template1), which only CREATE DATABASE
                //    and autovacuum read.
                // `postgres` and every other database stay judged by name: an app may keep its
@@ -431,7 +431,7 @@ local keep(severity, critical, warning) = if severity == 'critical' then critica
                    instance_datname:pg_stat_database_blks_hit:ratio_rate5m{datname!~"%(unjudged)s"} < %(x)g
                      and on (%(on)s, datname) instance_datname:pg_stat_database_blks:rate5m >= %(blocks)g
                      and on (%(on)s) (
-                         time() - pg_postmaster_start_time_seconds{%(pg)s} > %(settleSeconds)d
+                         pg_postmaster_start_time_seconds{%(pg)s} == pg_postmaster_start_time_seconds{%(pg)s} offset %(settle)s
                        or
                          (
                              (min_over_time(pg_up{%(pg)s}[%(settle)s]) == 1 and pg_up{%(pg)s} offset %(settle)s == 1)
@@ -440,7 +440,6 @@ local keep(severity, critical, warning) = if severity == 'critical' then critica
                          )
                      )
                  ||| % { x: x, on: on, blocks: t.cacheHitMinBlocksPerSecond, pg: pg, settle: t.cacheHitSettle,
-                         settleSeconds: util.durationSeconds(t.cacheHitSettle),
                          unjudged: std.join('|', t.unjudgedDatabases) },
                  summary='Cache hit ratio {{ $value | humanizePercentage }} in {{ $labels.datname }} on {{ $labels.instance }}',
                  description='Only {{ $value | humanizePercentage }} of the block reads of database {{ $labels.datname }} ({{ $labels.instance }}) were served from shared buffers (5-minute rate) for %s, below the %s threshold of %s: look-ups wait on disk.'

@@ -20,14 +20,6 @@
     else if unit == 'd' then words(n, 'day')
     else error 'duration %s: use a number with s, m, h or d' % d,
 
-  // A duration as a number of seconds, for comparisons with time(): '15m' -> 900.
-  durationSeconds(d)::
-    local unit = d[std.length(d) - 1];
-    local n = std.parseInt(d[0:std.length(d) - 1]);
-    local per = { s: 1, m: 60, h: 3600, d: 86400 };
-    if std.objectHas(per, unit) then n * per[unit]
-    else error 'duration %s: use a number with s, m, h or d' % d,
-
   // Labels the recording rules aggregate by: the cluster label first, then `extra`.
   by(config, extra):: std.join(', ', [config.clusterLabel, 'instance', 'job'] + extra),
 

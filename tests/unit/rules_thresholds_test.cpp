@@ -79,8 +79,9 @@ struct Guard {
 const Guard kGuards[] = {
     {"kCacheHitMinBlocksPerSecond", core::kCacheHitMinBlocksPerSecond, "AfpPostgresCacheHitLow",
      R"(instance_datname:pg_stat_database_blks:rate5m >= (\S+))"},
-    {"kCacheHitSettleSeconds", core::kCacheHitSettleSeconds, "AfpPostgresCacheHitLow",
-     R"(time\(\) - pg_postmaster_start_time_seconds\{[^}]*\} > (\S+))"},
+    // In minutes: the rule compares the start time with itself that long ago.
+    {"kCacheHitSettleSeconds", core::kCacheHitSettleSeconds / 60.0, "AfpPostgresCacheHitLow",
+     R"(pg_postmaster_start_time_seconds\{[^}]*\} offset (\d+)m)"},
     {"kDeadRowMinRows", core::kDeadRowMinRows, "AfpPostgresDeadRows",
      R"(pg_stat_user_tables_n_dead_tup\{[^}]*\} >= (\S+))"},
     {"kStaleModifiedRatio", core::kStaleModifiedRatio, "AfpPostgresStatisticsStale",
