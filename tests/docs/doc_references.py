@@ -31,7 +31,7 @@ OTHER_PROGRAMS_FLAGS = {
     "--collector.netclass.ignored-devices", "--collector.database", "--collector.bgwriter",
     "--disable-default-metrics", "--disable-settings-metrics", "--extend.query-path",
     "--cacert", "--now", "--sort", "--max-depth", "--vacuum-size", "--from-file",
-    "--network", "--pid", "--name",
+    "--network", "--pid", "--name", "--grep",
 }
 SUBCOMMANDS = [("db", "report"), ("db", "optimize"), ("web", "hash-password"), ("status",),
                ("profile",)]

@@ -9,12 +9,20 @@ command when it starts with a program (afp_exporter, curl, journalctl, ...); any
 PromQL, sent to the demo's Prometheus. Placeholders in angle brackets are filled from the
 alert's labels (`<instance>`, `<mountpoint>`, ...) and from the demo (`<identify URL>`,
 `<reference.wav>`, `<exporter>`); one left unfilled is an error, not a guess.
+
+The demo runs its rules on a shortened timeline (AFP_DEMO_SCALE): PromQL ranges and offsets
+of 15 minutes or less are shortened the same way as the demo's rules (derive.py's
+scale_expr), so that `increase(x[10m])` looks at the stretch the demo's alert judged.
 """
 import os
 import re
 import shlex
 import subprocess
+import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "alerting"))
+from derive import scale_expr, seconds  # noqa: E402  (the demo's rules are shortened so)
 
 PROGRAMS = ("afp_exporter", "curl", "journalctl", "systemctl", "psql", "amtool", "promtool",
             "df", "free", "top", "pg_isready")
@@ -68,6 +76,9 @@ class Confirmer:
         os.symlink(exporter_bin, os.path.join(self.bin_dir, "afp_exporter"))
         self.env = dict(os.environ, PATH=self.bin_dir + os.pathsep + os.environ["PATH"],
                         AFP_PG_DSN_FILE=os.path.join(demo.dir, "pg", "dsn"))
+        # scripts/demo's defaults, and its shortest window: four evaluation intervals.
+        self.scale = float(demo.env.get("AFP_DEMO_SCALE", "0.1"))
+        self.min_window = 4 * seconds(demo.env.get("AFP_DEMO_INTERVAL", "5s"))
 
     def command_for(self, alert, labels):
         if alert not in self.commands:
@@ -78,7 +89,7 @@ class Confirmer:
         """(the command as run, its output: stdout and stderr, or PromQL's result lines)."""
         command = self.command_for(alert, labels)
         if not is_shell(command):
-            return command, self.promql(command)
+            return scale_expr(command, self.scale, self.min_window), self.promql(command)
         argv = shlex.split(command)
         # The demo listens on a free port, not status's default 9793.
         if argv[:2] == ["afp_exporter", "status"] and "--url" not in argv:
@@ -87,7 +98,7 @@ class Confirmer:
         return shlex.join(argv), f"{r.stdout}{r.stderr}(exit {r.returncode})\n"
 
     def promql(self, expr):
-        return promql_result(self.demo.query, expr)
+        return promql_result(self.demo.query, scale_expr(expr, self.scale, self.min_window))
 
 
 def promql_result(query, expr):
