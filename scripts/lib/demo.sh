@@ -231,6 +231,7 @@ exporter_bin=$exporter_bin
 workload_bin=$workload_bin
 exporter_port=$exporter_port
 workload_port=$workload_port
+time_scale=$time_scale
 EOF
   start_postgres
   start_sinks
@@ -359,7 +360,7 @@ load_state() {
   local demo_pid
   demo_pid=$(sed -n 's/^demo_pid=//p' "$state_file")
   kill -0 "$demo_pid" 2>/dev/null || demo_die "the demo recorded in $state_file is not running"
-  eval "$(grep -E '^(dir|exporter_bin|workload_bin|exporter_port|workload_port)=' "$state_file")"
+  eval "$(grep -E '^(dir|exporter_bin|workload_bin|exporter_port|workload_port|time_scale)=' "$state_file")"
 }
 
 demo_fault() {
@@ -370,7 +371,10 @@ demo_fault() {
   for spec in "$@"; do apply_fault "$spec"; done
 }
 
+# status waits as long after PostgreSQL's start to judge its cache as the demo's shortened
+# AfpPostgresCacheHitLow does: 15 minutes times the scale.
 demo_status() {
   load_state
-  "$exporter_bin" status --url "http://127.0.0.1:$exporter_port/metrics"
+  "$exporter_bin" status --url "http://127.0.0.1:$exporter_port/metrics" \
+    --pg.cache-settle "$(awk -v scale="$time_scale" 'BEGIN { printf "%ds", int(900 * scale + 0.999) }')"
 }

@@ -40,7 +40,9 @@ TEST_CASE("status: bad flags exit 2 with one line", "[status][cli]") {
       std::vector<std::string>{"--url="}, std::vector<std::string>{"--json=yes"},
       std::vector<std::string>{"extra"}, std::vector<std::string>{"--url", "127.0.0.1:9793"},
       std::vector<std::string>{"--url", "http://127.0.0.1:9793/\r\nX: y"},
-      std::vector<std::string>{"--tls.ca-file"});
+      std::vector<std::string>{"--tls.ca-file"},
+      std::vector<std::string>{"--pg.cache-settle", "-1m"},
+      std::vector<std::string>{"--pg.cache-settle=15"});
   std::ostringstream out, err;
   CHECK(run_status(args, out, err) == 2);
   CHECK(out.str().empty());

@@ -334,7 +334,9 @@ TEST_CASE("status: cache hit ratio n/a until PostgreSQL has been up the settle t
     CHECK(r.note ==
           "PostgreSQL started 600 s ago, judged from 900 s on: its cache is still warming");
   }
-  SECTION("exactly the settle time: still not judged, as time() - start > settle in the rule") {
+  SECTION(
+      "exactly the settle time: still not judged (the rule's offset needs a scrape from after the "
+      "start)") {
     auto r = cache_row(before, started(now - kCacheHitSettleSeconds), read_at);
     CHECK(r.state == Severity::Unknown);
   }
@@ -350,6 +352,17 @@ TEST_CASE("status: cache hit ratio n/a until PostgreSQL has been up the settle t
     auto r = cache_row(b, started(now - 2), read_at);
     CHECK(r.state == Severity::Unknown);
     CHECK(r.note == "PostgreSQL started 2 s ago, judged from 900 s on: its cache is still warming");
+  }
+  SECTION("a shorter settle time (--pg.cache-settle, for rules with shortened timings)") {
+    auto rows = evaluate(before, started(now - 120), 10s, read_at, 90s);
+    const auto* r = row(rows, "pg_cache_hit_ratio", "afp");
+    REQUIRE(r != nullptr);
+    CHECK(r->state == Severity::Critical);
+    rows = evaluate(before, started(now - 60), 10s, read_at, 90s);
+    r = row(rows, "pg_cache_hit_ratio", "afp");
+    REQUIRE(r != nullptr);
+    CHECK(r->note ==
+          "PostgreSQL started 60 s ago, judged from 90 s on: its cache is still warming");
   }
   SECTION("a start time ahead of this clock: not judged, the skew named") {
     auto r = cache_row(before, started(now + 30), read_at);

@@ -1,11 +1,13 @@
 #include "cli/status.h"
 
+#include <chrono>
 #include <stdexcept>
 
 #include "app/catalog.h"
 #include "cli/exporter_client.h"
 #include "cli/flags.h"
 #include "cli/subcommand.h"
+#include "core/thresholds.h"
 
 namespace afp::cli {
 
@@ -15,6 +17,7 @@ struct Options {
   StatusSourceOptions source;
   bool json = false;
   bool help = false;
+  std::chrono::seconds cache_settle{core::kCacheHitSettleSeconds};
 };
 
 constexpr std::string_view kUsage =
@@ -22,12 +25,15 @@ constexpr std::string_view kUsage =
     "                           [--tls.ca-file FILE | --tls.insecure-skip-verify]\n"
     "                           [--basic-auth.username NAME --basic-auth.password-file FILE]\n"
     "                           [--path.procfs DIR] [--path.sysfs DIR] [--path.rootfs DIR]\n"
+    "                           [--pg.cache-settle DURATION]\n"
     "Reads the pipeline p95s and identification errors (pushed between the two scrapes),\n"
     "CPU busy, memory used and disk used (and, when the exporter has a DSN, PostgreSQL\n"
     "up, slowest statement mean time, cache hit ratio and dead-row ratio) from the exporter\n"
     "at --url (default http://127.0.0.1:9793/metrics) twice, --interval apart (default\n"
     "1s), and judges them against the thresholds. Without --url, when nothing listens at the\n"
     "default address, it reads the system from the built-in collectors instead.\n"
+    "The cache hit ratio is not judged until PostgreSQL has been up --pg.cache-settle\n"
+    "(default 15m, as AfpPostgresCacheHitLow; give rules with shortened timings' value).\n"
     "An https:// exporter's certificate is checked against the system's CAs and must name\n"
     "the URL's host. For an exporter with a --web.config.file:\n";
 
@@ -63,6 +69,8 @@ Options parse_flags(const std::vector<std::string>& args, const std::string& def
       src.interval = flag.duration();
     } else if (flag.is("timeout")) {
       src.timeout = flag.duration();
+    } else if (flag.is("pg.cache-settle")) {
+      o.cache_settle = std::chrono::duration_cast<std::chrono::seconds>(flag.duration());
     } else {
       flag.unknown();
     }
@@ -77,7 +85,8 @@ int report(const Subcommand& command, const Options& o, std::ostream& out, std::
     std::string source;
     auto scrapes = read_source(o.source, source, err);
     if (!scrapes) return kExitError;
-    auto rows = evaluate(scrapes->before, scrapes->after, scrapes->elapsed, scrapes->read_at);
+    auto rows = evaluate(scrapes->before, scrapes->after, scrapes->elapsed, scrapes->read_at,
+                         o.cache_settle);
     if (o.json) {
       print_json(out, source, rows);
     } else {

@@ -26,6 +26,8 @@ struct Scrapes {
   const std::vector<Sample>& after;
   std::chrono::duration<double> elapsed;
   std::optional<std::chrono::system_clock::time_point> read_at;
+  // How long after PostgreSQL started its cache hit ratio is not judged.
+  std::chrono::seconds cache_settle;
 };
 
 // 5123456 -> "5.12M": a table's size at a glance.
@@ -254,7 +256,8 @@ std::optional<std::string> warming_since_start(const Scrapes& s) {
   if (start == nullptr || !s.read_at || !std::isfinite(start->value)) return std::nullopt;
   std::chrono::duration<double> now = s.read_at->time_since_epoch();
   double age = now.count() - start->value;
-  if (age > static_cast<double>(core::kCacheHitSettleSeconds)) return std::nullopt;
+  auto settle = static_cast<long long>(s.cache_settle.count());
+  if (age > static_cast<double>(settle)) return std::nullopt;
   std::array<char, 160> buf{};
   if (age < 0) {
     std::snprintf(buf.data(), buf.size(),
@@ -265,7 +268,7 @@ std::optional<std::string> warming_since_start(const Scrapes& s) {
     std::snprintf(buf.data(), buf.size(),
                   "PostgreSQL started %.4g s ago, judged from %lld s on: its cache is still "
                   "warming",
-                  age, static_cast<long long>(core::kCacheHitSettleSeconds));
+                  age, settle);
   }
   return std::string(buf.data());
 }
@@ -508,9 +511,10 @@ constexpr std::array<Check, 9> kChecks{check_pipeline_p95s, check_identification
 
 std::vector<CheckRow> evaluate(const std::vector<Sample>& before, const std::vector<Sample>& after,
                                std::chrono::duration<double> elapsed,
-                               std::optional<std::chrono::system_clock::time_point> read_at) {
+                               std::optional<std::chrono::system_clock::time_point> read_at,
+                               std::chrono::seconds cache_settle) {
   std::vector<CheckRow> rows;
-  Scrapes s{before, after, elapsed, read_at};
+  Scrapes s{before, after, elapsed, read_at, cache_settle};
   for (Check check : kChecks)
     check(s, rows);
   return rows;

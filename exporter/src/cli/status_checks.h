@@ -39,7 +39,8 @@ struct CheckRow {
 std::vector<CheckRow> evaluate(
     const std::vector<metrics::Sample>& before, const std::vector<metrics::Sample>& after,
     std::chrono::duration<double> elapsed = {},
-    std::optional<std::chrono::system_clock::time_point> read_at = std::nullopt);
+    std::optional<std::chrono::system_clock::time_point> read_at = std::nullopt,
+    std::chrono::seconds cache_settle = std::chrono::seconds(core::kCacheHitSettleSeconds));
 
 // 1 when any row is WARN or CRIT; otherwise 0 when at least one row was judged OK and 2
 // when nothing could be judged (a check that checked nothing is not a pass).

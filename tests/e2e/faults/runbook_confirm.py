@@ -14,6 +14,7 @@ The demo runs its rules on a shortened timeline (AFP_DEMO_SCALE): PromQL ranges 
 of 15 minutes or less are shortened the same way as the demo's rules (derive.py's
 scale_expr), so that `increase(x[10m])` looks at the stretch the demo's alert judged.
 """
+import math
 import os
 import re
 import shlex
@@ -94,6 +95,10 @@ class Confirmer:
         # The demo listens on a free port, not status's default 9793.
         if argv[:2] == ["afp_exporter", "status"] and "--url" not in argv:
             argv += ["--url", f"http://{self.demo_values['exporter']}/metrics"]
+        # ...and its AfpPostgresCacheHitLow waits the scaled 15 minutes after PostgreSQL's
+        # start, as scripts/demo status does.
+        if argv[:2] == ["afp_exporter", "status"] and "--pg.cache-settle" not in argv:
+            argv += ["--pg.cache-settle", f"{math.ceil(900 * self.scale)}s"]
         r = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=120)
         return shlex.join(argv), f"{r.stdout}{r.stderr}(exit {r.returncode})\n"
 
