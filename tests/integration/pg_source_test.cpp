@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "collectors/scraper.h"
+#include "pg/collectors.h"
 #include "pg/connection.h"
 #include "pg/source.h"
 #include "pg_test_db.h"
@@ -418,4 +420,42 @@ TEST_CASE("pg: a new collection lets go of the last one, so two are never reside
   CHECK(first.expired());
   auto second = source.snapshot(pg::Clock::now() - 1s, pg::Clock::now() + 20s);
   CHECK(second->parts.at("slow").ok);
+}
+
+// The scraper hands a PostgreSQL part to the response uncopied (ScrapeContext::shared_text).
+// While it is being sent, other scrapes go on: one starts a new collection, which lets go
+// of the source's reference to the old snapshot, and replaces it. The text being sent must
+// stay the old snapshot's, alive until the drain returns (under ASan, a read of freed memory
+// here aborts the test).
+TEST_CASE("pg: a part being sent outlives the collection that replaces its snapshot",
+          "[pg][concurrency][memory]") {
+  log::Logger log(log::Level::error);
+  auto source = std::make_shared<pg::Source>(dsn(), pg::SourceOptions{}, log);
+  source->add("slow", std::make_unique<SlowQuery>(0.1));
+  std::vector<collectors::NamedCollector> list;
+  list.push_back({"postgres", pg::make_up_collector(source)});
+  list.push_back({"slow", pg::make_collector(source, "slow")});
+  collectors::CollectorHealth health(log);
+  collectors::Scraper scraper(std::move(list), health);
+
+  std::string text;
+  metrics::TextWriter writer(text);
+  std::string sent;
+  int parts_sent = 0;
+  scraper.scrape(writer, pg::Clock::now() + 20s, [&](std::string_view piece) {
+    sent.append(piece);
+    if (piece.find("slow_backend_pid") == std::string_view::npos) return;
+    ++parts_sent;
+    std::string before(piece);
+    // Another scrape, meanwhile: a whole new collection, begun and finished.
+    auto asked = pg::Clock::now();
+    auto newer = source->snapshot(asked, asked + 20s);
+    REQUIRE(newer->parts.at("slow").ok);
+    CHECK(newer->started >= asked);
+    CHECK(newer->parts.at("slow").text.data() != piece.data());
+    CHECK(piece == before);
+  });
+  CHECK(parts_sent == 1);
+  CHECK(sent.find("afp_exporter_scrape_collector_success{collector=\"slow\"} 1") !=
+        std::string::npos);
 }

@@ -4,10 +4,22 @@ namespace afp::pg {
 
 namespace {
 
-class PartCollector final : public collectors::Collector {
+// A collector over the shared PostgreSQL source: the scrape's first word starts the
+// collection, so that it overlaps with the collectors that run before this one.
+class SourceCollector : public collectors::Collector {
+ public:
+  void scrape_starting(Clock::time_point scrape_start) final { source_->prefetch(scrape_start); }
+
+ protected:
+  explicit SourceCollector(std::shared_ptr<Source> source) : source_(std::move(source)) {}
+
+  std::shared_ptr<Source> source_;
+};
+
+class PartCollector final : public SourceCollector {
  public:
   PartCollector(std::shared_ptr<Source> source, std::string name)
-      : source_(std::move(source)), name_(std::move(name)) {}
+      : SourceCollector(std::move(source)), name_(std::move(name)) {}
 
   void collect(collectors::ScrapeContext& ctx) override {
     auto snapshot = source_->snapshot(ctx.scrape_start, ctx.deadline);
@@ -20,16 +32,13 @@ class PartCollector final : public collectors::Collector {
     ctx.shared_owner = std::move(snapshot);
   }
 
-  void scrape_starting(Clock::time_point scrape_start) override { source_->prefetch(scrape_start); }
-
  private:
-  std::shared_ptr<Source> source_;
   std::string name_;
 };
 
-class UpCollector final : public collectors::Collector {
+class UpCollector final : public SourceCollector {
  public:
-  explicit UpCollector(std::shared_ptr<Source> source) : source_(std::move(source)) {}
+  explicit UpCollector(std::shared_ptr<Source> source) : SourceCollector(std::move(source)) {}
 
   void collect(collectors::ScrapeContext& ctx) override {
     auto snapshot = source_->snapshot(ctx.scrape_start, ctx.deadline);
@@ -46,11 +55,6 @@ class UpCollector final : public collectors::Collector {
       ctx.out.sample({}, *snapshot->postmaster_start);
     }
   }
-
-  void scrape_starting(Clock::time_point scrape_start) override { source_->prefetch(scrape_start); }
-
- private:
-  std::shared_ptr<Source> source_;
 };
 
 }  // namespace
