@@ -276,7 +276,12 @@ local keep(severity, critical, warning) = if severity == 'critical' then critica
                    'AfpPostgresDown',
                    'critical',
                    'database',
-                   expr='pg_up{%s} < 1' % pg,
+                   // The last pg_up of the past minute, not the current one: a scrape that
+                   // stops waiting before a hung server's collection ends exports no pg_up,
+                   // and that collection's pg_up 0 serves the next scrape. Gaps and zeros
+                   // alternating kept `pg_up < 1` from lasting its `for`, so a PostgreSQL that
+                   // accepts connections and never answers paged nothing.
+                   expr='last_over_time(pg_up{%s}[1m]) < 1' % pg,
                    summary='PostgreSQL unreachable from {{ $labels.instance }}',
                    description='The exporter on {{ $labels.instance }} has not been able to connect to PostgreSQL and run a query for %s (pg_up {{ $value }}). Look-ups and inserts of the app fail too unless it uses another server.'
                                % inWords('AfpPostgresDown'),

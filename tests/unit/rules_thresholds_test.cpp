@@ -176,13 +176,15 @@ std::vector<const Threshold*> header_thresholds() {
   return all;
 }
 
-// The comparisons `SERIES[{matchers}] OP NUMBER` of an expression: (operator, number).
+// The comparisons `SERIES[{matchers}] OP NUMBER` of an expression, or of a function over
+// its range (`last_over_time(SERIES[{matchers}][1m]) OP NUMBER`): (operator, number).
 // ECMAScript regular expressions have no look-behind: the character before the series is
 // matched instead (start, or neither a word character nor a colon).
 std::vector<std::pair<std::string, double>> comparisons(const std::string& expr,
                                                         const std::string& series) {
   std::regex re("(?:^|[^\\w:])" + regex_escape(series) +
-                R"((?:\{[^}]*\})?\s*(>=|<=|==|!=|>|<)\s*()" + kNumber + R"()(?![\w.]))");
+                R"((?:\{[^}]*\})?(?:\[\w+\]\))?\s*(>=|<=|==|!=|>|<)\s*()" + kNumber +
+                R"()(?![\w.]))");
   std::vector<std::pair<std::string, double>> found;
   for (std::sregex_iterator it(expr.begin(), expr.end(), re), end; it != end; ++it)
     found.emplace_back((*it)[1].str(), std::stod((*it)[2].str()));
