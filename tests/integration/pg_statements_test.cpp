@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "metrics/text_parser.h"
+#include "metrics/text_writer.h"
 #include "pg/query.h"
 #include "pg/source.h"
 #include "pg/sql_canonical.h"
@@ -148,6 +150,23 @@ TEST_CASE("pg_stat_statements: 30 IN-list lengths are one series counting every 
             count_lines(text, "pg_stat_statements_query_id{queryid=\"" + label + "\"") ==
         count_lines(text, "pg_stat_statements_calls_total{") - 1);
   CHECK(text.find("decode($") == std::string::npos);
+  // Rendered from data as it is sent, every series is named and labelled as TextWriter's
+  // sample() writes its parsed form (the query texts' escapes included).
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line.starts_with('#')) continue;
+    auto parsed = metrics::parse_text(line + "\n");
+    REQUIRE(parsed.size() == 1);
+    std::vector<metrics::LabelRef> labels;
+    for (const auto& [name, label_value] : parsed[0].labels)
+      labels.push_back({name, label_value});
+    std::string again;
+    metrics::TextWriter writer(again);
+    writer.family(parsed[0].name, "", metrics::MetricType::Gauge);
+    again.clear();
+    writer.sample("", labels, parsed[0].value);
+    CHECK(again.substr(0, again.rfind(' ')) == line.substr(0, line.rfind(' ')));
+  }
 
   // A statement without a list: exactly the view's values, under its own queryid.
   auto count = db.sql(
