@@ -254,7 +254,7 @@ MergeOptions merge_options(const StatementsSettings& settings) {
 // One collection's families as data, rendered as each scrape sends them: every exported
 // series' label set and values in contiguous memory (the families read them sequentially,
 // five times), the query_id family's label sets, and the self-metrics, already rendered.
-// Immutable once built, so every scrape of the collection renders it at once.
+// Immutable once built: scrapes of the collection may render it at the same time.
 class StatementsText final : public metrics::DeferredText {
  public:
   struct Range {
