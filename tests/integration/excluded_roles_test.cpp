@@ -50,7 +50,7 @@ std::string scrape(const std::string& dsn, const std::vector<std::string>& exclu
   auto part = snapshot->parts.at("pg_stat_statements");
   INFO(part.error);
   REQUIRE(part.ok);
-  return part.text;
+  return part.whole_text();
 }
 
 std::vector<std::string> slow_queries(const std::string& dsn, std::vector<std::string> flags) {

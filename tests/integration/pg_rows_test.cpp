@@ -135,7 +135,7 @@ TEST_CASE("pg_stat_statements: a connection lost while the counters are read exp
   auto first = scrape();
   INFO(first.error);
   REQUIRE(first.ok);
-  CHECK_THAT(first.text, Catch::Contains("pg_stat_statements_calls_total{"));
+  CHECK_THAT(first.whole_text(), Catch::Contains("pg_stat_statements_calls_total{"));
 
   // The counters query reads pg_database: it waits behind this lock, and its session is
   // ended while it waits.
@@ -156,13 +156,13 @@ TEST_CASE("pg_stat_statements: a connection lost while the counters are read exp
   auto part = lost.get();
   CHECK_FALSE(part.ok);
   CHECK_THAT(part.error, Catch::Contains("terminat"));
-  CHECK(part.text.empty());
+  CHECK(part.whole_text().empty());
 
   // Connected again after the backoff, the collector is whole again.
   std::this_thread::sleep_for(1100ms);
   auto again = scrape();
   INFO(again.error);
   CHECK(again.ok);
-  CHECK_THAT(again.text, Catch::Contains("pg_stat_statements_calls_total{"));
-  CHECK_THAT(again.text, Catch::Contains("afp_exporter_pg_statements_remembered{"));
+  CHECK_THAT(again.whole_text(), Catch::Contains("pg_stat_statements_calls_total{"));
+  CHECK_THAT(again.whole_text(), Catch::Contains("afp_exporter_pg_statements_remembered{"));
 }

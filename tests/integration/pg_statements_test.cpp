@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "metrics/text_parser.h"
+#include "metrics/text_writer.h"
 #include "pg/query.h"
 #include "pg/source.h"
 #include "pg/sql_canonical.h"
@@ -63,7 +65,7 @@ pg::Part scrape(pg::Source& s) {
 std::string text_of(pg::Source& s) {
   auto part = scrape(s);
   REQUIRE(part.ok);
-  return part.text;
+  return part.whole_text();
 }
 
 // The value of one series in exposition text; NaN when it is not there.
@@ -131,7 +133,7 @@ TEST_CASE("pg_stat_statements: 30 IN-list lengths are one series counting every 
   auto part = scrape(*s);
   INFO(part.error);
   REQUIRE(part.ok);
-  const std::string& text = part.text;
+  const std::string& text = part.whole_text();
   INFO(text);
 
   auto label = lookup_label(db);
@@ -148,6 +150,23 @@ TEST_CASE("pg_stat_statements: 30 IN-list lengths are one series counting every 
             count_lines(text, "pg_stat_statements_query_id{queryid=\"" + label + "\"") ==
         count_lines(text, "pg_stat_statements_calls_total{") - 1);
   CHECK(text.find("decode($") == std::string::npos);
+  // Rendered from data as it is sent, every series is named and labelled as TextWriter's
+  // sample() writes its parsed form (the query texts' escapes included).
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line.starts_with('#')) continue;
+    auto parsed = metrics::parse_text(line + "\n");
+    REQUIRE(parsed.size() == 1);
+    std::vector<metrics::LabelRef> labels;
+    for (const auto& [name, label_value] : parsed[0].labels)
+      labels.push_back({name, label_value});
+    std::string again;
+    metrics::TextWriter writer(again);
+    writer.family(parsed[0].name, "", metrics::MetricType::Gauge);
+    again.clear();
+    writer.sample("", labels, parsed[0].value);
+    CHECK(again.substr(0, again.rfind(' ')) == line.substr(0, line.rfind(' ')));
+  }
 
   // A statement without a list: exactly the view's values, under its own queryid.
   auto count = db.sql(
@@ -186,7 +205,7 @@ TEST_CASE("pg_stat_statements: 30 IN-list lengths are one series counting every 
   auto after = scrape(*s);
   REQUIRE(after.ok);
   CHECK(text_reads() == reads + 1);
-  CHECK(value(after.text, series("pg_stat_statements_calls_total", label)) == lookups + 1);
+  CHECK(value(after.whole_text(), series("pg_stat_statements_calls_total", label)) == lookups + 1);
 
   // Only this database unless asked for all.
   test::admin_sql("SELECT 'statements_test other database'", "postgres");
@@ -196,25 +215,25 @@ TEST_CASE("pg_stat_statements: 30 IN-list lengths are one series counting every 
   auto everywhere = source(db.dsn, all);
   auto e = scrape(*everywhere);
   REQUIRE(e.ok);
-  CHECK_THAT(e.text, Catch::Contains("{datname=\"postgres\",user=\"postgres\",queryid=\""));
-  CHECK(value(e.text, series("pg_stat_statements_calls_total", label)) == lookups + 1);
+  CHECK_THAT(e.whole_text(), Catch::Contains("{datname=\"postgres\",user=\"postgres\",queryid=\""));
+  CHECK(value(e.whole_text(), series("pg_stat_statements_calls_total", label)) == lookups + 1);
 
   // Defaults: no query texts; limit and min-calls apply after merging.
   auto plain = source(db.dsn);
   auto p = scrape(*plain);
   REQUIRE(p.ok);
-  CHECK(p.text.find("pg_stat_statements_query_id") == std::string::npos);
-  CHECK(value(p.text, series("pg_stat_statements_calls_total", label)) == lookups + 1);
+  CHECK(p.whole_text().find("pg_stat_statements_query_id") == std::string::npos);
+  CHECK(value(p.whole_text(), series("pg_stat_statements_calls_total", label)) == lookups + 1);
   pg::StatementsSettings one;
   one.limit = 1;
   auto top1 = source(db.dsn, one);
-  CHECK(count_lines(scrape(*top1).text, "pg_stat_statements_calls_total{") == 1);
+  CHECK(count_lines(scrape(*top1).whole_text(), "pg_stat_statements_calls_total{") == 1);
   pg::StatementsSettings busy;
   busy.min_calls = lookups + 1;
   auto few = source(db.dsn, busy);
   auto f = scrape(*few);
-  CHECK(value(f.text, series("pg_stat_statements_calls_total", label)) == lookups + 1);
-  CHECK(std::isnan(value(f.text, series("pg_stat_statements_calls_total", qid))));
+  CHECK(value(f.whole_text(), series("pg_stat_statements_calls_total", label)) == lookups + 1);
+  CHECK(std::isnan(value(f.whole_text(), series("pg_stat_statements_calls_total", qid))));
 }
 
 TEST_CASE("pg_stat_statements: resets and evictions keep merged counters monotonic",
@@ -230,7 +249,7 @@ TEST_CASE("pg_stat_statements: resets and evictions keep merged counters monoton
     auto part = scrape(*s);
     INFO(part.error);
     REQUIRE(part.ok);
-    return value(part.text, series("pg_stat_statements_calls_total", label));
+    return value(part.whole_text(), series("pg_stat_statements_calls_total", label));
   };
   CHECK(calls() == 30);
 
@@ -272,13 +291,14 @@ TEST_CASE("pg_stat_statements: a database without the extension is one clear err
       "pg_stat_statements is not installed in database \"statements_noext_test\": run CREATE "
       "EXTENSION pg_stat_statements; in that database as a superuser";
   CHECK(part.error == missing);
-  CHECK(part.text.empty());
+  CHECK(part.whole_text().empty());
   // Fixed while the exporter runs: the next scrape works.
   test::admin_sql("CREATE EXTENSION pg_stat_statements", database);
   auto fixed = scrape(*s);
   INFO(fixed.error);
   CHECK(fixed.ok);
-  CHECK_THAT(fixed.text, Catch::Contains("# TYPE pg_stat_statements_calls_total counter\n"));
+  CHECK_THAT(fixed.whole_text(),
+             Catch::Contains("# TYPE pg_stat_statements_calls_total counter\n"));
   // Dropped while it runs: the same message.
   test::admin_sql("DROP EXTENSION pg_stat_statements", database);
   auto dropped = scrape(*s);

@@ -40,7 +40,7 @@ std::string scrape_with_query_text(const std::string& dsn) {
   REQUIRE(snapshot->up);
   const auto& part = snapshot->parts.at("pg_stat_statements");
   REQUIRE(part.ok);
-  return part.text;
+  return part.whole_text();
 }
 
 std::string db_report(const std::string& dsn, std::vector<std::string> args) {

@@ -6,7 +6,9 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
+#include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -145,6 +147,68 @@ TEST_CASE("a send that fails stops the writer with ConnectionLost", "[http][stre
 
 namespace {
 
+// A transport that writes asynchronously as the server's does: send() only keeps the
+// pieces' views, and wait() reads the bytes behind them. A stream that reused a buffer
+// before wait() (while a write would still be reading it) sends changed bytes.
+struct DeferredTransport {
+  std::vector<std::string_view> in_flight;
+  std::string bytes;
+  int sends = 0;
+  int sends_while_in_flight = 0;
+
+  http::BodyStream::Send send() {
+    return [this](std::span<const std::string_view> pieces) {
+      if (!in_flight.empty()) ++sends_while_in_flight;
+      in_flight.assign(pieces.begin(), pieces.end());
+      ++sends;
+    };
+  }
+  http::BodyStream::Wait wait() {
+    return [this] {
+      for (auto piece : in_flight)
+        bytes += piece;
+      in_flight.clear();
+    };
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a piece in flight is left untouched until its write is waited for", "[http][stream]") {
+  for (bool gzip : {false, true}) {
+    DeferredTransport transport;
+    {
+      http::ReplyHead head{"HTTP/1.1 200 OK\r\n", "", gzip, false};
+      http::BodyStream stream(head, {true, 1000, "\r\n"}, transport.send(), transport.wait());
+      auto text = sample_text(gzip ? 3'000'000 : 200'000);
+      write_in_pieces(stream, text);
+      CHECK_FALSE(stream.finish());
+      CHECK(transport.in_flight.empty());  // finish() waited for the last piece
+      auto [head_text, body] = split_head(transport.bytes);
+      CHECK(head_text.starts_with("HTTP/1.1 200 OK\r\n"));
+      CHECK((gzip ? gunzip(dechunk(body)) : dechunk(body)) == text);
+    }
+    CHECK(transport.sends > 2);
+    CHECK(transport.sends_while_in_flight == 0);
+  }
+}
+
+TEST_CASE("a stream destroyed with a piece in flight waits for its write", "[http][stream]") {
+  DeferredTransport transport;
+  auto text = sample_text(5'000);
+  {
+    http::BodyStream stream({"HTTP/1.1 200 OK\r\n", "", false, false}, {true, 1000, "\r\n"},
+                            transport.send(), transport.wait());
+    stream.write(text);
+    CHECK(stream.started());
+    CHECK_FALSE(transport.in_flight.empty());
+  }  // a producer that failed here: the session closes, and the write ends before the buffers
+  CHECK(transport.in_flight.empty());
+  CHECK(transport.bytes.find(text.substr(0, 500)) != std::string::npos);
+}
+
+namespace {
+
 // A server with /big (a streamed body of `text`), /small (a plain body), /fails-late (a
 // stream that throws after 200 kB) and /fails-early (one that throws before writing).
 struct StreamingServer {
@@ -254,4 +318,19 @@ TEST_CASE("a client that stops reading a stream frees the worker at the write de
   CHECK(next.status == 200);
   CHECK(s.lost);
   CHECK(stalled.closed_within(5s));
+}
+
+TEST_CASE("a client slower than the server receives every piece intact", "[http][stream]") {
+  StreamingServer s;
+  s.text = sample_text(1'500'000);  // many pieces, each written while the next is produced
+  for (bool gzip : {false, true}) {
+    test::RawConnection slow(s.port, 16 * 1024);  // small: the server waits on it
+    REQUIRE(slow.send(std::string("GET /big HTTP/1.1\r\nHost: x\r\n") +
+                      (gzip ? "Accept-Encoding: gzip\r\n" : "") + "\r\n"));
+    auto [head, body] =
+        split_head(slow.receive_slowly(60s, "\r\n0\r\n\r\n", gzip ? 512 : 8192, 200us));
+    CHECK(head.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+    CHECK((gzip ? gunzip(dechunk(body)) : dechunk(body)) == s.text);
+  }
+  CHECK_FALSE(s.lost);
 }

@@ -12,14 +12,19 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace afp::test {
 
 // A TCP connection to 127.0.0.1:port, closed with the object.
 class RawConnection {
  public:
-  explicit RawConnection(int port) {
+  // receive_buffer: SO_RCVBUF in bytes, set before the connection (0: the system's).
+  explicit RawConnection(int port, int receive_buffer = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (receive_buffer > 0) {
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    }
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -65,6 +70,29 @@ class RawConnection {
         break;
       }
       out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+
+  // As receive(), reading at most `read_bytes` at a time with `pause` before each read: a
+  // client slower than the server, whose sends then wait on it.
+  std::string receive_slowly(std::chrono::milliseconds timeout, std::string_view stop,
+                             std::size_t read_bytes, std::chrono::microseconds pause) {
+    std::string out;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string buf(read_bytes, '\0');
+    while (fd_ >= 0 && out.find(stop) == std::string::npos) {
+      std::this_thread::sleep_for(pause);
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+      ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+      if (n <= 0) {
+        closed_ = true;
+        break;
+      }
+      out.append(buf.data(), static_cast<std::size_t>(n));
     }
     return out;
   }

@@ -2,6 +2,7 @@
 // failed; one that only copies memory (the pipeline's histograms, the probe) still runs.
 #include "collectors/scraper.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <sstream>
 #include <thread>
@@ -185,6 +186,80 @@ TEST_CASE("a collector's shared text follows its own, uncopied when drained, nev
   REQUIRE(handed.size() == 2);
   CHECK(handed[1] == *shared);
   CHECK(handed[1].data() == shared->data());  // the collector's own memory, not a copy
+}
+
+namespace {
+
+// Text rendered as it is sent, in the given pieces; counts its renderings.
+class PiecesText final : public metrics::DeferredText {
+ public:
+  explicit PiecesText(std::vector<std::string> pieces) : pieces_(std::move(pieces)) {}
+  void render(const Emit& emit) const override {
+    ++renderings;
+    std::string piece;  // reused: a piece is valid during its emit only
+    for (const auto& p : pieces_) {
+      piece = p;
+      emit(piece);
+    }
+  }
+  mutable std::atomic<int> renderings = 0;
+
+ private:
+  std::vector<std::string> pieces_;
+};
+
+class DeferredTextCollector final : public collectors::Collector {
+ public:
+  DeferredTextCollector(std::shared_ptr<const PiecesText> text, bool fail_after)
+      : text_(std::move(text)), fail_after_(fail_after) {}
+  void collect(collectors::ScrapeContext& ctx) override {
+    ctx.out.family("own_value", "Written.", metrics::MetricType::Gauge);
+    ctx.out.sample({}, 2);
+    ctx.deferred_text = text_;
+    if (fail_after_) throw collectors::CollectError("failed after naming its text");
+  }
+
+ private:
+  std::shared_ptr<const PiecesText> text_;
+  bool fail_after_;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a collector's deferred text is rendered after its own, piece by piece, never on "
+    "failure",
+    "[collector]") {
+  log::Logger quiet(log::Level::error);
+  collectors::CollectorHealth health(quiet);
+  auto deferred = std::make_shared<const PiecesText>(
+      std::vector<std::string>{"deferred_value{n=\"1\"} 3\n", "deferred_value{n=\"2\"} 4\n"});
+  auto failing = std::make_shared<const PiecesText>(std::vector<std::string>{"never 1\n"});
+  std::vector<collectors::NamedCollector> list;
+  list.push_back({"defers", std::make_unique<DeferredTextCollector>(deferred, false)});
+  list.push_back({"fails", std::make_unique<DeferredTextCollector>(failing, true)});
+  collectors::Scraper scraper(std::move(list), health);
+
+  std::string whole;
+  metrics::TextWriter whole_out(whole);
+  scraper.scrape(whole_out);
+  CHECK_THAT(whole, Catch::StartsWith("# HELP own_value Written.\n# TYPE own_value gauge\n"
+                                      "own_value 2\ndeferred_value{n=\"1\"} 3\n"
+                                      "deferred_value{n=\"2\"} 4\n# HELP afp_exporter_"));
+  CHECK(whole.find("never") == std::string::npos);
+
+  std::vector<std::string> handed;
+  std::string buffer;
+  metrics::TextWriter out(buffer);
+  scraper.scrape(out, Clock::time_point::max(), [&](std::string_view text) {
+    if (text.find("afp_exporter_") == std::string_view::npos) handed.emplace_back(text);
+  });
+  CHECK(handed == std::vector<std::string>{"# HELP own_value Written.\n# TYPE own_value gauge\n"
+                                           "own_value 2\n",
+                                           "deferred_value{n=\"1\"} 3\n",
+                                           "deferred_value{n=\"2\"} 4\n"});
+  CHECK(deferred->renderings == 2);
+  CHECK(failing->renderings == 0);  // a failed collector's text is never rendered
 }
 
 TEST_CASE("every collector hears of the scrape before the first one collects", "[collector]") {

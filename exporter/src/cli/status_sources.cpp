@@ -94,7 +94,7 @@ std::pair<std::vector<Sample>, std::vector<Sample>> collect_locally(
       auto mark = text.size();
       try {
         collector->collect(ctx);
-        text.append(ctx.shared_text);
+        collectors::append_shared(ctx, text);
       } catch (const std::exception& e) {
         text.resize(mark);  // as the scraper: never half a family
         if (reported.insert(name).second) {

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 
+#include "metrics/deferred_text.h"
 #include "metrics/text_writer.h"
 
 namespace afp::collectors {
@@ -25,7 +27,17 @@ struct ScrapeContext {
   // of one collection. `shared_owner` keeps it alive until it is sent.
   std::string_view shared_text{};
   std::shared_ptr<const void> shared_owner{};
+  // Then text rendered only as it goes out (pg_stat_statements' thousands of series): the
+  // collector has succeeded before a byte of it is rendered, and rendering cannot fail.
+  std::shared_ptr<const metrics::DeferredText> deferred_text{};
 };
+
+// What a successful collector left besides `out`'s text (shared_text, then deferred_text),
+// appended to `text`.
+inline void append_shared(const ScrapeContext& ctx, std::string& text) {
+  text.append(ctx.shared_text);
+  if (ctx.deferred_text) metrics::append_rendered(*ctx.deferred_text, text);
+}
 
 // A collector writes whole metric families into ctx.out. It throws CollectError when it
 // cannot produce its output; the scraper then discards whatever it had written, so a

@@ -31,15 +31,14 @@ std::uint64_t CollectorHealth::parse_errors(const std::string& name) const {
 namespace {
 
 // A successful collector's output, to `drain` (and out of the buffer) or, without one,
-// into the buffer after the rest.
-void pass_on(std::string& buffer, std::string_view shared_text, const Scraper::Drain& drain) {
-  if (!drain) {
-    buffer.append(shared_text);
-    return;
-  }
+// into the buffer after the rest. Its deferred text is rendered here, piece by piece, each
+// drained while the next is rendered.
+void pass_on(std::string& buffer, const ScrapeContext& ctx, const Scraper::Drain& drain) {
+  if (!drain) return append_shared(ctx, buffer);
   if (!buffer.empty()) drain(buffer);
   buffer.clear();
-  if (!shared_text.empty()) drain(shared_text);
+  if (!ctx.shared_text.empty()) drain(ctx.shared_text);
+  if (ctx.deferred_text) ctx.deferred_text->render(drain);
 }
 
 }  // namespace
@@ -86,7 +85,7 @@ void Scraper::scrape(metrics::TextWriter& out, std::chrono::steady_clock::time_p
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     results.push_back({took.count(), ok});
     health_.record(entry.name, ok, ctx.malformed_lines, error);
-    if (ok) pass_on(buffer, ctx.shared_text, drain);
+    if (ok) pass_on(buffer, ctx, drain);
   }
 
   out.family("afp_exporter_scrape_collector_duration_seconds",

@@ -48,7 +48,8 @@ class Scraper {
   Scraper(std::vector<NamedCollector> collectors, CollectorHealth& health);
 
   // Takes a collector's text once the collector has succeeded: what it wrote into the
-  // writer's buffer, then its shared text (ScrapeContext::shared_text).
+  // writer's buffer, then its shared text (ScrapeContext::shared_text), then its deferred
+  // text in the pieces it is rendered in (valid during the call only).
   using Drain = std::function<void(std::string_view text)>;
 
   // With `drain`, out's buffer holds one collector's output at a time: each is handed

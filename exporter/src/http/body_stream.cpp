@@ -1,6 +1,5 @@
 #include "http/body_stream.h"
 
-#include <array>
 #include <charconv>
 
 namespace afp::http {
@@ -12,8 +11,18 @@ constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 }  // namespace
 
-BodyStream::BodyStream(ReplyHead head, Framing framing, Send send)
-    : head_(std::move(head)), framing_(std::move(framing)), send_(std::move(send)) {}
+BodyStream::BodyStream(ReplyHead head, Framing framing, Send send, Wait wait)
+    : head_(std::move(head)),
+      framing_(std::move(framing)),
+      send_(std::move(send)),
+      wait_(std::move(wait)) {}
+
+BodyStream::~BodyStream() {
+  try {
+    wait_for_write();
+  } catch (const std::exception&) {  // the failure is the caller's to report, if any
+  }
+}
 
 void BodyStream::write(std::string_view data) {
   if (started_) return pass(data);
@@ -34,56 +43,68 @@ void BodyStream::start() {
   pass(held);
 }
 
-// Plain text is sent once a piece's worth has gathered, a large write at once; gzip output,
-// about a tenth of its input, once a piece's worth of it has gathered.
+// Gzip output, about a tenth of its input, is sent once a piece's worth has gathered;
+// plain text a piece at a time, however large the write (a scrape never holds more than
+// two pieces of its own).
 void BodyStream::pass(std::string_view data) {
   if (gzip_) {
     gzipper_->add(data, pending_);
-    if (pending_.size() >= framing_.piece_bytes) {
-      emit(pending_);
-      pending_.clear();
-    }
+    if (pending_.size() >= framing_.piece_bytes) emit();
     return;
   }
-  if (pending_.size() + data.size() < framing_.piece_bytes) {
-    pending_ += data;
-    return;
+  while (pending_.size() + data.size() >= framing_.piece_bytes) {
+    std::size_t room = framing_.piece_bytes - std::min(pending_.size(), framing_.piece_bytes);
+    pending_.append(data.substr(0, room));
+    data.remove_prefix(room);
+    emit();
   }
-  emit(pending_, data);
-  pending_.clear();
+  pending_ += data;
 }
 
 std::optional<std::string> BodyStream::finish() {
   if (!started_) return std::move(pending_);
   if (gzip_) gzipper_->finish(pending_);
-  emit(pending_, {}, true);
-  pending_.clear();
+  emit(true);
+  wait_for_write();
   return std::nullopt;
 }
 
-// One send: the head before the first piece, the chunk's size line and CRLF around the
-// data when chunked, and the last chunk after the end.
-void BodyStream::emit(std::string_view a, std::string_view b, bool last) {
-  std::array<std::string_view, 6> pieces{};
+void BodyStream::wait_for_write() {
+  if (!in_flight_) return;
+  in_flight_ = false;  // waited for, whether or not it was written
+  if (wait_) wait_();
+}
+
+// One send of pending_: the head before the first piece, the chunk's size line and CRLF
+// around the data when chunked, and the last chunk after the end. It waits for the
+// previous send first, whose buffer pending_ then becomes.
+void BodyStream::emit(bool last) {
+  wait_for_write();
+  std::swap(pending_, sending_);
+  pending_.clear();
+  std::array<std::string_view, 5> pieces{};
   std::size_t n = 0;
-  if (!head_text_.empty()) pieces[n++] = head_text_;
-  std::size_t size = a.size() + b.size();
-  std::array<char, 24> size_line{};
+  if (!head_sent_) pieces[n++] = head_text_;
+  std::size_t size = sending_.size();
   if (framing_.chunked && size > 0) {
-    auto [end, ec] = std::to_chars(size_line.data(), size_line.data() + 16, size, 16);
+    auto [end, ec] = std::to_chars(size_line_.data(), size_line_.data() + 16, size, 16);
     end[0] = '\r';
     end[1] = '\n';
     pieces[n++] =
-        std::string_view(size_line.data(), static_cast<std::size_t>(end + 2 - size_line.data()));
+        std::string_view(size_line_.data(), static_cast<std::size_t>(end + 2 - size_line_.data()));
   }
-  if (!a.empty()) pieces[n++] = a;
-  if (!b.empty()) pieces[n++] = b;
+  if (size > 0) pieces[n++] = sending_;
   if (framing_.chunked && size > 0) pieces[n++] = kCrlf;
   if (framing_.chunked && last) pieces[n++] = kLastChunk;
   if (n == 0) return;
-  send_(std::span<const std::string_view>(pieces.data(), n));
+  in_flight_ = true;
+  try {
+    send_(std::span<const std::string_view>(pieces.data(), n));
+  } catch (...) {
+    in_flight_ = false;  // nothing left in flight to wait for
+    throw;
+  }
   head_sent_ = true;
-  head_text_.clear();
 }
 
 }  // namespace afp::http

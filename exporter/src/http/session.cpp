@@ -316,9 +316,12 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     BodyStream::Framing framing{chunked, kStreamPiece,
                                 keep_alive_ ? "\r\n" : "Connection: close\r\n\r\n"};
     auto deadline = Clock::now() + env_.options.write_timeout;
-    BodyStream out(body.head, framing, [this, deadline](std::span<const std::string_view> pieces) {
-      write_now(pieces, deadline);
-    });
+    BodyStream out(
+        body.head, framing,
+        [this, deadline](std::span<const std::string_view> pieces) {
+          start_write(pieces, deadline);
+        },
+        [this] { wait_written(); });
     try {
       body.produce(out);
       if (auto whole = out.finish()) return post_send(whole_reply(body.head, std::move(*whole)));
@@ -333,19 +336,26 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     }
   }
 
-  // Blocks the worker until the pieces are written. A client that stops reading is cut off
-  // at `deadline` (the socket's expiry), and soon after the server begins to stop.
-  void write_now(std::span<const std::string_view> pieces, Clock::time_point deadline) {
-    std::vector<net::const_buffer> buffers;
+  // Hands the pieces to the I/O thread and returns: the worker produces the next piece
+  // while they are written. Their bytes (BodyStream's) stay untouched until wait_written().
+  // A client that stops reading is cut off at `deadline` (the socket's expiry).
+  void start_write(std::span<const std::string_view> pieces, Clock::time_point deadline) {
+    stream_buffers_.clear();  // the previous write is over: BodyStream waited for it
     for (auto piece : pieces)
-      buffers.emplace_back(piece.data(), piece.size());
+      stream_buffers_.emplace_back(piece.data(), piece.size());
     auto done = std::make_shared<std::promise<bool>>();
-    auto written = done->get_future();
-    net::post(stream_.get_executor(), [self = self(), &buffers, done, deadline] {
+    stream_written_ = done->get_future();
+    net::post(stream_.get_executor(), [self = self(), done, deadline] {
       self->tcp().expires_at(deadline);
-      net::async_write(self->stream_, buffers,
+      net::async_write(self->stream_, self->stream_buffers_,
                        [done](error_code ec, std::size_t) { done->set_value(!ec); });
     });
+  }
+
+  // Blocks the worker until the last start_write() is over; throws ConnectionLost when it
+  // failed. Soon after the server begins to stop, a client that does not read is cut off.
+  void wait_written() {
+    auto written = std::move(stream_written_);
     std::optional<Clock::time_point> cut_off;
     while (written.wait_for(kStopCheck) != std::future_status::ready) {
       if (!env_.stopping) continue;
@@ -488,6 +498,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   Clock::time_point body_started_{};
   std::size_t body_bytes_ = 0;
   Reply reply_;
+  // A streamed body's write in flight: its buffers, and whether it succeeded.
+  std::vector<net::const_buffer> stream_buffers_;
+  std::future<bool> stream_written_;
 };
 
 template <class Stream>

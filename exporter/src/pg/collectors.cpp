@@ -29,6 +29,7 @@ class PartCollector final : public SourceCollector {
     }
     if (!it->second.ok) throw collectors::CollectError(it->second.error);
     ctx.shared_text = it->second.text;
+    ctx.deferred_text = it->second.deferred;
     ctx.shared_owner = std::move(snapshot);
   }
 

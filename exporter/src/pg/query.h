@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "metrics/deferred_text.h"
 #include "metrics/text_writer.h"
 #include "pg/connection.h"
 #include "pg/settings.h"
@@ -14,6 +15,9 @@ class PgQuery {
  public:
   virtual ~PgQuery() = default;
   virtual void collect(Connection& conn, metrics::TextWriter& out, Clock::time_point deadline) = 0;
+  // After a successful collect(): the families it left as data instead of writing them, to
+  // be rendered after `out`'s text as each scrape sends it (none by default).
+  virtual std::shared_ptr<const metrics::DeferredText> take_deferred() { return nullptr; }
 };
 
 std::unique_ptr<PgQuery> make_stat_database_query();

@@ -141,6 +141,7 @@ std::shared_ptr<const Snapshot> Source::collect(Clock::time_point deadline) {
     try {
       metrics::TextWriter writer(part.text);
       query->collect(connection_, writer, deadline);
+      part.deferred = query->take_deferred();
       part.ok = true;
     } catch (const std::exception& e) {
       part.text.clear();

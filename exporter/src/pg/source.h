@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "log/logger.h"
+#include "metrics/deferred_text.h"
 #include "pg/connection.h"
 #include "pg/dsn.h"
 #include "pg/query.h"
@@ -22,8 +23,17 @@ namespace afp::pg {
 // What one collection produced for one PostgreSQL collector.
 struct Part {
   bool ok = false;
-  std::string text;   // the collector's families, ready to append to a scrape
+  std::string text;  // the collector's families, ready to append to a scrape
+  // Then its families kept as data, rendered as each scrape sends them (pg_stat_statements).
+  std::shared_ptr<const metrics::DeferredText> deferred;
   std::string error;  // why not, when !ok
+
+  // text, and deferred rendered after it: the collector's whole exposition.
+  std::string whole_text() const {
+    std::string out = text;
+    if (deferred) metrics::append_rendered(*deferred, out);
+    return out;
+  }
 };
 
 struct Snapshot {

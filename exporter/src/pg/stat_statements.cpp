@@ -9,6 +9,7 @@
 #include "pg/stat_statements.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <iterator>
@@ -250,12 +251,83 @@ MergeOptions merge_options(const StatementsSettings& settings) {
   return options;
 }
 
+// One collection's families as data, rendered as each scrape sends them: every exported
+// series' label set and values in contiguous memory (the families read them sequentially,
+// five times), the query_id family's label sets, and the self-metrics, already rendered.
+// Immutable once built: scrapes of the collection may render it at the same time.
+class StatementsText final : public metrics::DeferredText {
+ public:
+  struct Range {
+    std::size_t begin = 0;
+    std::size_t size = 0;
+  };
+  struct Line {
+    Range labels;  // in label_sets
+    double values[std::size(kFamilies)] = {};
+  };
+
+  std::vector<Line> lines;
+  std::string label_sets;
+  bool with_query_ids = false;
+  std::vector<Range> query_ids;  // in query_label_sets
+  std::string query_label_sets;
+  std::string self_metrics;
+  // afp_exporter_pg_statements_phase_seconds_total{phase="text"}, which rendering adds to.
+  std::shared_ptr<std::atomic<std::uint64_t>> text_nanoseconds;
+
+  void render(const Emit& emit) const override {
+    std::string piece;
+    piece.reserve(kPieceBytes + kPieceBytes / 4);
+    metrics::TextWriter out(piece);
+    Clock::duration rendering{};
+    auto started = Clock::now();
+    // The time emit takes (waiting for the previous piece to be written) is not rendering.
+    auto hand_over = [&](bool last) {
+      if (!last && piece.size() < kPieceBytes) return;
+      rendering += Clock::now() - started;
+      if (!piece.empty()) emit(piece);
+      piece.clear();
+      started = Clock::now();
+    };
+    for (std::size_t k = 0; k < std::size(kFamilies); ++k) {
+      out.family(kFamilies[k].name, kFamilies[k].help, metrics::MetricType::Counter);
+      for (const Line& line : lines) {
+        out.sample_rendered(in(label_sets, line.labels), line.values[k]);
+        hand_over(false);
+      }
+    }
+    if (with_query_ids) {
+      out.family("pg_stat_statements_query_id",
+                 "The normalized text of each exported statement (IN and VALUES lists merged "
+                 "as (...), at most 120 characters); always 1.",
+                 metrics::MetricType::Gauge);
+      for (const Range& id : query_ids) {
+        out.sample_rendered(in(query_label_sets, id), 1);
+        hand_over(false);
+      }
+    }
+    piece += self_metrics;
+    hand_over(true);
+    text_nanoseconds->fetch_add(
+        static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(rendering).count()),
+        std::memory_order_relaxed);
+  }
+
+ private:
+  static std::string_view in(const std::string& text, Range range) {
+    return std::string_view(text).substr(range.begin, range.size);
+  }
+};
+
 class StatStatementsQuery final : public PgQuery {
  public:
   explicit StatStatementsQuery(const StatementsSettings& settings)
       : settings_(settings), merger_(merge_options(settings)) {}
 
-  void collect(Connection& conn, metrics::TextWriter& out, Clock::time_point deadline) override {
+  // Writes nothing into `out`: its families are left as data (take_deferred()).
+  void collect(Connection& conn, metrics::TextWriter& /*out*/,
+               Clock::time_point deadline) override {
     if (!layout_ || layout_->server_version != conn.server_version()) {
       layout_ = detect(conn, deadline);
     }
@@ -271,8 +343,10 @@ class StatStatementsQuery final : public PgQuery {
       if (conn.connected()) layout_ = detect(conn, deadline);
       throw;
     }
-    write(out);
+    build_text();
   }
+
+  std::shared_ptr<const metrics::DeferredText> take_deferred() override { return std::move(text_); }
 
  private:
   // Where the collections' time went, since the start, for
@@ -280,8 +354,10 @@ class StatStatementsQuery final : public PgQuery {
   struct Phases {
     double query = 0;  // waiting on libpq, the rows' arrival and their parsing included
     double merge = 0;  // StatementMerger: finding new statements, folding the rows in
-    double text = 0;   // writing the families: up to the previous collection's (this one's
-                       // is not over while it is written)
+    // Gathering the families' data, and rendering it as scrapes send it: up to the
+    // renderings over when the collection ends. Scrape threads add to it.
+    std::shared_ptr<std::atomic<std::uint64_t>> text_nanoseconds =
+        std::make_shared<std::atomic<std::uint64_t>>(0);
   };
 
   static double seconds_since(Clock::time_point start) {
@@ -380,16 +456,21 @@ class StatStatementsQuery final : public PgQuery {
     names_.name(rows_);
   }
 
-  void write(metrics::TextWriter& out) {
-    // About as much as last time, in one allocation instead of a dozen doublings.
-    std::string& buffer = out.buffer();
-    std::size_t start = buffer.size();
-    buffer.reserve(start + written_ + written_ / 8);
+  // This collection's StatementsText, for take_deferred().
+  void build_text() {
+    auto text = std::make_shared<StatementsText>();
     auto started = Clock::now();
-    write_families(out);
-    write_self_metrics(out);
-    phases_.text += seconds_since(started);
-    written_ = buffer.size() - start;
+    gather_lines(*text);
+    if (settings_.include_query) gather_query_ids(*text);
+    metrics::TextWriter self_metrics(text->self_metrics);
+    write_self_metrics(self_metrics);
+    text->text_nanoseconds = phases_.text_nanoseconds;
+    // After the self-metrics: a collection's own gathering counts from the next one.
+    phases_.text_nanoseconds->fetch_add(static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started).count()));
+    label_bytes_ = text->label_sets.size();
+    groups_.clear();  // pointers into the merger, which the next collection changes
+    text_ = std::move(text);
   }
 
   void write_self_metrics(metrics::TextWriter& out) const {
@@ -405,57 +486,52 @@ class StatStatementsQuery final : public PgQuery {
     out.family("afp_exporter_pg_statements_phase_seconds_total",
                "afp_exporter: Seconds the pg_stat_statements collections spent per phase: "
                "query (waiting on PostgreSQL, the rows' arrival included), merge, and text "
-               "(writing the families, up to the previous collection's).",
+               "(gathering the families' data, and rendering it as scrapes send it; up to the "
+               "renderings over when the collection ended).",
                metrics::MetricType::Counter);
     out.sample({{"phase", "merge"}}, phases_.merge);
     out.sample({{"phase", "query"}}, phases_.query);
-    out.sample({{"phase", "text"}}, phases_.text);
+    out.sample({{"phase", "text"}}, static_cast<double>(phases_.text_nanoseconds->load()) / 1e9);
   }
 
-  void write_families(metrics::TextWriter& out) {
-    // Sorted by execution time, the most first.
-    auto groups = merger_.top(static_cast<std::size_t>(settings_.limit),
-                              static_cast<double>(settings_.min_calls));
+  // The exported groups, sorted by execution time (the most first), as label sets and values.
+  void gather_lines(StatementsText& text) {
+    groups_ = merger_.top(static_cast<std::size_t>(settings_.limit),
+                          static_cast<double>(settings_.min_calls));
     // The groups live in hash-map nodes all over the heap, visited here in time order:
     // one pass gathers each one's label set and values into contiguous memory, so that
     // the five families read that sequentially instead of chasing every group five times
     // (cache misses were the largest cost of writing thousands of series).
-    lines_.clear();
-    lines_.reserve(groups.size());
-    labels_.clear();
-    for (const StatementGroup* g : groups) {
-      Line line;
-      line.labels_begin = labels_.size();
-      line.labels_size = g->labels.size();
-      labels_ += g->labels;
+    text.lines.reserve(groups_.size());
+    text.label_sets.reserve(label_bytes_ + label_bytes_ / 8);
+    for (const StatementGroup* g : groups_) {
+      StatementsText::Line line;
+      line.labels = {text.label_sets.size(), g->labels.size()};
+      text.label_sets += g->labels;
       for (std::size_t k = 0; k < std::size(kFamilies); ++k) {
         line.values[k] = g->total.*kFamilies[k].value / kFamilies[k].divisor;
       }
-      lines_.push_back(line);
+      text.lines.push_back(line);
     }
-    for (std::size_t k = 0; k < std::size(kFamilies); ++k) {
-      out.family(kFamilies[k].name, kFamilies[k].help, metrics::MetricType::Counter);
-      for (const Line& line : lines_) {
-        out.sample_rendered(std::string_view(labels_).substr(line.labels_begin, line.labels_size),
-                            line.values[k]);
-      }
-    }
-    if (!settings_.include_query) return;
-    out.family("pg_stat_statements_query_id",
-               "The normalized text of each exported statement (IN and VALUES lists merged "
-               "as (...), at most 120 characters); always 1.",
-               metrics::MetricType::Gauge);
-    std::vector<metrics::LabelRef> labels(2);
+  }
+
+  // pg_stat_statements_query_id's label sets, as TextWriter::sample() writes them.
+  void gather_query_ids(StatementsText& text) {
+    text.with_query_ids = true;
     // One sample per queryid: the same statement of several users or databases has one text.
-    std::stable_sort(groups.begin(), groups.end(),
+    std::stable_sort(groups_.begin(), groups_.end(),
                      [](const auto* a, const auto* b) { return a->queryid < b->queryid; });
-    for (std::size_t i = 0; i < groups.size(); ++i) {
-      const StatementGroup* g = groups[i];
-      if (i > 0 && groups[i - 1]->queryid == g->queryid) continue;
-      const std::string queryid = g->queryid_label();
-      labels[0] = {"queryid", queryid};
-      labels[1] = {"query", g->query()};
-      out.sample("", labels, 1);
+    for (std::size_t i = 0; i < groups_.size(); ++i) {
+      const StatementGroup* g = groups_[i];
+      if (i > 0 && groups_[i - 1]->queryid == g->queryid) continue;
+      std::string& out = text.query_label_sets;
+      std::size_t begin = out.size();
+      out += "{queryid=\"";
+      metrics::append_escaped(out, g->queryid_label());
+      out += "\",query=\"";
+      metrics::append_escaped(out, g->query());
+      out += "\"}";
+      text.query_ids.push_back({begin, out.size() - begin});
     }
   }
 
@@ -466,16 +542,10 @@ class StatStatementsQuery final : public PgQuery {
   OidNames names_;
   std::vector<std::uint32_t> dbids_;  // read_names(): the oids without a name yet
   std::vector<std::uint32_t> userids_;
-  std::size_t written_ = 0;  // bytes of the last scrape's text
   Phases phases_;
-  // write_families(): each exported series' label set (in labels_) and values, in order.
-  struct Line {
-    std::size_t labels_begin = 0;
-    std::size_t labels_size = 0;
-    double values[std::size(kFamilies)] = {};
-  };
-  std::vector<Line> lines_;
-  std::string labels_;
+  std::vector<const StatementGroup*> groups_;   // gather_lines(): the exported groups
+  std::size_t label_bytes_ = 0;                 // the last collection's label sets
+  std::shared_ptr<const StatementsText> text_;  // the last collection's, for take_deferred()
 };
 
 }  // namespace
