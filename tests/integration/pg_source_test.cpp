@@ -401,6 +401,22 @@ TEST_CASE("pg: a prefetched collection runs while the scrape's other collectors 
   CHECK(source.snapshot(scrape_start, pg::Clock::now() + 20s) == snapshot);
 }
 
+TEST_CASE("pg: without prefetch, the collection starts only when its collector asks for it",
+          "[pg][concurrency]") {
+  log::Logger log(log::Level::error);
+  pg::SourceOptions options;
+  options.prefetch = false;
+  pg::Source source(dsn(), options, log);
+  source.add("slow", std::make_unique<SlowQuery>(0.1));
+  auto scrape_start = pg::Clock::now();
+  source.prefetch(scrape_start);
+  std::this_thread::sleep_for(300ms);  // long enough for a prefetched run to have begun
+  auto asked = pg::Clock::now();
+  auto snapshot = source.snapshot(scrape_start, asked + 20s);
+  REQUIRE(snapshot->parts.at("slow").ok);
+  CHECK(snapshot->started >= asked);  // begun by the snapshot
+}
+
 TEST_CASE("pg: a new collection lets go of the last one, so two are never resident at once",
           "[pg][memory]") {
   log::Logger log(log::Level::error);

@@ -284,6 +284,12 @@ std::vector<OptionDef> build_option_table(CollectorList collectors) {
                               "Reuse a PostgreSQL collection for this long (0: every scrape "
                               "queries; concurrent scrapes still share one collection).",
                               &PostgresOptions::cache_ttl));
+  t.push_back({"pg.prefetch", Kind::boolean,
+               "Start the PostgreSQL collection as a scrape begins, so that its queries run "
+               "while the other collectors do; --no-pg.prefetch runs it in its turn (with a "
+               "CPU or less for the exporter and a local server, the overlap buys nothing).",
+               [](const Options& o) { return json(o.postgres.prefetch); },
+               [](Options& o, const json& v) { o.postgres.prefetch = v.get<bool>(); }});
   auto count_check = [](long long max) {
     return [max](const json& v) {
       auto n = v.get<long long>();

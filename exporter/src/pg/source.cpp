@@ -77,6 +77,7 @@ bool Source::start_unless_reusable(Clock::time_point scrape_start) {
 }
 
 void Source::prefetch(Clock::time_point scrape_start) {
+  if (!options_.prefetch) return;
   std::lock_guard lock(mutex_);
   start_unless_reusable(scrape_start);
 }

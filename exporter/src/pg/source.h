@@ -56,6 +56,8 @@ std::optional<double> parse_epoch_seconds(std::string_view text);
 struct SourceOptions {
   ConnectionOptions connection;
   std::chrono::milliseconds cache_ttl{0};
+  // prefetch() starts a collection; else only snapshot() does.
+  bool prefetch = true;
   // A collection never runs longer than this, whatever the scrape's own deadline.
   std::chrono::milliseconds budget{9000};
 };
@@ -86,7 +88,8 @@ class Source {
   std::shared_ptr<const Snapshot> snapshot(Clock::time_point scrape_start,
                                            Clock::time_point deadline);
   // Starts the collection snapshot() would start, without waiting for it: a scrape calls
-  // this first, so that PostgreSQL is read while its other collectors run.
+  // this first, so that PostgreSQL is read while its other collectors run. Does nothing
+  // when options.prefetch is off.
   void prefetch(Clock::time_point scrape_start);
 
   const Dsn& dsn() const { return dsn_; }
