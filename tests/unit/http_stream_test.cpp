@@ -320,6 +320,26 @@ TEST_CASE("a client that stops reading a stream frees the worker at the write de
   CHECK(stalled.closed_within(5s));
 }
 
+TEST_CASE("a client that resets a stream frees the worker long before the write deadline",
+          "[http][stream][limits]") {
+  http::ServerOptions options{{"127.0.0.1:0"}, 1};  // one worker: the stream holds it
+  options.write_timeout = 120s;                     // only the reset can free it in time
+  StreamingServer s(options);
+  s.text = sample_text(64 << 20);
+  for (int receive_buffer : {0, 16 * 1024}) {  // written at once, and partly waited on
+    s.lost = false;
+    test::RawConnection client(s.port, receive_buffer);
+    REQUIRE(client.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+    CHECK_FALSE(client.receive(20s, "\r\n\r\n").empty());  // the head, and some body
+    client.reset();
+    test::RequestOptions patient;
+    patient.timeout_seconds = 60;
+    auto next = test::http_request(s.base + "/small", "GET", {}, patient);
+    CHECK(next.status == 200);
+    CHECK(s.lost);
+  }
+}
+
 TEST_CASE("a client slower than the server receives every piece intact", "[http][stream]") {
   StreamingServer s;
   s.text = sample_text(1'500'000);  // many pieces, each written while the next is produced

@@ -97,6 +97,15 @@ class RawConnection {
     return out;
   }
 
+  // Closes with a reset (RST) rather than an orderly close: a client that crashed.
+  void reset() {
+    if (fd_ < 0) return;
+    linger abort{1, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    ::close(fd_);
+    fd_ = -1;
+  }
+
   // Whether the server closed the connection within the timeout (what it sent is dropped).
   bool closed_within(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
