@@ -386,7 +386,9 @@ TEST_CASE("pg: thousands of tables export only the largest, the rest counted", "
 TEST_CASE("pg: a prefetched collection runs while the scrape's other collectors do, and serves it",
           "[pg][concurrency]") {
   log::Logger log(log::Level::error);
-  pg::Source source(dsn(), {}, log);
+  pg::SourceOptions options;
+  options.prefetch = true;
+  pg::Source source(dsn(), options, log);
   source.add("slow", std::make_unique<SlowQuery>(0.5));
   auto scrape_start = pg::Clock::now();
   source.prefetch(scrape_start);
@@ -404,9 +406,7 @@ TEST_CASE("pg: a prefetched collection runs while the scrape's other collectors 
 TEST_CASE("pg: without prefetch, the collection starts only when its collector asks for it",
           "[pg][concurrency]") {
   log::Logger log(log::Level::error);
-  pg::SourceOptions options;
-  options.prefetch = false;
-  pg::Source source(dsn(), options, log);
+  pg::Source source(dsn(), {}, log);  // prefetch off, the default
   source.add("slow", std::make_unique<SlowQuery>(0.1));
   auto scrape_start = pg::Clock::now();
   source.prefetch(scrape_start);
@@ -420,7 +420,9 @@ TEST_CASE("pg: without prefetch, the collection starts only when its collector a
 TEST_CASE("pg: a new collection lets go of the last one, so two are never resident at once",
           "[pg][memory]") {
   log::Logger log(log::Level::error);
-  pg::Source source(dsn(), {}, log);
+  pg::SourceOptions options;
+  options.prefetch = true;  // to start the next collection without waiting for it
+  pg::Source source(dsn(), options, log);
   source.add("slow", std::make_unique<SlowQuery>(0.3));
   std::weak_ptr<const pg::Snapshot> first;
   {

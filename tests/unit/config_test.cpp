@@ -58,7 +58,7 @@ TEST_CASE("defaults follow node_exporter conventions", "[config]") {
                                                                     "probe"});
   CHECK(cl.options.postgres.statement_timeout == std::chrono::seconds(2));
   CHECK(cl.options.postgres.cache_ttl == std::chrono::seconds(0));
-  CHECK(cl.options.postgres.prefetch);
+  CHECK_FALSE(cl.options.postgres.prefetch);
   CHECK(cl.options.collectors.mount_timeout == std::chrono::seconds(5));
 }
 
@@ -69,10 +69,10 @@ TEST_CASE("flags select collectors", "[config]") {
   CHECK(only.options.enabled_collectors() == std::vector<std::string>{"meminfo"});
 }
 
-TEST_CASE("pg.prefetch is on by default, and --no-pg.prefetch turns it off", "[config]") {
-  CHECK_FALSE(parse_command_line({"--no-pg.prefetch"}).options.postgres.prefetch);
-  CHECK_FALSE(parse_command_line({"--pg.prefetch=false"}).options.postgres.prefetch);
+TEST_CASE("the PostgreSQL prefetch is off by default, and --pg.prefetch turns it on", "[config]") {
   CHECK(parse_command_line({"--pg.prefetch"}).options.postgres.prefetch);
+  CHECK(parse_command_line({"--pg.prefetch=true"}).options.postgres.prefetch);
+  CHECK_FALSE(parse_command_line({"--no-pg.prefetch"}).options.postgres.prefetch);
 }
 
 TEST_CASE("postgres_exporter's collector names are aliases of ours", "[config]") {

@@ -286,8 +286,9 @@ std::vector<OptionDef> build_option_table(CollectorList collectors) {
                               &PostgresOptions::cache_ttl));
   t.push_back({"pg.prefetch", Kind::boolean,
                "Start the PostgreSQL collection as a scrape begins, so that its queries run "
-               "while the other collectors do; --no-pg.prefetch runs it in its turn (with a "
-               "CPU or less for the exporter and a local server, the overlap buys nothing).",
+               "while the other collectors do, rather than in its turn. It can pay when the "
+               "queries wait on a network; with the server on the same few CPUs, the two "
+               "compete and a scrape takes longer.",
                [](const Options& o) { return json(o.postgres.prefetch); },
                [](Options& o, const json& v) { o.postgres.prefetch = v.get<bool>(); }});
   auto count_check = [](long long max) {

@@ -24,7 +24,7 @@ struct PostgresOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds statement_timeout{2000};
   std::chrono::milliseconds cache_ttl{0};
-  bool prefetch = true;  // start the collection as a scrape begins (pg::SourceOptions)
+  bool prefetch = false;  // start the collection as a scrape begins (pg::SourceOptions)
 };
 
 // Pushed pipeline observations: the HTTP route and the statsd listener. The bearer token

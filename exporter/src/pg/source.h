@@ -57,7 +57,7 @@ struct SourceOptions {
   ConnectionOptions connection;
   std::chrono::milliseconds cache_ttl{0};
   // prefetch() starts a collection; else only snapshot() does.
-  bool prefetch = true;
+  bool prefetch = false;
   // A collection never runs longer than this, whatever the scrape's own deadline.
   std::chrono::milliseconds budget{9000};
 };
