@@ -321,7 +321,7 @@ TEST_CASE("a client that stops reading a stream frees the worker at the write de
 }
 
 TEST_CASE("a client that resets a stream frees the worker long before the write deadline",
-          "[http][stream][limits]") {
+          "[http][stream][limits][concurrency]") {
   http::ServerOptions options{{"127.0.0.1:0"}, 1};  // one worker: the stream holds it
   options.write_timeout = 120s;                     // only the reset can free it in time
   StreamingServer s(options);
@@ -340,7 +340,8 @@ TEST_CASE("a client that resets a stream frees the worker long before the write 
   }
 }
 
-TEST_CASE("a client slower than the server receives every piece intact", "[http][stream]") {
+TEST_CASE("a client slower than the server receives every piece intact",
+          "[http][stream][concurrency]") {
   StreamingServer s;
   s.text = sample_text(1'500'000);  // many pieces, each written while the next is produced
   for (bool gzip : {false, true}) {
