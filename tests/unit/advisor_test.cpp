@@ -500,6 +500,17 @@ TEST_CASE("advisor: a low cache hit ratio within the window is a warning", "[adv
     s.database = "template1";
     CHECK(evaluate(s, kSettings).empty());
   }
+  SECTION("in the first 15 minutes after PostgreSQL started, said but not judged") {
+    s.server_uptime_s = afp::core::kCacheHitSettleSeconds - 1;
+    auto early = evaluate(s, kSettings);
+    REQUIRE(early.size() == 1);
+    CHECK(early[0].id == "cache_hit_not_judged");
+    CHECK(early[0].severity == Severity::Info);
+    CHECK_THAT(early[0].title, Catch::Contains("is 90.0 %, but PostgreSQL started 899 s ago"));
+    CHECK(early[0].evidence.at("server_uptime_seconds") == 899);
+    s.server_uptime_s = afp::core::kCacheHitSettleSeconds;
+    CHECK(evaluate(s, kSettings).at(0).id == "cache_hit_ratio");
+  }
   SECTION("not without a window, nor across a statistics reset") {
     auto reset = s;
     reset.window->counters_reset = true;

@@ -431,6 +431,21 @@ void check_statements(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
   }
 }
 
+// A low ratio in the first minutes after PostgreSQL started is its shared buffers filling,
+// as the alert and `status` hold it back: said, so that nobody takes it for a verdict.
+Finding cache_not_judged(const DatabaseSnapshot& snap, double ratio, Finding f) {
+  f.id = "cache_hit_not_judged";
+  f.severity = core::Severity::Info;
+  f.title = "cache hit ratio of database " + snap.database + " is " + percent(ratio) +
+            ", but PostgreSQL started " + std::to_string(std::lround(*snap.server_uptime_s)) +
+            " s ago";
+  f.evidence["server_uptime_seconds"] = rounded(*snap.server_uptime_s);
+  f.note = "The cache is still filling; run the report again " +
+           std::to_string(core::kCacheHitSettleSeconds / 60) +
+           " minutes after the start to judge it.";
+  return f;
+}
+
 // Over the window, as the alert's 5-minute rate and `status` judge it: a ratio since the
 // statistics reset still carries the cold reads of a start long past.
 void check_cache(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
@@ -453,6 +468,9 @@ void check_cache(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
   f.evidence["window_seconds"] = rounded(w.seconds);
   f.evidence["hit_ratio"] = rounded(ratio);
   f.evidence["stats_reset_age_seconds"] = age(snap.stats_reset_age_s);
+  if (snap.server_uptime_s && *snap.server_uptime_s < core::kCacheHitSettleSeconds) {
+    return out.push_back(cache_not_judged(snap, ratio, std::move(f)));
+  }
   f.note =
       "shared_buffers may be too small for the working set (the fingerprint hash index should "
       "fit), or full scans flush the cache.";

@@ -89,6 +89,7 @@ struct DatabaseSnapshot {
   std::string user;  // current_user
   int server_version = 0;
   std::optional<double> stats_reset_age_s;  // null: never reset since the cluster started
+  std::optional<double> server_uptime_s;    // since pg_postmaster_start_time()
 
   // The fingerprint table, resolved.
   std::string fp_schema, fp_table, fp_schema_sql, fp_sql_name;
@@ -140,7 +141,7 @@ struct Finding {
   std::string id;       // hash_index_missing, lookup_type_mismatch, seq_scan_small_table,
                         // hash_index_unused, lookups_not_judged, invalid_index, unused_index,
                         // stale_statistics, dead_rows, slow_statement, pg_stat_statements_missing,
-                        // cache_hit_ratio
+                        // cache_hit_ratio, cache_hit_not_judged
   std::string subject;  // what it is about: schema.table, schema.index, a queryid, a database
   core::Severity severity = core::Severity::Info;  // Info, Warning or Critical
   std::string title;

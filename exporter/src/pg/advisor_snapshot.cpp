@@ -228,7 +228,8 @@ DatabaseSnapshot load_snapshot(Connection& conn, const AdvisorSettings& settings
   DatabaseSnapshot snap;
   auto db = conn.query(
       "SELECT current_database(), current_user, "
-      "extract(epoch FROM now() - d.stats_reset) FROM pg_stat_database d "
+      "extract(epoch FROM now() - d.stats_reset), "
+      "extract(epoch FROM now() - pg_postmaster_start_time()) FROM pg_stat_database d "
       "WHERE d.datname = current_database()",
       deadline);
   if (db.rows() != 1) throw AdvisorError("pg_stat_database has no row for the current database");
@@ -236,6 +237,7 @@ DatabaseSnapshot load_snapshot(Connection& conn, const AdvisorSettings& settings
   snap.database = text_of(db, 0, 0);
   snap.user = text_of(db, 0, 1);
   snap.stats_reset_age_s = double_of(db, 0, 2);
+  snap.server_uptime_s = double_of(db, 0, 3);
   load_fingerprint_table(conn, settings, snap, deadline);
   load_tables(conn, snap, deadline);
   load_indexes(conn, snap, deadline);
