@@ -510,6 +510,12 @@ TEST_CASE("advisor: a low cache hit ratio within the window is a warning", "[adv
     CHECK(early[0].evidence.at("server_uptime_seconds") == 899);
     s.server_uptime_s = afp::core::kCacheHitSettleSeconds;
     CHECK(evaluate(s, kSettings).at(0).id == "cache_hit_ratio");
+    auto shortened = kSettings;  // db --pg.cache-settle, for rules with shortened timings
+    shortened.cache_settle = std::chrono::seconds(60);
+    s.server_uptime_s = 60;
+    CHECK(evaluate(s, shortened).at(0).id == "cache_hit_ratio");
+    s.server_uptime_s = 59;
+    CHECK(evaluate(s, shortened).at(0).id == "cache_hit_not_judged");
   }
   SECTION("not without a window, nor across a statistics reset") {
     auto reset = s;
@@ -535,6 +541,7 @@ TEST_CASE("db: bad verbs and flags exit 2 before connecting", "[advisor]") {
                                              {"optimize", "--format", "json"},
                                              {"report", "--timeout", "soon"},
                                              {"report", "--stale-analyze-age", "7d"},
+                                             {"report", "--pg.cache-settle", "soon"},
                                              {"report", "--window", "0s"},
                                              {"report", "--window", "500ms"},
                                              {"optimize", "--window", "11m"},

@@ -49,6 +49,8 @@ constexpr std::string_view kUsage =
     "                             the last statistics reset (default 5s, 1s to 10m)\n"
     "  --timeout DUR              statement_timeout of the session (default 1m for report,\n"
     "                             1h for optimize)\n"
+    "  --pg.cache-settle DUR      how long after PostgreSQL started its cache hit ratio is\n"
+    "                             not judged (default 15m, as AfpPostgresCacheHitLow)\n"
     "  --pg.dsn-file FILE         the DSN, when neither AFP_PG_DSN nor AFP_PG_DSN_FILE is set\n"
     "  --pg.statements.exclude-users ROLE,...\n"
     "                             leave out the statements these roles ran (as the server)\n"
@@ -117,6 +119,8 @@ DbOptions parse_flags(const std::vector<std::string>& args) {
       }
     } else if (flag.is("timeout")) {
       o.timeout = flag.duration();
+    } else if (flag.is("pg.cache-settle")) {
+      o.settings.cache_settle = std::chrono::duration_cast<std::chrono::seconds>(flag.duration());
     } else if (flag.is("pg.dsn-file")) {
       o.dsn_file = flag.value();
     } else if (flag.is("format")) {

@@ -433,7 +433,8 @@ void check_statements(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
 
 // A low ratio in the first minutes after PostgreSQL started is its shared buffers filling,
 // as the alert and `status` hold it back: said, so that nobody takes it for a verdict.
-Finding cache_not_judged(const DatabaseSnapshot& snap, double ratio, Finding f) {
+Finding cache_not_judged(const DatabaseSnapshot& snap, const AdvisorSettings& settings,
+                         double ratio, Finding f) {
   f.id = "cache_hit_not_judged";
   f.severity = core::Severity::Info;
   f.title = "cache hit ratio of database " + snap.database + " is " + percent(ratio) +
@@ -441,14 +442,14 @@ Finding cache_not_judged(const DatabaseSnapshot& snap, double ratio, Finding f) 
             " s ago";
   f.evidence["server_uptime_seconds"] = rounded(*snap.server_uptime_s);
   f.note = "The cache is still filling; run the report again " +
-           std::to_string(core::kCacheHitSettleSeconds / 60) +
-           " minutes after the start to judge it.";
+           std::to_string(settings.cache_settle.count()) + " s after the start to judge it.";
   return f;
 }
 
 // Over the window, as the alert's 5-minute rate and `status` judge it: a ratio since the
 // statistics reset still carries the cold reads of a start long past.
-void check_cache(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
+void check_cache(const DatabaseSnapshot& snap, const AdvisorSettings& settings,
+                 std::vector<Finding>& out) {
   const auto& unjudged = core::kUnjudgedDatabases;
   if (std::find(unjudged.begin(), unjudged.end(), snap.database) != unjudged.end()) return;
   if (!snap.window || snap.window->counters_reset) return;
@@ -468,8 +469,9 @@ void check_cache(const DatabaseSnapshot& snap, std::vector<Finding>& out) {
   f.evidence["window_seconds"] = rounded(w.seconds);
   f.evidence["hit_ratio"] = rounded(ratio);
   f.evidence["stats_reset_age_seconds"] = age(snap.stats_reset_age_s);
-  if (snap.server_uptime_s && *snap.server_uptime_s < core::kCacheHitSettleSeconds) {
-    return out.push_back(cache_not_judged(snap, ratio, std::move(f)));
+  auto settle = static_cast<double>(settings.cache_settle.count());
+  if (snap.server_uptime_s && *snap.server_uptime_s < settle) {
+    return out.push_back(cache_not_judged(snap, settings, ratio, std::move(f)));
   }
   f.note =
       "shared_buffers may be too small for the working set (the fingerprint hash index should "
@@ -494,7 +496,7 @@ std::vector<Finding> evaluate(const DatabaseSnapshot& snap, const AdvisorSetting
   check_invalid_indexes(snap, out);
   check_tables(snap, settings, out);
   check_statements(snap, out);
-  check_cache(snap, out);
+  check_cache(snap, settings, out);
   check_unused_indexes(snap, out);
   std::stable_sort(out.begin(), out.end(),
                    [](const Finding& a, const Finding& b) { return a.severity > b.severity; });

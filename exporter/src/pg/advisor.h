@@ -27,6 +27,8 @@ struct AdvisorSettings {
   std::chrono::milliseconds stale_analyze_age{std::chrono::hours(24 * core::kStaleAnalyzeAgeDays)};
   // Statements of these roles are not the app's: left out (pg/excluded_roles.h).
   std::vector<std::string> exclude_users;
+  // How long after PostgreSQL started its cache hit ratio is not judged.
+  std::chrono::seconds cache_settle{core::kCacheHitSettleSeconds};
 };
 
 // The rules' constants: the judgement `status` and the alerting rules share lives in

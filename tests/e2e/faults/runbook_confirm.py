@@ -96,8 +96,9 @@ class Confirmer:
         if argv[:2] == ["afp_exporter", "status"] and "--url" not in argv:
             argv += ["--url", f"http://{self.demo_values['exporter']}/metrics"]
         # ...and its AfpPostgresCacheHitLow waits the scaled 15 minutes after PostgreSQL's
-        # start, as scripts/demo status does.
-        if argv[:2] == ["afp_exporter", "status"] and "--pg.cache-settle" not in argv:
+        # start, as scripts/demo status does; status and db report are told so.
+        judges_cache = argv[:2] in (["afp_exporter", "status"], ["afp_exporter", "db"])
+        if judges_cache and "--pg.cache-settle" not in argv:
             argv += ["--pg.cache-settle", f"{math.ceil(900 * self.scale)}s"]
         r = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=120)
         return shlex.join(argv), f"{r.stdout}{r.stderr}(exit {r.returncode})\n"
